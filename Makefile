@@ -1,0 +1,51 @@
+# expenv: `make up` runs the environment, `make test` runs every test. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXT := vscode-extension
+EXAMPLE_DIR ?= .expenv/example
+EXAMPLE_ROWS ?= 1000000
+VSIX := $(EXT)/expenv-0.1.0.vsix
+
+.PHONY: up down test test-python test-extension venv node docker vsix bench example clean
+
+## up: create the example project, start the embedded services, print how to attach an editor
+up: venv docker vsix example
+	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
+
+down: venv
+	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
+
+## test: install everything, then run the Python and the extension test suites
+test: venv node docker vsix
+	$(VENV)/bin/pytest -q -rfE
+	cd $(EXT) && npm test
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[engines,dev]'
+	touch $@
+
+node: $(EXT)/node_modules/.installed
+$(EXT)/node_modules/.installed: $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund
+	touch $@
+
+vsix: node
+	cd $(EXT) && npm run package
+
+docker:
+	bash devcontainer/scripts/ensure-docker.sh
+
+example: venv
+	test -f $(EXAMPLE_DIR)/expenv.toml || $(VENV)/bin/expenv example create $(EXAMPLE_DIR) --rows $(EXAMPLE_ROWS)
+
+## bench: every benchmark under bench/, one table of figures and ratios
+bench: venv
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/*.vsix

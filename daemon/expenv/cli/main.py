@@ -1,0 +1,205 @@
+"""`expenv` CLI entry point. Commands stay thin: parse, call one service, print."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import typer
+
+from expenv import __version__
+from expenv.cli.output import emit_json, err, out, print_report
+
+app = typer.Typer(help="expenv: ML experimentation environment (daemon, CLI, editor).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+JSON = typer.Option(False, "--json", help="Print JSON (the same shape the LSP command returns).")
+WORKSPACE = typer.Option(None, "--workspace", "-w", help="Workspace folder (default: nearest with expenv.toml).")
+
+
+def _find_root(start: Path | None) -> Path:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "expenv.toml").is_file():
+            return folder
+    return here
+
+
+def _workspace(path: Path | None):
+    from expenv.services.workspace import WorkspaceSet
+
+    return WorkspaceSet().add(_find_root(path))
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def serve(
+    tcp: str = typer.Option(None, "--tcp", metavar="HOST:PORT", help="Listen on loopback TCP instead of stdio."),
+    token_file: Path = typer.Option(None, "--token-file", help="Where to write the TCP token (mode 0600)."),
+    log_level: str = typer.Option("INFO", "--log-level", help="stderr log level."),
+) -> None:
+    """Run the language-server daemon (stdio by default)."""
+    from expenv.lsp import serve as lsp_serve
+
+    if tcp is None:
+        lsp_serve.serve_stdio(log_level)
+        return
+    host, _, port = tcp.rpartition(":")
+    try:
+        lsp_serve.check_loopback(host.strip("[]"))
+        port_no = int(port)
+    except ValueError as exc:
+        err.print(f"[red]expenv serve: {exc}[/]")
+        raise typer.Exit(2) from None
+    token = os.environ.get("EXPENV_TOKEN") or secrets.token_urlsafe(32)
+    if not os.environ.get("EXPENV_TOKEN"):
+        path = token_file or Path.home() / ".cache" / "expenv" / f"daemon-{port_no}.token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        err.print(f"expenv: token written to {path}; send it as initializationOptions.token")
+    lsp_serve.serve_tcp(host.strip("[]"), port_no, token, log_level)
+
+
+@app.command()
+def status(json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
+    """Version, parsed config, and which real parts are reachable."""
+    from expenv.services.status import status_report
+
+    report = status_report([_workspace(workspace)])
+    emit_json(report) if json_out else print_report(report)
+
+
+@app.command()
+def doctor(json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
+    """Check every real part; say exactly what is missing and how to fix it. Exit 1 if something required is."""
+    from expenv.services.status import problems_in, status_report
+
+    report = status_report([_workspace(workspace)], deep=True)
+    missing = problems_in(report)
+    if json_out:
+        emit_json({**report, "missing": missing})
+    else:
+        print_report(report)
+        for m in missing:
+            err.print(f"[red]missing:[/] {m['name']}: {m['detail']}\n  [bold]fix:[/] {m['fix']}")
+        if not missing:
+            out.print("[green]everything expenv needs is here[/]")
+    raise typer.Exit(1 if missing else 0)
+
+
+@app.command()
+def up(json_out: bool = JSON, workspace: Path = WORKSPACE, port: int = typer.Option(None, help="MLflow port.")) -> None:
+    """Start the workspace's embedded services (the MLflow tracking server) and say how to attach an editor."""
+    from expenv.services.environment import bring_up
+
+    ws = _workspace(workspace)
+    if ws.config is None:
+        err.print(f"[red]expenv up: no valid expenv.toml in {ws.root}[/]")
+        for p in ws.problems:
+            err.print(f"  {ws.config_path}:{p.line}:{p.column}: {p.message}")
+        raise typer.Exit(2)
+    with err.status("starting the embedded MLflow server…"):
+        result = bring_up(ws)
+    if json_out:
+        emit_json(result)
+        return
+    out.print(f"[green]expenv is up[/] for project {result['project']!r} in {result['root']}")
+    out.print(f"  tracking URI: {result['tracking_uri']}")
+    for line in result["attach"]:
+        out.print(f"  {line}")
+
+
+@app.command()
+def down(json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
+    """Stop what `expenv up` started."""
+    from expenv.services.environment import bring_down
+
+    result = bring_down(_workspace(workspace))
+    emit_json(result) if json_out else out.print(f"stopped: {', '.join(result['stopped']) or 'nothing was running'}")
+
+
+example_app = typer.Typer(help="The example churn project used by demos and tests.", no_args_is_help=True)
+app.add_typer(example_app, name="example")
+
+
+@example_app.command("create")
+def example_create(
+    dest: Path,
+    rows: int = typer.Option(1_000_000, help="Rows in the biggest raw dataset."),
+    seed: int = typer.Option(7, help="Random seed (same seed, same data)."),
+    overwrite: bool = typer.Option(False, help="Write into a non-empty folder."),
+    json_out: bool = JSON,
+) -> None:
+    """Create the example project (data generated deterministically) in DEST."""
+    from expenv.services.example import create_example
+
+    try:
+        with err.status("generating the example project…") as spinner:
+            project = create_example(dest, rows=rows, seed=seed, overwrite=overwrite,
+                                     progress=lambda msg: spinner.update(msg))
+    except FileExistsError as exc:
+        err.print(f"[red]expenv example create: {exc}[/]")
+        raise typer.Exit(2) from None
+    result = {"root": str(project.root), "rows": project.rows, "files": [str(f) for f in project.files],
+              "tables": project.tables}
+    emit_json(result) if json_out else out.print(f"[green]example project created in {project.root}[/]")
+
+
+def _not_yet(name: str, issue: int | None) -> typer.Exit:
+    tracked = f" (tracked in issue #{issue})" if issue else ""
+    err.print(f"expenv {name}: not available yet in expenv {__version__}{tracked}")
+    return typer.Exit(2)
+
+
+def _pending_group(name: str, issue: int | None, summary: str) -> typer.Typer:
+    """A command group whose commands arrive with a later issue: says so plainly, exits 2."""
+    group = typer.Typer(help=f"{summary} (not available yet).")
+
+    @group.callback(invoke_without_command=True)
+    def _pending(ctx: typer.Context) -> None:
+        raise _not_yet(name, issue)
+
+    return group
+
+
+for _name, _issue, _summary in (
+    ("data", 3, "Raw and curated data: ls, schema, preview, profile"),
+    ("features", 4, "Feature store: ls, lineage"),
+    ("cluster", None, "Clusters: up, ls, down"),
+    ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
+    ("runs", 5, "Tracked runs: ls, show, compare"),
+):
+    app.add_typer(_pending_group(_name, _issue, _summary), name=_name)
+
+
+def _pending_command(name: str, issue: int | None, summary: str) -> None:
+    def command() -> None:
+        raise _not_yet(name, issue)
+
+    command.__doc__ = f"{summary} (not available yet)."
+    app.command(name)(command)
+
+
+for _name, _issue, _summary in (
+    ("parity", 6, "Compare the kernel's environment with the production image"),
+    ("check", 4, "Check the feature-store sourcing policy (for CI)"),
+    ("new", None, "Create a new ML repository from the copier template"),
+):
+    _pending_command(_name, _issue, _summary)
+
+
+def main() -> None:
+    app(prog_name="expenv")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

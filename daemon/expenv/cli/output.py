@@ -1,0 +1,41 @@
+"""Human output (rich) and `--json` output (the same shape the LSP command returns)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+out = Console()
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def parts_table(title: str, parts: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title=title, show_lines=False)
+    table.add_column("part")
+    table.add_column("state")
+    table.add_column("detail")
+    table.add_column("fix")
+    for part in parts.values():
+        state = "[green]ok[/]" if part["ok"] else ("[red]missing[/]" if part["required"] else "[yellow]optional[/]")
+        table.add_row(part["name"], state, part["detail"], part.get("fix") or "")
+    return table
+
+
+def print_report(report: dict[str, Any]) -> None:
+    out.print(f"expenv {report['version']}")
+    out.print(parts_table("machine", report["parts"]))
+    for ws in report["workspaces"]:
+        config = ws["config"]
+        name = config["project"]["name"] if config else "(no valid config)"
+        out.print(parts_table(f"workspace {ws['root']} — project {name}", ws["parts"]))
+        for p in ws["problems"]:
+            colour = "red" if p["severity"] == "error" else "yellow"
+            out.print(f"[{colour}]{ws['config_file']}:{p['line']}:{p['column']}: {p['severity']}: {p['message']}[/]")

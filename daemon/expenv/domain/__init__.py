@@ -1,0 +1,1 @@
+"""Domain models: plain data shared by services, the CLI and the LSP layer."""

@@ -1,0 +1,128 @@
+"""The parsed `expenv.toml`: what a workspace asks expenv to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILENAME = "expenv.toml"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config file, located for a diagnostic (1-based line and column)."""
+
+    message: str
+    line: int = 1
+    column: int = 1
+    severity: Severity = Severity.ERROR
+    key: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity.value,
+            "key": self.key,
+        }
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `problems` says where and why."""
+
+    def __init__(self, path: Path, problems: list[ConfigProblem]):
+        self.path = path
+        self.problems = problems
+        first = problems[0] if problems else ConfigProblem("invalid config")
+        super().__init__(f"{path}:{first.line}:{first.column}: {first.message}")
+
+
+@dataclass(frozen=True)
+class ProjectSection:
+    name: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSection:
+    production_image: str | None = None
+    requirements: str | None = None
+
+
+@dataclass(frozen=True)
+class RawDataSection:
+    roots: tuple[str, ...] = ()
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CuratedDataSection:
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FeaturesSection:
+    repo: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackingSection:
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    name: str
+    kind: str
+    backend: str = "local"
+    workers: int = 2
+    image: str | None = None
+    namespace: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetSection:
+    name: str
+    backend: str
+    namespace: str | None = None
+    image: str | None = None
+    kind: str | None = None
+    context: str | None = None
+    tracking_uri: str | None = None
+    production_like: bool | None = None
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    feature_store_required: tuple[str, ...] = ()
+    pipeline_paths: tuple[str, ...] = ("pipelines",)
+
+
+@dataclass(frozen=True)
+class ExpenvConfig:
+    """A whole workspace config. `root` is the folder holding `expenv.toml`."""
+
+    root: Path
+    project: ProjectSection
+    environment: EnvironmentSection = EnvironmentSection()
+    raw: RawDataSection = RawDataSection()
+    curated: CuratedDataSection = CuratedDataSection()
+    features: FeaturesSection = FeaturesSection()
+    tracking: TrackingSection = TrackingSection()
+    clusters: dict[str, ClusterSection] = field(default_factory=dict)
+    targets: dict[str, TargetSection] = field(default_factory=dict)
+    policy: PolicySection = PolicySection()
+    warnings: tuple[ConfigProblem, ...] = ()
+
+    @property
+    def state_dir(self) -> Path:
+        """Where expenv keeps per-workspace state (embedded MLflow, tokens, caches)."""
+        return self.root / ".expenv"

@@ -1,0 +1,42 @@
+"""`initialize`, `initialized` and `workspace/didChangeWorkspaceFolders`: find each folder's expenv.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from expenv.lsp.server import ExpenvLanguageServer
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: ExpenvLanguageServer, params: types.InitializeParams) -> None:
+        # Only tomllib parsing here: no service is built until something asks for it.
+        options = params.initialization_options
+        ls.initialization_options = (
+            {k: v for k, v in options.items() if k != "token"} if isinstance(options, dict) else {}
+        )
+        for folder in ls.workspace.folders.values():
+            ls.add_folder_uri(folder.uri)
+        if not ls.workspace.folders and ls.workspace.root_uri:
+            ls.add_folder_uri(ls.workspace.root_uri)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: ExpenvLanguageServer, params: types.InitializedParams) -> None:
+        for ws in ls.workspaces.all():
+            if ws.problems or ws.has_config_file:
+                ls.publish_config_problems(ws)
+        roots = ", ".join(str(ws.root) for ws in ls.workspaces.all()) or "no folder"
+        ls.log_to_client(f"expenv {ls.version} serving {roots}", types.MessageType.Info)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def folders_changed(ls: ExpenvLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for removed in params.event.removed:
+            if (path := to_fs_path(removed.uri)) is not None:
+                ls.workspaces.remove(Path(path))
+        for added in params.event.added:
+            ws = ls.add_folder_uri(added.uri)
+            if ws is not None and (ws.problems or ws.has_config_file):
+                ls.publish_config_problems(ws)

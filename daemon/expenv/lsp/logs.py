@@ -1,0 +1,51 @@
+"""Logging for the daemon: stderr always, and `window/logMessage` once a client is connected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from lsprotocol import types
+
+_LEVELS = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+class ClientLogHandler(logging.Handler):
+    """Forward records to the client. Safe from worker threads; never recurses into itself."""
+
+    def __init__(self, server, loop: asyncio.AbstractEventLoop):
+        super().__init__(level=logging.INFO)
+        self.server = server
+        self.loop = loop
+        self._busy = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self._busy, "on", False) or record.name.startswith("pygls"):
+            return
+        kind = next((v for k, v in _LEVELS.items() if record.levelno >= k), types.MessageType.Log)
+        params = types.LogMessageParams(type=kind, message=self.format(record))
+        try:
+            self._busy.on = True
+            if self.loop.is_closed():
+                return
+            self.loop.call_soon_threadsafe(self.server.window_log_message, params)
+        except Exception:  # noqa: BLE001 - a log line must never take the daemon down
+            pass
+        finally:
+            self._busy.on = False
+
+
+def configure_stderr_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    handler = logging.StreamHandler()  # stderr: stdout belongs to the protocol
+    handler.setLevel(level.upper())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    # pygls logs whole messages (initializationOptions included) at INFO: keep it quiet.
+    logging.getLogger("pygls").setLevel(logging.WARNING)

@@ -1,0 +1,141 @@
+"""Run the daemon over stdio (default) or loopback TCP guarded by a token."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import sys
+from ipaddress import ip_address
+from threading import Event
+from typing import BinaryIO
+
+from expenv.lsp.logs import ClientLogHandler, configure_stderr_logging
+from expenv.lsp.server import create_server
+
+log = logging.getLogger(__name__)
+
+
+def _protect_stdout() -> BinaryIO:
+    """Keep fd 1 for protocol frames only.
+
+    Returns a private handle on the real stdout, then points fd 1 (and `sys.stdout`) at stderr,
+    so a stray print(), a C library or a child process inheriting fd 1 cannot corrupt the stream.
+    """
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(protocol_fd, "wb", buffering=0)
+
+
+def serve_stdio(log_level: str = "INFO") -> None:
+    configure_stderr_logging(log_level)
+    out = _protect_stdout()
+    server = create_server()
+    _install_client_log(server)
+    server.start_io(sys.stdin.buffer, out)
+
+
+def _install_client_log(server) -> None:
+    """Add the client log handler as soon as the loop runs (it needs the loop for thread safety)."""
+    original = server.protocol.handle_message
+    installed = False
+
+    def handle_message(message):
+        nonlocal installed
+        if not installed:
+            installed = True
+            logging.getLogger().addHandler(ClientLogHandler(server, asyncio.get_running_loop()))
+        return original(message)
+
+    server.protocol.handle_message = handle_message
+
+
+def check_loopback(host: str) -> None:
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"refusing to listen on {host!r}: the daemon binds loopback only (127.0.0.1 or ::1)")
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
+    length = None
+    while True:
+        line = await reader.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        name, _, value = line.decode("ascii", "replace").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    if length is None or length > 16 * 1024 * 1024:
+        return None
+    return await reader.readexactly(length)
+
+
+def _frame(payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None:
+    """Serve one client at a time on loopback. The first message must be `initialize`
+    carrying `initializationOptions.token`; anything else is refused and the connection closed."""
+    check_loopback(host)
+    configure_stderr_logging(log_level)
+    _protect_stdout()
+    server = create_server()
+    _install_client_log(server)
+    from pygls.io_ import run_async
+
+    busy = asyncio.Lock()
+    stop = Event()
+    server._stop_event = stop
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if busy.locked():
+            writer.write(_frame({"jsonrpc": "2.0", "id": None,
+                                 "error": {"code": -32600, "message": "expenv daemon already has a client"}}))
+            await writer.drain()
+            writer.close()
+            return
+        async with busy:
+            try:
+                body = await _read_frame(reader)
+                message = json.loads(body) if body else None
+            except (ValueError, asyncio.IncompleteReadError):
+                message = None
+            options = (message or {}).get("params", {}).get("initializationOptions") or {} \
+                if isinstance(message, dict) else {}
+            given = options.get("token", "") if isinstance(options, dict) else ""
+            if not (isinstance(message, dict) and message.get("method") == "initialize"
+                    and isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())):
+                log.warning("refused a TCP client without a valid token")
+                writer.write(_frame({"jsonrpc": "2.0", "id": (message or {}).get("id") if isinstance(message, dict) else None,
+                                     "error": {"code": -32600, "message": "expenv: missing or wrong token"}}))
+                await writer.drain()
+                writer.close()
+                return
+            options.pop("token", None)  # never kept, never logged
+            server.protocol.set_writer(writer)
+            server.protocol.handle_message(json.loads(json.dumps(message), object_hook=server.protocol.structure_message))
+            await run_async(stop_event=stop, reader=reader, protocol=server.protocol, logger=log,
+                            error_handler=server.report_server_error)
+            writer.close()
+
+    async def main() -> None:
+        tcp = await asyncio.start_server(connection, host, port)
+        addr = tcp.sockets[0].getsockname()
+        log.info("expenv daemon listening on %s:%s (token required)", addr[0], addr[1])
+        async with tcp:
+            await tcp.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,1 @@
+"""Services: plain Python used by the CLI and the LSP layer alike."""

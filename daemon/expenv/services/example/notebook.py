@@ -1,0 +1,41 @@
+"""Build notebooks/explore.ipynb (nbformat v4, no outputs) from a percent-format source."""
+
+from __future__ import annotations
+
+import re
+
+_MARKER = re.compile(r"^# %%(?P<kind>\s*\[markdown\])?\s*$")
+
+
+def parse_cells(source: str) -> list[tuple[str, str]]:
+    """Split percent-format text into (cell_type, source) pairs; text before the first marker
+    is dropped, markdown lines lose their leading "# "."""
+    cells: list[tuple[str, list[str]]] = []
+    for line in source.splitlines():
+        match = _MARKER.match(line)
+        if match:
+            cells.append(("markdown" if match.group("kind") else "code", []))
+        elif cells:
+            kind, lines = cells[-1]
+            if kind == "markdown":
+                line = line[2:] if line.startswith("# ") else line.lstrip("#")
+            lines.append(line)
+    return [(kind, "\n".join(lines).strip("\n")) for kind, lines in cells]
+
+
+def build_notebook(source: str) -> str:
+    """The notebook JSON text for percent-format `source`."""
+    import nbformat
+    from nbformat import v4
+
+    nb = v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for index, (kind, text) in enumerate(parse_cells(source)):
+        cell = v4.new_markdown_cell(text) if kind == "markdown" else v4.new_code_cell(text)
+        cell.id = f"cell-{index:02d}"  # stable ids: the same notebook bytes on every run
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nbformat.writes(nb, version=4) + "\n"

@@ -1,0 +1,159 @@
+"""The embedded MLflow server: sqlite store and artifacts under `.expenv/`, on loopback only."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from expenv.services.http_probe import http_get
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A running embedded server, as recorded in `.expenv/mlflow/server.json`."""
+
+    pid: int
+    port: int
+    uri: str
+    store: str
+
+
+class EmbeddedMlflowError(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def healthy(uri: str, timeout: float = 2.0) -> bool:
+    try:
+        status, _ = http_get(uri.rstrip("/") + "/health", timeout=timeout)
+    except OSError:
+        return False
+    return status == 200
+
+
+class EmbeddedMlflow:
+    """Start, find and stop the one embedded MLflow server of a workspace."""
+
+    def __init__(self, state_dir: Path):
+        self.dir = state_dir / "mlflow"
+        self.record = self.dir / "server.json"
+        self.db = self.dir / "mlflow.db"
+        self.artifacts = self.dir / "artifacts"
+        self.logfile = self.dir / "server.log"
+
+    def running(self) -> EmbeddedServer | None:
+        """The recorded server if its process is alive and answers /health."""
+        try:
+            server = EmbeddedServer(**json.loads(self.record.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        if _alive(server.pid) and healthy(server.uri):
+            return server
+        return None
+
+    def start(self, port: int | None = None, timeout: float = 90.0) -> EmbeddedServer:
+        """Reuse the running server, or start one (a taken port is replaced by a free one)."""
+        if (server := self.running()) is not None:
+            return server
+        self._check_store()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.artifacts.mkdir(exist_ok=True)
+        if port is None or not _port_free(port):
+            if port is not None:
+                log.warning("port %d is taken; the embedded MLflow server uses another", port)
+            port = _free_port()
+        uri = f"http://{LOOPBACK}:{port}"
+        cmd = [
+            sys.executable, "-m", "mlflow", "server",
+            "--host", LOOPBACK, "--port", str(port), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{self.db}",
+            "--artifacts-destination", str(self.artifacts),
+            "--serve-artifacts",
+        ]
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        with open(self.logfile, "ab") as logf:
+            # stdout must never reach the daemon's stdout (the LSP stream): send it to the log file.
+            proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, env=env, cwd=self.dir)
+        server = EmbeddedServer(pid=proc.pid, port=port, uri=uri, store=str(self.db))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise EmbeddedMlflowError(
+                    f"the embedded MLflow server exited with code {proc.returncode}; see {self.logfile}")
+            if healthy(uri, timeout=1.0):
+                self.record.write_text(json.dumps(asdict(server)))
+                log.info("embedded MLflow server on %s (store %s)", uri, self.db)
+                return server
+            time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGTERM)
+        raise EmbeddedMlflowError(f"the embedded MLflow server did not answer in {timeout:.0f} s; see {self.logfile}")
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop the recorded server. Returns whether one was running."""
+        try:
+            server = EmbeddedServer(**json.loads(self.record.read_text()))
+        except (OSError, ValueError, TypeError):
+            return False
+        self.record.unlink(missing_ok=True)
+        if not _alive(server.pid):
+            return False
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(server.pid):
+            try:
+                os.waitpid(server.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.2)
+        if _alive(server.pid):
+            os.killpg(server.pid, signal.SIGKILL)
+        return True
+
+    def _check_store(self) -> None:
+        """Refuse to start over a store that is not a sqlite database (never overwrite it)."""
+        if self.db.exists() and self.db.stat().st_size > 0:
+            with open(self.db, "rb") as f:
+                if f.read(16) != b"SQLite format 3\x00":
+                    raise EmbeddedMlflowError(
+                        f"{self.db} is not a SQLite database; move it aside to start a fresh store "
+                        "(expenv never overwrites it)")

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make a Docker engine answer: reuse a running one (or DOCKER_HOST), else, as root on Debian,
+# install the distribution's docker.io and start dockerd. Without root, say how to fix it.
+set -euo pipefail
+
+log=${EXPENV_DOCKERD_LOG:-/var/log/expenv-dockerd.log}
+
+answers() { docker info >/dev/null 2>&1; }
+
+if command -v docker >/dev/null && answers; then
+  exit 0
+fi
+if [ -n "${DOCKER_HOST:-}" ]; then
+  echo "expenv: DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST" >&2
+  exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+  cat >&2 <<'MSG'
+expenv: no Docker engine answers and this user may not install one.
+  fix: ask an administrator to install docker.io (or Docker Engine) and add you to the docker group,
+       or run a rootless engine and export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock
+MSG
+  exit 1
+fi
+if ! command -v dockerd >/dev/null; then
+  echo "expenv: installing Debian's docker.io" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker.io iptables ca-certificates >/dev/null
+fi
+if ! pgrep -x dockerd >/dev/null; then
+  echo "expenv: starting dockerd (log: $log)" >&2
+  nohup dockerd >"$log" 2>&1 &
+fi
+for _ in $(seq 1 60); do
+  if answers; then exit 0; fi
+  sleep 1
+done
+echo "expenv: dockerd did not answer within 60 s; last lines of $log:" >&2
+tail -n 20 "$log" >&2 || true
+exit 1

@@ -1,0 +1,54 @@
+"""Shared fixtures: workspaces on disk and the daemon command under test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DAEMON_CMD = [sys.executable, "-m", "expenv", "serve", "--log-level", "DEBUG"]
+
+GOOD_CONFIG = """\
+[project]
+name = "churn"
+
+[environment]
+production_image = "churn-prod:latest"
+
+[data.raw]
+roots = ["data/raw"]
+
+[data.curated]
+url = "postgresql://analyst:s3cret-pw@127.0.0.1:5432/warehouse"
+
+[features]
+repo = "features"
+
+[clusters.dask-local]
+kind = "dask"
+backend = "local"
+workers = 2
+
+[targets.preprod]
+backend = "kubernetes"
+namespace = "ml-preprod"
+
+[policy]
+feature_store_required = ["release/*", "main"]
+"""
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path):
+    """Create a workspace folder holding `expenv.toml` with the given text (None: no file)."""
+
+    def make(name: str = "ws", config: str | None = GOOD_CONFIG) -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            (root / "expenv.toml").write_text(config)
+        return root
+
+    return make

@@ -1,0 +1,15 @@
+// Command ids, in one place. Convention: `expenv.client.*` commands are registered by this
+// extension; every other `expenv.*` command is served by the daemon through
+// workspace/executeCommand, and vscode-languageclient registers it from the server's
+// executeCommandProvider (registering it here too would make VS Code refuse the duplicate).
+
+/** Commands the daemon serves; package.json contributes them so they appear in the palette. */
+export const DAEMON_COMMANDS: readonly string[] = ["expenv.status"];
+
+export const RESTART_COMMAND = "expenv.client.restart";
+export const SHOW_LOG_COMMAND = "expenv.client.showLog";
+
+/** Commands this extension registers itself. */
+export const CLIENT_COMMANDS: readonly string[] = [RESTART_COMMAND, SHOW_LOG_COMMAND];
+
+export const CLIENT_COMMAND_PREFIX = "expenv.client.";

@@ -1,0 +1,117 @@
+// The one running daemon: a LanguageClient plus what to do when it stops unexpectedly.
+import { CloseAction, ErrorAction, LanguageClient, State } from "vscode-languageclient/node";
+import type { ErrorHandler } from "vscode-languageclient/node";
+import { RESTART_COMMAND } from "./commands";
+import { preflight, showPreflightFailure, SHOW_LOG } from "./preflight";
+import { findInterpreter } from "./python";
+import { CrashBudget } from "./restart";
+import { showCommandResult } from "./results";
+import { CLIENT_ID, clientOptions, serverOptions } from "./server";
+import { readSettings } from "./settings";
+import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
+import type { FileSystemWatcher, OutputChannel } from "./vscodeapi";
+
+const RESTART = "Restart";
+
+export class Daemon {
+  private client: LanguageClient | undefined;
+
+  constructor(
+    private readonly channel: OutputChannel,
+    private readonly tomlWatcher: FileSystemWatcher,
+  ) {}
+
+  readonly showLog = (): void => this.channel.show(true);
+
+  private readonly log = (line: string): void => this.channel.appendLine(line);
+
+  /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
+  async restart(): Promise<void> {
+    await this.stop();
+    const settings = readSettings();
+    const folder = getWorkspaceFolders()?.[0];
+    const cwd = folder?.uri.fsPath;
+    const interpreter = await findInterpreter(settings.pythonPath, folder, this.log);
+    this.log(`expenv: using ${interpreter.path} (from ${interpreter.source})`);
+    const problem = await preflight(interpreter.path, cwd);
+    if (problem) {
+      this.log(problem);
+      void showPreflightFailure(problem, this.showLog);
+      return;
+    }
+    const budget = new CrashBudget();
+    const client: LanguageClient = new LanguageClient(
+      CLIENT_ID,
+      "expenv",
+      serverOptions(interpreter.path, settings.serverArgs, cwd),
+      clientOptions({
+        settings,
+        channel: this.channel,
+        tomlWatcher: this.tomlWatcher,
+        errorHandler: this.errorHandler(() => client, budget),
+        onCommandResult: (command, result) => showCommandResult(command, result, this.channel, this.showLog),
+      }),
+    );
+    this.client = client;
+    try {
+      await client.start();
+    } catch (err) {
+      // The client has already shown its own error with a "Go to output" button; a second
+      // notification for the same failure would only add noise.
+      this.log(`expenv: the daemon failed to start: ${String(err)}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) {
+      return;
+    }
+    try {
+      if (client.state === State.Starting) {
+        // A client cannot be stopped while starting (e.g. during its own crash restart);
+        // waiting avoids leaving that daemon process running behind the new one.
+        await client.start().catch(() => undefined);
+      }
+      await client.dispose(2000);
+    } catch (err) {
+      this.log(`expenv: stopping the daemon: ${String(err)}`);
+    }
+  }
+
+  private errorHandler(getClient: () => LanguageClient, budget: CrashBudget): ErrorHandler {
+    return {
+      error: (_error, _message, count) => ({
+        action: (count ?? 0) <= budget.max ? ErrorAction.Continue : ErrorAction.Shutdown,
+      }),
+      closed: () => {
+        if (getClient().state !== State.Running) {
+          // Died during start-up: the rejected start() reports it; restarting would loop.
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        if (budget.spend()) {
+          const message = `expenv: the daemon exited; restarting it (${budget.used} of ${budget.max}).`;
+          this.log(message);
+          void this.notify(showWarningMessage(message, SHOW_LOG));
+          return { action: CloseAction.Restart, handled: true };
+        }
+        const message =
+          `expenv: the daemon exited ${budget.max + 1} times and will not be restarted automatically. ` +
+          `See the log, then run "expenv: Restart daemon".`;
+        this.log(message);
+        void this.notify(showErrorMessage(message, SHOW_LOG, RESTART));
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
+    };
+  }
+
+  private async notify(choice: Thenable<string | undefined>): Promise<void> {
+    const picked = await choice;
+    if (picked === SHOW_LOG) {
+      this.showLog();
+    } else if (picked === RESTART) {
+      await executeCommand(RESTART_COMMAND);
+    }
+  }
+}

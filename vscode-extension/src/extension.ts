@@ -1,0 +1,45 @@
+// Entry point: wires the output channel, the daemon, its restart triggers and the client commands.
+import { CLIENT_COMMANDS, RESTART_COMMAND, SHOW_LOG_COMMAND } from "./commands";
+import { Daemon } from "./daemon";
+import { onActiveInterpreterChanged } from "./python";
+import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./restart";
+import { EXPENV_TOML_GLOB } from "./server";
+import { createFileSystemWatcher, createOutputChannel, registerCommand } from "./vscodeapi";
+import type { ExtensionContext } from "./vscodeapi";
+
+let shutdown: (() => Promise<void>) | undefined;
+
+export function activate(context: ExtensionContext): void {
+  const channel = createOutputChannel("expenv");
+  const tomlWatcher = createFileSystemWatcher(EXPENV_TOML_GLOB);
+  const daemon = new Daemon(channel, tomlWatcher);
+  const restarts = new DebouncedRestart(() => daemon.restart(), RESTART_DEBOUNCE_MS, (line) =>
+    channel.appendLine(line),
+  );
+  const handlers: Record<string, () => unknown> = {
+    [RESTART_COMMAND]: () => restarts.now(),
+    [SHOW_LOG_COMMAND]: () => daemon.showLog(),
+  };
+  context.subscriptions.push(
+    channel,
+    tomlWatcher,
+    ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
+    ...watchRestartTriggers(restarts, tomlWatcher),
+  );
+  // Not awaited: activating the Python extension can take seconds and must not delay ours.
+  void onActiveInterpreterChanged(() => restarts.trigger("Python interpreter changed")).then((watch) => {
+    if (watch) {
+      context.subscriptions.push(watch);
+    }
+  });
+  shutdown = async () => {
+    await restarts.dispose();
+    await daemon.stop();
+  };
+  void restarts.now();
+}
+
+export async function deactivate(): Promise<void> {
+  await shutdown?.();
+  shutdown = undefined;
+}
