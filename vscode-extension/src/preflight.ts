@@ -30,7 +30,7 @@ const execFileAsync: ExecFn = (file, args, options) =>
   });
 
 // Packages whose absence means "expenv is not installed in this interpreter".
-const MISSING_PACKAGE = /No module named '(expenv|lsprotocol)[.']/;
+const MISSING_PACKAGE = /No module named '(expenv|pygls|lsprotocol)[.']/;
 
 /** Turns a failed preflight run into the message the user sees. */
 export function explainFailure(python: string, error: ExecError): string {

@@ -96,6 +96,9 @@ describe("DebouncedRestart", () => {
     first.resolve();
     await vi.advanceTimersByTimeAsync(0);
     expect(disposed).toBe(true);
+    restarts.trigger("after deactivate");
+    await restarts.now();
+    await vi.advanceTimersByTimeAsync(1000);
     expect(restart).toHaveBeenCalledOnce();
   });
 });
