@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from expenv import __version__
 from expenv.cli.output import emit_json, err, out, print_report
@@ -34,6 +36,7 @@ def _workspace(path: Path | None):
 
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    logging.basicConfig(level=logging.WARNING, format="expenv: %(levelname)s: %(message)s")
     if version:
         out.print(__version__)
         raise typer.Exit()
@@ -56,7 +59,7 @@ def serve(
         lsp_serve.check_loopback(host.strip("[]"))
         port_no = int(port)
     except ValueError as exc:
-        err.print(f"[red]expenv serve: {exc}[/]")
+        err.print(f"[red]expenv serve: {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     token = os.environ.get("EXPENV_TOKEN") or secrets.token_urlsafe(32)
     if not os.environ.get("EXPENV_TOKEN"):
@@ -90,7 +93,7 @@ def doctor(json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
     else:
         print_report(report)
         for m in missing:
-            err.print(f"[red]missing:[/] {m['name']}: {m['detail']}\n  [bold]fix:[/] {m['fix']}")
+            err.print(f"[red]missing:[/] {escape(m['name'])}: {escape(m['detail'])}\n  [bold]fix:[/] {escape(m['fix'])}")
         if not missing:
             out.print("[green]everything expenv needs is here[/]")
     raise typer.Exit(1 if missing else 0)
@@ -103,19 +106,19 @@ def up(json_out: bool = JSON, workspace: Path = WORKSPACE, port: int = typer.Opt
 
     ws = _workspace(workspace)
     if ws.config is None:
-        err.print(f"[red]expenv up: no valid expenv.toml in {ws.root}[/]")
+        err.print(f"[red]expenv up: no valid expenv.toml in {escape(str(ws.root))}[/]")
         for p in ws.problems:
-            err.print(f"  {ws.config_path}:{p.line}:{p.column}: {p.message}")
+            err.print(escape(f"  {ws.config_path}:{p.line}:{p.column}: {p.message}"))
         raise typer.Exit(2)
     with err.status("starting the embedded MLflow server…"):
         result = bring_up(ws)
     if json_out:
         emit_json(result)
         return
-    out.print(f"[green]expenv is up[/] for project {result['project']!r} in {result['root']}")
-    out.print(f"  tracking URI: {result['tracking_uri']}")
+    out.print(f"[green]expenv is up[/] for project {escape(repr(result['project']))} in {escape(result['root'])}")
+    out.print(escape(f"  tracking URI: {result['tracking_uri']}"))
     for line in result["attach"]:
-        out.print(f"  {line}")
+        out.print(escape(f"  {line}"))
 
 
 @app.command()
@@ -147,11 +150,11 @@ def example_create(
             project = create_example(dest, rows=rows, seed=seed, overwrite=overwrite,
                                      progress=lambda msg: spinner.update(msg))
     except FileExistsError as exc:
-        err.print(f"[red]expenv example create: {exc}[/]")
+        err.print(f"[red]expenv example create: {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     result = {"root": str(project.root), "rows": project.rows, "files": [str(f) for f in project.files],
               "tables": project.tables}
-    emit_json(result) if json_out else out.print(f"[green]example project created in {project.root}[/]")
+    emit_json(result) if json_out else out.print(f"[green]example project created in {escape(str(project.root))}[/]")
 
 
 def _not_yet(name: str, issue: int | None) -> typer.Exit:
@@ -160,15 +163,14 @@ def _not_yet(name: str, issue: int | None) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _pending_group(name: str, issue: int | None, summary: str) -> typer.Typer:
+def _pending_group(name: str, issue: int | None, summary: str) -> None:
     """A command group whose commands arrive with a later issue: says so plainly, exits 2."""
-    group = typer.Typer(help=f"{summary} (not available yet).")
 
-    @group.callback(invoke_without_command=True)
-    def _pending(ctx: typer.Context) -> None:
-        raise _not_yet(name, issue)
+    def group(args: list[str] = typer.Argument(None, hidden=True)) -> None:
+        raise _not_yet(" ".join([name, *(args or [])[:1]]), issue)
 
-    return group
+    group.__doc__ = f"{summary} (not available yet)."
+    app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(group)
 
 
 for _name, _issue, _summary in (
@@ -178,7 +180,7 @@ for _name, _issue, _summary in (
     ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
     ("runs", 5, "Tracked runs: ls, show, compare"),
 ):
-    app.add_typer(_pending_group(_name, _issue, _summary), name=_name)
+    _pending_group(_name, _issue, _summary)
 
 
 def _pending_command(name: str, issue: int | None, summary: str) -> None:

@@ -7,10 +7,11 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
@@ -25,7 +26,7 @@ def parts_table(title: str, parts: dict[str, dict[str, Any]]) -> Table:
     table.add_column("fix")
     for part in parts.values():
         state = "[green]ok[/]" if part["ok"] else ("[red]missing[/]" if part["required"] else "[yellow]optional[/]")
-        table.add_row(part["name"], state, part["detail"], part.get("fix") or "")
+        table.add_row(escape(part["name"]), state, escape(part["detail"]), escape(part.get("fix") or ""))
     return table
 
 
@@ -38,4 +39,5 @@ def print_report(report: dict[str, Any]) -> None:
         out.print(parts_table(f"workspace {ws['root']} — project {name}", ws["parts"]))
         for p in ws["problems"]:
             colour = "red" if p["severity"] == "error" else "yellow"
-            out.print(f"[{colour}]{ws['config_file']}:{p['line']}:{p['column']}: {p['severity']}: {p['message']}[/]")
+            out.print(f"[{colour}]{escape(str(ws['config_file']))}:{p['line']}:{p['column']}: {p['severity']}: "
+                      f"{escape(p['message'])}[/]")

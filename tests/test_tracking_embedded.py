@@ -1,0 +1,94 @@
+"""The embedded MLflow server that `expenv up` starts: real `mlflow server`, loopback only."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from expenv.services.http_probe import http_get
+from expenv.services.tracking.embedded import EmbeddedMlflow, EmbeddedMlflowError
+
+EXPENV = [sys.executable, "-m", "expenv"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*EXPENV, *args], capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def up_workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tracked")
+    (root / "expenv.toml").write_text('[project]\nname = "tracked"\n')
+    result = run("up", "--json", "-w", str(root))
+    assert result.returncode == 0, result.stderr
+    yield root, json.loads(result.stdout)
+    run("down", "-w", str(root))
+
+
+def test_up_starts_a_loopback_mlflow_that_answers(up_workspace):
+    root, info = up_workspace
+    assert info["started"] == ["mlflow"]
+    assert info["tracking_uri"].startswith("http://127.0.0.1:")
+    status, body = http_get(info["tracking_uri"] + "/health")
+    assert (status, body.strip()) == (200, b"OK")
+    assert (root / ".expenv" / "mlflow" / "mlflow.db").read_bytes()[:15] == b"SQLite format 3"
+
+
+def test_mlflow_client_logs_a_run_to_it(up_workspace):
+    root, info = up_workspace
+    code = ("import mlflow, sys; mlflow.set_tracking_uri(sys.argv[1]); mlflow.set_experiment('tracked');\n"
+            "with mlflow.start_run() as r: mlflow.log_metric('auc', 0.75)\n"
+            "print(mlflow.get_run(r.info.run_id).data.metrics['auc'])")
+    result = subprocess.run([sys.executable, "-c", code, info["tracking_uri"]], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "0.75", result.stderr
+
+
+def test_up_again_reuses_the_running_server(up_workspace):
+    root, info = up_workspace
+    again = json.loads(run("up", "--json", "-w", str(root)).stdout)
+    assert again["started"] == [] or again["tracking_uri"] == info["tracking_uri"]
+    assert again["tracking_uri"] == info["tracking_uri"]
+
+
+def test_status_reports_the_tracking_uri(up_workspace):
+    root, info = up_workspace
+    report = json.loads(run("status", "--json", "-w", str(root)).stdout)
+    mlflow = report["workspaces"][0]["parts"]["mlflow"]
+    assert mlflow["ok"] is True and info["tracking_uri"] in mlflow["detail"]
+
+
+def test_a_taken_port_is_replaced_by_a_free_one(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = EmbeddedMlflow(tmp_path / ".expenv")
+        try:
+            started = server.start(port=port)
+            assert started.port != port
+            assert http_get(started.uri + "/health")[0] == 200
+        finally:
+            assert server.stop() is True
+    assert server.running() is None
+
+
+def test_a_corrupt_store_is_refused_and_left_untouched(tmp_path):
+    server = EmbeddedMlflow(tmp_path / ".expenv")
+    server.dir.mkdir(parents=True)
+    server.db.write_bytes(b"this is not sqlite, but someone's data")
+    with pytest.raises(EmbeddedMlflowError, match="not a SQLite database"):
+        server.start()
+    assert server.db.read_bytes() == b"this is not sqlite, but someone's data"
+
+
+def test_down_stops_the_server(tmp_path):
+    (tmp_path / "expenv.toml").write_text('[project]\nname = "short"\n')
+    info = json.loads(run("up", "--json", "-w", str(tmp_path)).stdout)
+    assert json.loads(run("down", "--json", "-w", str(tmp_path)).stdout)["stopped"] == ["mlflow"]
+    with pytest.raises(OSError):
+        http_get(info["tracking_uri"] + "/health", timeout=2)
