@@ -23,6 +23,12 @@ class Services:
         self.config = config
 
     @cached_property
+    def data(self):  # -> expenv.services.data.DataService (a DataLookup)
+        from expenv.services.data import DataService
+
+        return DataService(self.config)
+
+    @cached_property
     def tracking(self):  # -> expenv.services.tracking.TrackingService
         from expenv.services.tracking import TrackingService
 

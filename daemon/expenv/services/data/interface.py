@@ -1,0 +1,34 @@
+"""The data service's interface. The LSP layer and the CLI depend on this, not on a backend."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
+
+
+class DataLookup(Protocol):
+    """Raw and curated data of one workspace. Every method raises `DataError` with a message
+    fit to show the user (never a password, never a traceback)."""
+
+    def resolve(self, name: str) -> DatasetRef:
+        """A path under a raw root (workspace-relative or URL) or a curated `[schema.]table`."""
+
+    def find(self, text: str) -> DatasetRef | None:
+        """Like resolve, but None (no error, no I/O beyond metadata) when `text` names nothing of ours."""
+
+    def list(self, layer: str | None = None) -> list[DatasetEntry]: ...
+
+    def schema(self, name: str) -> DatasetSchema: ...
+
+    def preview(self, name: str, limit: int = 20) -> Preview: ...
+
+    def profile(self, name: str) -> Profile: ...
+
+    def complete_path(self, prefix: str) -> list[str]:
+        """Dataset paths under the raw roots that start with `prefix` (as the user would type them)."""
+
+    def tables(self) -> list[str]:
+        """Curated `schema.table` names."""
+
+    def columns(self, table: str) -> list[str]: ...
