@@ -4,7 +4,6 @@ pipeline, notebook) into a folder."""
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -83,13 +82,9 @@ def create_example(
     from . import notebook, rawdata, warehouse
 
     dest = Path(dest).expanduser().resolve()
-    rawdata.sizes(rows)  # validate before touching the disk
+    sizes = rawdata.sizes(rows)  # validates rows before anything touches the disk
     _check_destination(dest, overwrite)
-    report = progress or (lambda _message: None)
-    started = time.perf_counter()
-
-    def step(message: str) -> None:
-        report(f"[{time.perf_counter() - started:5.1f}s] {message}")
+    step = progress or (lambda _message: None)
 
     dest.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -103,10 +98,10 @@ def create_example(
     (dest / "pipelines" / "__init__.py").write_text("", encoding="utf-8")
     files.append(Path("pipelines/__init__.py"))
     (dest / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
-    (dest / NOTEBOOK).write_text(notebook.build_notebook(asset_text(NOTEBOOK_ASSET)), encoding="utf-8")
+    notebook_json = notebook.build_notebook(asset_text(NOTEBOOK_ASSET))
+    (dest / NOTEBOOK).write_text(notebook_json, encoding="utf-8")
     files.append(Path(NOTEBOOK))
 
-    sizes = rawdata.sizes(rows)
     step(f"generating raw data: {sizes['customers']:,} customers, "
          f"{sizes['usage_events']:,} usage events, {sizes['payments']:,} payments")
     raw = rawdata.write_raw(dest / RAW_DIR, rows=rows, seed=seed)

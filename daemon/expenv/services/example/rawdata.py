@@ -1,7 +1,7 @@
 """Synthesis of the example project's raw data (the lake), vectorised with numpy.
 
 Everything is drawn from one `numpy.random.Generator` seeded by the caller, in a fixed order,
-so the same (rows, seed) gives the same files. Timestamps are UTC, at second resolution.
+so the same (rows, seed) gives the same files. Timestamps are UTC, in whole seconds.
 
 Sizes for `rows` (the size of the biggest dataset, the usage events):
 customers rows/10, usage events rows, payments rows/2, churn labels one per customer.
@@ -57,15 +57,17 @@ def write_raw(raw_dir: Path, rows: int, seed: int) -> RawFiles:
     rng = np.random.default_rng(seed)
     raw_dir.mkdir(parents=True, exist_ok=True)
     year_start = _epoch_seconds(f"{YEAR}-01-01")
-    month_starts = np.array([_epoch_seconds(f"{m}-01") for m in MONTHS] + [_epoch_seconds(f"{YEAR + 1}-01-01")])
+    month_starts = np.array(
+        [_epoch_seconds(f"{m}-01") for m in MONTHS] + [_epoch_seconds(f"{YEAR + 1}-01-01")])
     q4_start = _epoch_seconds(f"{YEAR}-10-01")
     year_seconds = int(month_starts[-1] - year_start)
-    ts_type = pa.timestamp("s", tz="UTC")
+    ts_type = pa.timestamp("us", tz="UTC")  # DuckDB and Feast use microseconds
 
     # --- customers ------------------------------------------------------------------------
     nc = n["customers"]
     customer_id = CUSTOMER_ID_BASE + np.arange(nc, dtype=np.int64)
-    signup_days = rng.integers(_epoch_seconds("2019-01-01") // 86400, _epoch_seconds("2024-01-01") // 86400, nc)
+    signup_days = rng.integers(
+        _epoch_seconds("2019-01-01") // 86400, _epoch_seconds(f"{YEAR}-01-01") // 86400, nc)
     country = rng.choice(len(COUNTRIES), size=nc, p=COUNTRY_WEIGHTS)
     plan = rng.choice(len(PLANS), size=nc, p=PLAN_WEIGHTS)
     discount = np.where(rng.random(nc) < 0.3, rng.choice([0.1, 0.15, 0.2], size=nc), 0.0)
@@ -85,7 +87,7 @@ def write_raw(raw_dir: Path, rows: int, seed: int) -> RawFiles:
         "plan": pa.array(np.asarray(PLANS, dtype=object)[plan], pa.string()),
         "age": pa.array(age, pa.int64()),
         "monthly_fee": pa.array(monthly_fee, pa.float64()),
-        "event_timestamp": pa.array(profile_ts.astype(np.int64), ts_type),
+        "event_timestamp": pa.array(profile_ts.astype(np.int64) * 1_000_000, ts_type),
     })
     pq.write_table(customers, raw_dir / "customers.parquet")
     files = ["customers.parquet"]
@@ -98,13 +100,14 @@ def write_raw(raw_dir: Path, rows: int, seed: int) -> RawFiles:
     minutes = np.round(rng.gamma(2.0, 6.0 * sessions), 1)
     tickets = rng.poisson(0.03 + 0.25 * frustration[u_cust])
     order = np.lexsort((u_cust, u_ts))  # by time, then customer: a deterministic order
-    u_cust, u_ts, sessions, minutes, tickets = (a[order] for a in (u_cust, u_ts, sessions, minutes, tickets))
+    u_cust, u_ts, sessions, minutes, tickets = (
+        a[order] for a in (u_cust, u_ts, sessions, minutes, tickets))
     bounds = np.searchsorted(u_ts, month_starts)
     for i, month in enumerate(MONTHS):
         lo, hi = bounds[i], bounds[i + 1]
         part = pa.table({
             "customer_id": pa.array(customer_id[u_cust[lo:hi]], pa.int64()),
-            "event_timestamp": pa.array(u_ts[lo:hi].astype(np.int64), ts_type),
+            "event_timestamp": pa.array(u_ts[lo:hi].astype(np.int64) * 1_000_000, ts_type),
             "sessions": pa.array(sessions[lo:hi].astype(np.int64), pa.int64()),
             "minutes": pa.array(minutes[lo:hi], pa.float64()),
             "support_tickets": pa.array(tickets[lo:hi].astype(np.int64), pa.int64()),
@@ -141,13 +144,14 @@ def write_raw(raw_dir: Path, rows: int, seed: int) -> RawFiles:
     log_minutes = np.log1p(minutes_3m)
     logit = (-1.4
              - 0.9 * (log_minutes - log_minutes.mean()) / (log_minutes.std() or 1.0)
-             + 0.45 * np.minimum(tickets_3m, 6)
+             + 0.7 * np.minimum(tickets_3m, 6)
              + 0.8 * np.minimum(failed_3m, 3)
              + 0.035 * (monthly_fee - 18.0)
              + 0.3 * (age < 25))
     churned = rng.random(nc) < 1.0 / (1.0 + np.exp(-logit))
     lines = [
-        f'{{"customer_id":{cid},"event_timestamp":"{LABEL_TIMESTAMP}","churned":{"true" if c else "false"}}}'
+        f'{{"customer_id":{cid},"event_timestamp":"{LABEL_TIMESTAMP}",'
+        f'"churned":{"true" if c else "false"}}}'
         for cid, c in zip(customer_id.tolist(), churned.tolist())
     ]
     (raw_dir / "churn_labels.json").write_text("\n".join(lines) + "\n", encoding="utf-8")

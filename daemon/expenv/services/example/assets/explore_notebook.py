@@ -39,7 +39,8 @@ usage_jan.describe()
 # %%
 payments = pd.read_csv(RAW / "payments.csv", parse_dates=["event_timestamp"])
 labels = pd.read_json(RAW / "churn_labels.json", lines=True)
-print(f"failed payments: {payments['failed'].mean():.1%}, churn rate: {labels['churned'].mean():.1%}")
+print(f"failed payments: {payments['failed'].mean():.1%}")
+print(f"churn rate: {labels['churned'].mean():.1%}")
 
 # %% [markdown]
 # ## Curated data
@@ -47,7 +48,10 @@ print(f"failed payments: {payments['failed'].mean():.1%}, churn rate: {labels['c
 
 # %%
 con = duckdb.connect(str(ROOT / "data" / "warehouse.duckdb"), read_only=True)
-con.sql("SELECT table_schema, table_name, estimated_size FROM duckdb_tables() ORDER BY 1, 2").df()
+con.sql("""
+    SELECT schema_name, table_name, estimated_size, column_count
+    FROM duckdb_tables() ORDER BY 1, 2
+""").df()
 
 # %%
 churn_by_plan = con.sql("""

@@ -175,7 +175,9 @@ def log_to_mlflow(pipeline, params: dict, metrics: dict, example, source: str) -
         })
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
-        mlflow.sklearn.log_model(pipeline, name="model", input_example=example)
+        # skops (MLflow's default format) must be told that the encoder's dtype is safe.
+        mlflow.sklearn.log_model(pipeline, name="model", input_example=example,
+                                 skops_trusted_types=["numpy.dtype"])
         return run.info.run_id
 
 
