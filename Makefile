@@ -42,6 +42,8 @@ docker:
 
 example: venv
 	test -f $(EXAMPLE_DIR)/expenv.toml || $(VENV)/bin/expenv example create $(EXAMPLE_DIR) --rows $(EXAMPLE_ROWS)
+	test -f $(EXAMPLE_DIR)/features/data/registry.db || \
+	  (cd $(EXAMPLE_DIR)/features && FEAST_USAGE=False $(CURDIR)/$(VENV)/bin/feast apply >/dev/null)
 
 ## bench: every benchmark under bench/, one table of figures and ratios
 bench: venv

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import pytest_lsp
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 REPO = Path(__file__).resolve().parents[1]
 DAEMON_CMD = [sys.executable, "-m", "expenv", "serve", "--log-level", "DEBUG"]
@@ -52,3 +54,23 @@ def make_workspace(tmp_path: Path):
         return root
 
     return make
+
+
+CLIENTS = ["visual_studio_code", "neovim"]
+
+
+@pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=DAEMON_CMD))
+async def client(request, lsp_client: LanguageClient):
+    lsp_client.profile = request.param
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture(scope="session")
+def example_project(tmp_path_factory) -> Path:
+    """The example project with small data, shared read-only by the data tests."""
+    from expenv.services.example import create_example
+
+    root = tmp_path_factory.mktemp("example") / "churn"
+    create_example(root, rows=20_000)
+    return root

@@ -34,7 +34,7 @@ def test_status_json_has_the_same_keys_as_the_lsp_command(make_workspace):
     # the LSP end-to-end tests assert the same structure for expenv.status
     report = json.loads(run("status", "--json", "-w", str(make_workspace())).stdout)
     assert set(report) == {"version", "workspaces", "parts"}
-    assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts"}
+    assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri"}
 
 
 def test_status_shows_config_problems_with_location(make_workspace):
@@ -61,7 +61,7 @@ def test_doctor_on_a_broken_config_names_the_line(make_workspace):
     assert "expenv.toml:2:1: project.name must be a string" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["data", "ls"], ["features"], ["cluster", "up"], ["parity"]])
+@pytest.mark.parametrize("args", [["data", "ls"], ["features"], ["cluster", "up"]])
 def test_commands_of_later_issues_say_so_and_fail(args):
     result = run(*args)
     assert result.returncode == 2

@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import DAEMON_CMD
-
-CLIENTS = ["visual_studio_code", "neovim"]
-
-
-@pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=DAEMON_CMD))
-async def client(request, lsp_client: LanguageClient):
-    lsp_client.profile = request.param
-    yield
-    await lsp_client.shutdown_session()
-
-
-async def start(client: LanguageClient, *folders: Path, options: dict | None = None) -> types.InitializeResult:
-    return await client.initialize_session(types.InitializeParams(
-        capabilities=client_capabilities(client.profile),
-        root_uri=folders[0].as_uri() if folders else None,
-        workspace_folders=[types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders],
-        initialization_options=options,
-    ))
-
-
-async def status(client: LanguageClient) -> dict:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="expenv.status", arguments=[{}]))
-
-
-async def wait_for(predicate, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
+from tests.lsp.session import start, status, wait_for
 
 async def test_advertises_capabilities_and_commands(client, make_workspace):
     result = await start(client, make_workspace())

@@ -4,7 +4,23 @@
 // executeCommandProvider (registering it here too would make VS Code refuse the duplicate).
 
 /** Commands the daemon serves; package.json contributes them so they appear in the palette. */
-export const DAEMON_COMMANDS: readonly string[] = ["expenv.status"];
+export const DAEMON_COMMANDS: readonly string[] = [
+  "expenv.status",
+  "expenv.data.list",
+  "expenv.data.schema",
+  "expenv.data.preview",
+  "expenv.data.profile",
+  "expenv.tracking.runs",
+  "expenv.tracking.compare",
+  "expenv.tracking.open",
+];
+
+/** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */
+export const DATASET_COMMANDS: readonly string[] = [
+  "expenv.data.schema",
+  "expenv.data.preview",
+  "expenv.data.profile",
+];
 
 export const RESTART_COMMAND = "expenv.client.restart";
 export const SHOW_LOG_COMMAND = "expenv.client.showLog";

@@ -1,6 +1,7 @@
 // How the daemon is launched and what the client sends it. Pure option builders, so the
 // launch contract (`<python> -m expenv serve`, initializationOptions) is visible in one place.
 import { TransportKind } from "vscode-languageclient/node";
+import { completeArguments } from "./prompts";
 import type { ErrorHandler, LanguageClientOptions, Middleware, ServerOptions } from "vscode-languageclient/node";
 import type { ExpenvSettings } from "./settings";
 import type { FileSystemWatcher, OutputChannel } from "./vscodeapi";
@@ -42,7 +43,11 @@ export function clientOptions(input: ClientOptionsInput): LanguageClientOptions 
   const middleware: Middleware = {
     // The client registers daemon commands for the palette but drops their results; show them.
     executeCommand: async (command, args, next) => {
-      const result: unknown = await next(command, args);
+      const completed = await completeArguments(command, args);
+      if (completed === undefined) {
+        return undefined; // the user dismissed the prompt
+      }
+      const result: unknown = await next(command, completed);
       input.onCommandResult(command, result);
       return result;
     },

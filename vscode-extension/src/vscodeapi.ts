@@ -49,6 +49,10 @@ export function showInformationMessage(message: string, ...items: string[]): The
   return vscode.window.showInformationMessage(message, ...items);
 }
 
+export function showInputBox(options: vscode.InputBoxOptions): Thenable<string | undefined> {
+  return vscode.window.showInputBox(options);
+}
+
 export function getExtension<T>(id: string): vscode.Extension<T> | undefined {
   return vscode.extensions.getExtension<T>(id);
 }

@@ -178,7 +178,6 @@ for _name, _issue, _summary in (
     ("features", 4, "Feature store: ls, lineage"),
     ("cluster", None, "Clusters: up, ls, down"),
     ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
-    ("runs", 5, "Tracked runs: ls, show, compare"),
 ):
     _pending_group(_name, _issue, _summary)
 
@@ -197,6 +196,11 @@ for _name, _issue, _summary in (
     ("new", None, "Create a new ML repository from the copier template"),
 ):
     _pending_command(_name, _issue, _summary)
+
+
+from expenv.cli.runs import runs_app  # noqa: E402 - registered after the app exists
+
+app.add_typer(runs_app, name="runs")
 
 
 def main() -> None:

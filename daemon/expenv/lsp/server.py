@@ -67,6 +67,46 @@ class ExpenvLanguageServer(LanguageServer):
             kept = "kept the last valid config" if ws.config else "no services until it is fixed"
             self.log_to_client(f"expenv: {ws.config_path} has errors; {kept}", types.MessageType.Warning)
 
+    # --- documents and the services behind them ----------------------------------------
+
+    def workspace_for_uri(self, uri: str) -> Workspace | None:
+        """The workspace of a file, or of the notebook that holds a cell."""
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        path = to_fs_path(notebook.uri if notebook else uri)
+        return self.workspaces.owning(Path(path)) if path else None
+
+    def data_for_uri(self, uri: str):
+        ws = self.workspace_for_uri(uri)
+        return ws.services.data if ws and ws.services else None
+
+    def dataset_at(self, uri: str, position: types.Position):
+        """(mention, data service) for the dataset named at `position`, or None when it is not ours."""
+        from expenv.services.code.reads import mention_at
+
+        data = self.data_for_uri(uri)
+        if data is None:
+            return None
+        source = self.workspace.get_text_document(uri).source
+        mention = mention_at(source, position.line, position.character, data)
+        return (mention, data) if mention else None
+
+    def workspace_for_command(self, options: dict[str, Any]) -> Workspace:
+        """`options["workspace"]` (a folder path or URI), else the only configured workspace."""
+        from expenv.domain.errors import ExpenvError
+
+        given = options.get("workspace")
+        if given:
+            path = to_fs_path(given) if "://" in str(given) else str(given)
+            ws = self.workspaces.owning(Path(path)) if path else None
+        else:
+            configured = [w for w in self.workspaces.all() if w.services]
+            if len(configured) > 1:
+                raise ExpenvError("several expenv workspaces are open: pass {\"workspace\": <folder>}")
+            ws = configured[0] if configured else None
+        if ws is None or ws.services is None:
+            raise ExpenvError(f"no workspace with a valid expenv.toml{f' at {given}' if given else ''}")
+        return ws
+
     # --- output ---------------------------------------------------------------------------
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from expenv import __version__
+from expenv.domain.secrets import redact
 from expenv.domain.status import PartStatus
 from expenv.services import probes
 from expenv.services.workspace import Workspace
@@ -33,6 +34,7 @@ def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, 
         for ws, fut in zip(workspaces, per_ws):
             entry = ws.describe()
             entry["parts"] = {p.name: p.as_dict() for p in fut.result()}
+            entry["tracking_uri"] = redact(ws.services.tracking.uri()) if ws.services else None
             described.append(entry)
     return {"version": __version__, "workspaces": described, "parts": parts}
 

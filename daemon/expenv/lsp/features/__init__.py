@@ -9,7 +9,18 @@ if TYPE_CHECKING:
 
 
 def register_all(server: ExpenvLanguageServer) -> None:
-    from expenv.lsp.features import config_file, lifecycle, status
+    from expenv.lsp.features import (
+        config_file,
+        data_actions,
+        data_commands,
+        data_completion,
+        data_hover,
+        lifecycle,
+        status,
+        tracking_commands,
+        tracking_lens,
+    )
 
-    for module in (lifecycle, config_file, status):
+    for module in (lifecycle, config_file, status, data_hover, data_completion, data_actions, data_commands,
+                   tracking_commands, tracking_lens):
         module.register(server)

@@ -20,6 +20,43 @@ class TrackingService:
         server = self.embedded.running()
         return server.uri if server else None
 
+    def require_uri(self) -> str:
+        """The URI in use; refuses (rather than losing tracking) when no server is there."""
+        from expenv.services.tracking.runs import TrackingError
+
+        uri = self.uri()
+        if uri is None:
+            raise TrackingError(f"no MLflow server: run `expenv up` in {self.config.root} "
+                                "or set [tracking] uri in expenv.toml")
+        return uri
+
+    @property
+    def experiment(self) -> str:
+        return self.config.project.name
+
+    def runs(self, branch: str | None = None, pipeline: str | None = None, status: str | None = None,
+             experiment: str | None = None, max_results: int = 100):
+        from expenv.services.tracking.runs import RunReader
+
+        return RunReader(self.require_uri()).runs(experiment or self.experiment, branch, pipeline, status,
+                                                  max_results)
+
+    def run(self, run_id: str):
+        from expenv.services.tracking.runs import RunReader
+
+        return RunReader(self.require_uri()).run(run_id)
+
+    def compare(self, run_ids: list[str]):
+        from expenv.services.tracking.runs import RunReader
+
+        return RunReader(self.require_uri()).compare(run_ids)
+
+    def child_env(self, runner: str, **tags: str | None) -> dict[str, str]:
+        """Environment that sends a kernel, process or container's runs to this workspace's MLflow."""
+        from expenv.services.tracking.context import child_env, run_tags
+
+        return child_env(self.require_uri(), self.experiment, run_tags(self.config.root, runner, **tags))
+
     def probe(self) -> PartStatus:
         configured = self.config.tracking.uri
         if configured:

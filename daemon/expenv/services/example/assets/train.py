@@ -167,7 +167,11 @@ def log_to_mlflow(pipeline, params: dict, metrics: dict, example, source: str) -
 
     mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "churn"))
     with mlflow.start_run(run_name="train") as run:
+        # expenv hands every run it starts (local, container, kernel) its context as JSON:
+        # git sha and branch, stage, image, runner. Plain env, so this image needs no expenv.
+        context = json.loads(os.environ.get("EXPENV_RUN_TAGS") or "{}")
         mlflow.set_tags({
+            **context,
             "expenv.pipeline": "pipelines/train.py",
             "expenv.step": "train",
             "expenv.source": source,

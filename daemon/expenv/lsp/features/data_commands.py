@@ -1,0 +1,67 @@
+"""`workspace/executeCommand` `expenv.data.{list,schema,preview,profile}`: one JSON object in,
+the same JSON as `expenv data ... --json` out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from expenv.domain.data import to_json
+from expenv.domain.errors import DataError
+from expenv.lsp.errors import user_errors
+from expenv.lsp.server import ExpenvLanguageServer
+
+
+def _options(args: tuple[Any, ...]) -> dict[str, Any]:
+    return args[0] if args and isinstance(args[0], dict) else {}
+
+
+def _dataset(options: dict[str, Any]) -> str:
+    name = options.get("dataset")
+    if not isinstance(name, str) or not name.strip():
+        raise DataError('pass {"dataset": "<path under a raw root, URL, or schema.table>"}')
+    return name
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.command("expenv.data.list")
+    @user_errors
+    async def data_list(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        options = _options(args)
+        data = ls.workspace_for_command(options).services.data
+        return to_json(await ls.run_blocking(data.list, options.get("layer")))
+
+    @server.command("expenv.data.schema")
+    @user_errors
+    async def data_schema(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        options = _options(args)
+        data = ls.workspace_for_command(options).services.data
+        return to_json(await ls.run_blocking(data.schema, _dataset(options)))
+
+    @server.command("expenv.data.preview")
+    @user_errors
+    async def data_preview(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        options = _options(args)
+        data = ls.workspace_for_command(options).services.data
+        limit = options.get("limit", 20)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
+            raise DataError("limit must be an integer from 1 to 10000")
+        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit))
+
+    @server.command("expenv.data.profile")
+    @user_errors
+    async def data_profile(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        options = _options(args)
+        data = ls.workspace_for_command(options).services.data
+        name = _dataset(options)
+        token = f"expenv-profile-{id(options)}"
+        progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
+        if progress:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=f"Profiling {name}"))
+        try:
+            return to_json(await ls.run_blocking(data.profile, name))
+        finally:
+            if progress:
+                ls.work_done_progress.end(token, types.WorkDoneProgressEnd())

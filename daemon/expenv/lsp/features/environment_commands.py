@@ -1,0 +1,83 @@
+"""`workspace/executeCommand` `expenv.environment.parity` and `expenv.environment.kernels`: one JSON
+object in, the same JSON as `expenv parity --json` / `expenv kernels ... --json` out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from expenv.domain.errors import ExpenvError
+from expenv.lsp.errors import user_errors
+from expenv.lsp.server import ExpenvLanguageServer
+
+KERNEL_ACTIONS = ("list", "start", "stop", "restart", "interrupt")
+
+
+def _options(args: tuple[Any, ...]) -> dict[str, Any]:
+    return args[0] if args and isinstance(args[0], dict) else {}
+
+
+def _text(options: dict[str, Any], key: str) -> str | None:
+    value = options.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ExpenvError(f"{key} must be a non-empty string")
+    return value
+
+
+def _kernels(ws):
+    from expenv.services.kernels import NotebookKernels
+
+    return NotebookKernels(ws.config.state_dir, tracking_uri=ws.services.tracking.uri, workspace=ws.root)
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.command("expenv.environment.parity")
+    @user_errors
+    async def environment_parity(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"image"?, "python"?, "kernel"? (an id), "refresh"?, "workspace"?} → the parity report."""
+        from expenv.services.parity import check_workspace_parity
+
+        options = _options(args)
+        ws = ls.workspace_for_command(options)
+        python = _text(options, "python")
+        if kernel_id := _text(options, "kernel"):
+            python = (await ls.run_blocking(_kernels(ws).get, kernel_id)).python
+        token = f"expenv-parity-{id(options)}"
+        progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
+        if progress:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Comparing the kernel with the "
+                                                                                 "production image"))
+        try:
+            report = await ls.run_blocking(check_workspace_parity, ws.config, _text(options, "image"), python,
+                                           bool(options.get("refresh")))
+        finally:
+            if progress:
+                ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+        return report.as_dict()
+
+    @server.command("expenv.environment.kernels")
+    @user_errors
+    async def environment_kernels(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"action": list|start|stop|restart|interrupt, "id"?, "python"?, "cluster_address"?, "workspace"?}."""
+        options = _options(args)
+        action = options.get("action", "list")
+        if action not in KERNEL_ACTIONS:
+            raise ExpenvError(f"action must be one of {', '.join(KERNEL_ACTIONS)}")
+        kernels = _kernels(ls.workspace_for_command(options))
+        if action == "list":
+            records = await ls.run_blocking(kernels.list)
+            for dead in (r for r in records if r.state == "dead"):
+                ls.log_to_client(f"expenv: kernel {dead.id} is dead: {dead.detail}", types.MessageType.Warning)
+            return {"kernels": [r.as_dict() for r in records]}
+        if action == "start":
+            record = await ls.run_blocking(kernels.start, _text(options, "python"), _text(options, "cluster_address"))
+            return record.as_dict()
+        kernel_id = _text(options, "id")
+        if not kernel_id:
+            raise ExpenvError(f'{action} needs {{"id": "<kernel id>"}} (from action "list")')
+        record = await ls.run_blocking(getattr(kernels, action), kernel_id)
+        if record.state == "dead":
+            ls.log_to_client(f"expenv: kernel {record.id} is dead: {record.detail}", types.MessageType.Warning)
+        return record.as_dict()

@@ -1,0 +1,54 @@
+"""Markdown for hovers: what a data scientist wants to see about a dataset at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from expenv.domain.data import DatasetSchema, Preview
+from expenv.domain.secrets import redact
+
+MAX_COLUMNS = 30
+MAX_CELL = 40
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return "?"
+
+
+def _cell(value: Any) -> str:
+    text = "∅" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def _rows(n: int | None) -> str:
+    return "? rows (needs a scan)" if n is None else f"{n:,} rows"
+
+
+def dataset_hover(schema: DatasetSchema, preview: Preview | None) -> str:
+    ref = schema.ref
+    head = (f"**{ref.layer.value}** · `{ref.format}` · {_rows(schema.row_count)} · {_size(schema.size_bytes)}"
+            + (f" · {schema.files} files" if schema.files > 1 else "")
+            + (f" · partitioned by {', '.join(schema.partitions)}" if schema.partitions else ""))
+    lines = [f"### `{redact(ref.name)}`", head, "", "| column | type |", "|---|---|"]
+    for col in schema.columns[:MAX_COLUMNS]:
+        lines.append(f"| {_cell(col.name)} | `{col.type}` |")
+    if len(schema.columns) > MAX_COLUMNS:
+        lines.append(f"| … {len(schema.columns) - MAX_COLUMNS} more | |")
+    if preview and preview.rows:
+        shown = preview.columns[:8]
+        lines += ["", f"Sample ({len(preview.rows)} rows):", "",
+                  "| " + " | ".join(_cell(c) for c in shown) + " |", "|" + "---|" * len(shown)]
+        for row in preview.rows:
+            lines.append("| " + " | ".join(_cell(v) for v in row[: len(shown)]) + " |")
+    return "\n".join(lines)
+
+
+def error_hover(name: str, message: str) -> str:
+    return f"### `{redact(name)}`\n\n⚠ expenv cannot read this dataset: {redact(message)}"

@@ -1,0 +1,99 @@
+"""Every data read found in a document, with its layer: the groundwork of the sourcing policy
+(a later diagnostic flags raw or curated reads in production pipelines)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from expenv.domain.data import DatasetRef, Layer
+from expenv.services.code.sql import looks_like_sql, sql_references
+from expenv.services.code.strings import StringLiteral, string_literals
+from expenv.services.data.interface import DataLookup
+
+FEATURE_STORE_CALLS = ("get_historical_features", "get_online_features")
+
+
+@dataclass(frozen=True)
+class DataRead:
+    """One reference to a dataset in code. Positions are 0-based (line, column)."""
+
+    layer: Layer
+    dataset: str
+    location: str
+    call: str | None
+    line: int
+    start: int
+    end_line: int
+    end: int
+
+
+@dataclass(frozen=True)
+class DatasetMention:
+    """A string (or a part of a SQL string) that names one of our datasets."""
+
+    literal: StringLiteral
+    ref: DatasetRef
+    text: str
+    line: int
+    start: int
+    end_line: int
+    end: int
+
+
+def mentions(source: str, lookup: DataLookup) -> list[DatasetMention]:
+    lines = source.split("\n")
+    out: list[DatasetMention] = []
+    for lit in string_literals(source):
+        if looks_like_sql(lit.value):
+            for sub in sql_references(lit.value):
+                ref = lookup.find(sub.value)
+                if ref is not None:
+                    (l1, c1), (l2, c2) = _position(lit, sub.start, lines), _position(lit, sub.end, lines)
+                    out.append(DatasetMention(lit, ref, sub.value, l1, c1, l2, c2))
+        else:
+            ref = lookup.find(lit.value)
+            if ref is not None:
+                out.append(DatasetMention(lit, ref, lit.value, lit.line, lit.start, lit.end_line, lit.end))
+    return out
+
+
+def find_reads(source: str, lookup: DataLookup) -> list[DataRead]:
+    reads = [DataRead(m.ref.layer, m.ref.name, m.ref.location, m.literal.call, m.line, m.start, m.end_line, m.end)
+             for m in mentions(source, lookup)]
+    for lit in string_literals(source):
+        if lit.call and lit.call.rsplit(".", 1)[-1] in FEATURE_STORE_CALLS:
+            reads.append(DataRead(Layer.FEATURE_STORE, lit.value, lit.value, lit.call,
+                                  lit.line, lit.start, lit.end_line, lit.end))
+    return reads
+
+
+def _position(lit: StringLiteral, offset: int, lines: list[str]) -> tuple[int, int]:
+    """The (line, column) of an offset into a literal's value."""
+    line, column = lit.line, lit.start
+    for ch in lit.value[:offset]:
+        if ch == "\n":
+            line, column = line + 1, 0
+        else:
+            column += 1
+    return line, column
+
+
+def mention_at(source: str, line: int, character: int, lookup: DataLookup) -> DatasetMention | None:
+    """The dataset named by the literal (or the part of a SQL literal) under the cursor."""
+    from expenv.services.code.sql import reference_at
+    from expenv.services.code.strings import literal_at
+
+    lit = literal_at(source, line, character)
+    if lit is None:
+        return None
+    if looks_like_sql(lit.value):
+        lines = source.split("\n")
+        sub = reference_at(lit.value, lit.offset_of(line, character, lines))
+        if sub is None or (ref := lookup.find(sub.value)) is None:
+            return None
+        (l1, c1), (l2, c2) = _position(lit, sub.start, lines), _position(lit, sub.end, lines)
+        return DatasetMention(lit, ref, sub.value, l1, c1, l2, c2)
+    ref = lookup.find(lit.value)
+    if ref is None:
+        return None
+    return DatasetMention(lit, ref, lit.value, lit.line, lit.start, lit.end_line, lit.end)

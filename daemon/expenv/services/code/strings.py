@@ -1,0 +1,137 @@
+"""String literals of Python source, with positions and the call they are an argument of.
+
+Uses `tokenize`, not `ast`, so half-typed code still yields the literals before the error,
+and IPython magics (`%pip`, `!ls`) in notebook cells are blanked rather than fatal.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+
+_PREFIX = re.compile(r"^([rRbBuUfF]{0,2})('''|\"\"\"|'|\")")
+
+
+@dataclass(frozen=True)
+class StringLiteral:
+    """A literal's content (between the quotes) and where it sits, 0-based lines and columns."""
+
+    value: str
+    line: int
+    start: int
+    end_line: int
+    end: int
+    call: str | None  # dotted callee when the literal is an argument, e.g. "pd.read_parquet"
+    is_fstring: bool = False
+
+    def contains(self, line: int, character: int) -> bool:
+        after_start = (line, character) >= (self.line, self.start)
+        before_end = (line, character) <= (self.end_line, self.end)
+        return after_start and before_end
+
+    def offset_of(self, line: int, character: int, lines: list[str]) -> int:
+        """Offset in `value` of a position inside the literal (exact when there are no escapes)."""
+        if line == self.line:
+            return character - self.start
+        offset = len(lines[self.line]) - self.start + 1
+        for middle in range(self.line + 1, line):
+            offset += len(lines[middle]) + 1
+        return offset + character
+
+
+def blank_magics(source: str) -> str:
+    """Replace IPython magic and shell lines with blank lines (keeps line numbers)."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+
+
+def _decode(token: str) -> tuple[str, bool, int, int]:
+    """(content, is_fstring, width of prefix+quote, width of the closing quote) of a STRING token."""
+    match = _PREFIX.match(token)
+    if not match:
+        return token, False, 0, 0
+    prefix, quote = match.groups()
+    content = token[len(prefix) + len(quote): len(token) - len(quote)]
+    is_f = "f" in prefix.lower()
+    if "\\" in content and not is_f and "b" not in prefix.lower():
+        try:
+            content = ast.literal_eval(token)
+        except (ValueError, SyntaxError):
+            pass
+    return content, is_f, len(prefix) + len(quote), len(quote)
+
+
+def _callee(tokens: list[tokenize.TokenInfo]) -> str | None:
+    """The dotted name right before an opening parenthesis: NAME ('.' NAME)*."""
+    parts: list[str] = []
+    i = len(tokens) - 1
+    while i >= 0:
+        tok = tokens[i]
+        if tok.type == tokenize.NAME and (not parts or parts[-1] == "."):
+            parts.append(tok.string)
+        elif tok.type == tokenize.OP and tok.string == "." and parts and parts[-1] != ".":
+            parts.append(".")
+        else:
+            break
+        i -= 1
+    if not parts or parts[-1] == ".":
+        return None
+    return "".join(reversed(parts))
+
+
+def string_literals(source: str) -> list[StringLiteral]:
+    out: list[StringLiteral] = []
+    seen: list[tokenize.TokenInfo] = []
+    calls: list[str | None] = []
+    readline = io.StringIO(blank_magics(source)).readline
+    try:
+        for tok in tokenize.generate_tokens(readline):
+            if tok.type == tokenize.OP and tok.string in "([{":
+                calls.append(_callee(seen) if tok.string == "(" else None)
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                if calls:
+                    calls.pop()
+            elif tok.type == tokenize.STRING:
+                content, is_f, head, tail = _decode(tok.string)
+                (sl, sc), (el, ec) = tok.start, tok.end
+                out.append(StringLiteral(content, sl - 1, sc + head, el - 1, ec - tail,
+                                         calls[-1] if calls else None, is_f))
+            if tok.type not in (tokenize.NL, tokenize.COMMENT):
+                seen.append(tok)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # half-typed code: keep what was read before the error
+    return out
+
+
+def literal_at(source: str, line: int, character: int) -> StringLiteral | None:
+    for lit in string_literals(source):
+        if lit.contains(line, character):
+            return lit
+    return None
+
+
+def open_string_before(line_text: str) -> tuple[int, str] | None:
+    """For completion while typing: (start column, content so far) of a string still open at
+    the end of `line_text` (the line up to the cursor), or None."""
+    i, quote, start = 0, None, 0
+    while i < len(line_text):
+        ch = line_text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if line_text.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif ch == "#":
+            return None
+        elif ch in "'\"":
+            quote = ch * 3 if line_text.startswith(ch * 3, i) else ch
+            start = i + len(quote)
+            i = start
+            continue
+        i += 1
+    return (start, line_text[start:]) if quote else None

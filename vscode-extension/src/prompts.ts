@@ -1,0 +1,47 @@
+// Palette runs of daemon commands carry no arguments; ask for the ones a command needs.
+import { DATASET_COMMANDS } from "./commands";
+import { showInputBox } from "./vscodeapi";
+
+interface Prompt {
+  prompt: string;
+  placeHolder: string;
+  toArgs: (answer: string) => Record<string, unknown>;
+}
+
+const DATASET: Prompt = {
+  prompt: "Dataset: a path under a raw root, an s3:// URL, or schema.table",
+  placeHolder: "data/raw/customers.parquet",
+  toArgs: (answer) => ({ dataset: answer }),
+};
+
+const PROMPTS: Record<string, Prompt> = {
+  ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, DATASET])),
+  "expenv.tracking.open": {
+    prompt: "MLflow run id",
+    placeHolder: "e2baa851f0e04f428a81390f5737c5e3",
+    toArgs: (answer) => ({ run_id: answer }),
+  },
+  "expenv.tracking.compare": {
+    prompt: "Two or more MLflow run ids, separated by spaces",
+    placeHolder: "e2baa851… 7f3c0d2e…",
+    toArgs: (answer) => ({ run_ids: answer.split(/[\s,]+/).filter(Boolean) }),
+  },
+};
+
+/** The arguments to send: unchanged when given, asked for when needed, undefined when dismissed. */
+export async function completeArguments(command: string, args: unknown[]): Promise<unknown[] | undefined> {
+  const ask = PROMPTS[command];
+  if (args.length > 0 || ask === undefined) {
+    return args;
+  }
+  const answer = await showInputBox({
+    title: command,
+    prompt: ask.prompt,
+    placeHolder: ask.placeHolder,
+    ignoreFocusOut: true,
+  });
+  if (answer === undefined || answer.trim() === "") {
+    return undefined;
+  }
+  return [ask.toArgs(answer.trim())];
+}

@@ -1,0 +1,46 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import * as api from "../src/vscodeapi";
+import { completeArguments } from "../src/prompts";
+
+vi.mock("../src/vscodeapi", () => ({ showInputBox: vi.fn() }));
+
+describe("completeArguments", () => {
+  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
+
+  it("passes given arguments through without asking", async () => {
+    const args = [{ dataset: "curated.customers" }];
+    expect(await completeArguments("expenv.data.schema", args)).toBe(args);
+    expect(api.showInputBox).not.toHaveBeenCalled();
+  });
+
+  it("does not ask for commands that need no dataset", async () => {
+    expect(await completeArguments("expenv.status", [])).toEqual([]);
+    expect(api.showInputBox).not.toHaveBeenCalled();
+  });
+
+  it("asks for the dataset of a data command run from the palette", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValue("  data/raw/customers.parquet ");
+    expect(await completeArguments("expenv.data.preview", [])).toEqual([{ dataset: "data/raw/customers.parquet" }]);
+  });
+
+  it("cancels when the prompt is dismissed or empty", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValue(undefined);
+    expect(await completeArguments("expenv.data.profile", [])).toBeUndefined();
+    vi.mocked(api.showInputBox).mockResolvedValue("   ");
+    expect(await completeArguments("expenv.data.profile", [])).toBeUndefined();
+  });
+});
+
+describe("completeArguments for tracking commands", () => {
+  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
+
+  it("asks for the run id to open", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValue("abc123");
+    expect(await completeArguments("expenv.tracking.open", [])).toEqual([{ run_id: "abc123" }]);
+  });
+
+  it("splits run ids to compare", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValue("a1 b2, c3");
+    expect(await completeArguments("expenv.tracking.compare", [])).toEqual([{ run_ids: ["a1", "b2", "c3"] }]);
+  });
+});
