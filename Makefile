@@ -8,7 +8,7 @@ EXAMPLE_DIR ?= .expenv/example
 EXAMPLE_ROWS ?= 1000000
 VSIX := $(EXT)/expenv-0.1.0.vsix
 
-.PHONY: up down test test-python test-extension venv node docker vsix bench example clean
+.PHONY: up down test venv node docker vsix bench example clean test-services
 
 ## up: create the example project, start the embedded services, print how to attach an editor
 up: venv docker vsix example
@@ -18,7 +18,7 @@ down: venv
 	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
 
 ## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix
+test: venv node docker vsix test-services
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -39,6 +39,9 @@ vsix: node
 
 docker:
 	bash devcontainer/scripts/ensure-docker.sh
+
+test-services:
+	bash tests/fixtures/ensure-test-services.sh
 
 example: venv
 	test -f $(EXAMPLE_DIR)/expenv.toml || $(VENV)/bin/expenv example create $(EXAMPLE_DIR) --rows $(EXAMPLE_ROWS)

@@ -174,7 +174,6 @@ def _pending_group(name: str, issue: int | None, summary: str) -> None:
 
 
 for _name, _issue, _summary in (
-    ("data", 3, "Raw and curated data: ls, schema, preview, profile"),
     ("features", 4, "Feature store: ls, lineage"),
     ("cluster", None, "Clusters: up, ls, down"),
     ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
@@ -198,8 +197,10 @@ for _name, _issue, _summary in (
     _pending_command(_name, _issue, _summary)
 
 
-from expenv.cli.runs import runs_app  # noqa: E402 - registered after the app exists
+from expenv.cli.data import data_app  # noqa: E402 - registered after the app exists
+from expenv.cli.runs import runs_app  # noqa: E402
 
+app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 
 

@@ -42,6 +42,7 @@ class DatasetSchema:
     size_bytes: int | None = None
     files: int = 1
     partitions: list[str] = field(default_factory=list)  # hive partition keys
+    row_count_estimated: bool = False  # True when row_count is a catalog estimate (large PostgreSQL tables)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Profile:
     sampled: bool
     sample_rows: int | None
     columns: list[ColumnProfile]
+    row_count_estimated: bool = False
 
 
 @dataclass(frozen=True)

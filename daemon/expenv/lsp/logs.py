@@ -42,6 +42,8 @@ class ClientLogHandler(logging.Handler):
 
 def configure_stderr_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
+    for existing in list(root.handlers):  # the CLI's own handler: one line per record, not two
+        root.removeHandler(existing)
     root.setLevel(logging.DEBUG)
     handler = logging.StreamHandler()  # stderr: stdout belongs to the protocol
     handler.setLevel(level.upper())

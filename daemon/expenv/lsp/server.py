@@ -37,6 +37,7 @@ class ExpenvLanguageServer(LanguageServer):
         )
         self.workspaces = WorkspaceSet()
         self.initialization_options: dict[str, Any] = {}
+        self._warmed: set[Path] = set()
 
     # --- workspace folders and configs ---------------------------------------------------
 
@@ -78,6 +79,15 @@ class ExpenvLanguageServer(LanguageServer):
     def data_for_uri(self, uri: str):
         ws = self.workspace_for_uri(uri)
         return ws.services.data if ws and ws.services else None
+
+    def warm_data(self, uri: str) -> None:
+        """Once per workspace, import the data engines in the background, so the first hover
+        does not wait ~0.3 s for pyarrow. Only when a Python document opens: idle stays small."""
+        ws = self.workspace_for_uri(uri)
+        if ws is None or ws.services is None or ws.root in self._warmed:
+            return
+        self._warmed.add(ws.root)
+        asyncio.get_running_loop().run_in_executor(None, ws.services.data.warm)
 
     def dataset_at(self, uri: str, position: types.Position):
         """(mention, data service) for the dataset named at `position`, or None when it is not ours."""

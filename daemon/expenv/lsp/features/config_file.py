@@ -21,6 +21,8 @@ def register(server: ExpenvLanguageServer) -> None:
     def did_open(ls: ExpenvLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         if _is_config(params.text_document.uri):
             ls.reload_config(params.text_document.uri, params.text_document.text)
+        elif params.text_document.language_id == "python":
+            ls.warm_data(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ExpenvLanguageServer, params: types.DidChangeTextDocumentParams) -> None:

@@ -16,9 +16,11 @@ PROFILE = "Profile this dataset"
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.Refactor, types.CodeActionKind.Empty]),
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.Refactor]),
     )
-    def code_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    def code_actions(
+        ls: ExpenvLanguageServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction | types.Command] | None:
         uri = params.text_document.uri
         found = ls.dataset_at(uri, params.range.start)
         if found is None:
@@ -37,6 +39,7 @@ def register(server: ExpenvLanguageServer) -> None:
         args = [{"dataset": mention.text, "workspace": str(ws.root) if ws else None}]
         return [
             types.CodeAction(title=INSERT_SNIPPET, kind=types.CodeActionKind.Refactor, edit=edit),
-            types.CodeAction(title=PROFILE, kind=types.CodeActionKind.Empty,
-                             command=types.Command(title=PROFILE, command="expenv.data.profile", arguments=args)),
+            # A bare Command is a valid code action; clients (lsprotocol's among them) read
+            # {title, command} as one, so a CodeAction wrapping a command would be misread.
+            types.Command(title=PROFILE, command="expenv.data.profile", arguments=args),
         ]

@@ -32,7 +32,8 @@ def _alias(source: str, library: str) -> str:
 
 
 def _variable(ref: DatasetRef) -> str:
-    stem = re.sub(r"\.(parquet|csv|json|ndjson|jsonl)$", "", ref.name.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[-1])
+    base = ref.name.rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"\.(parquet|csv|json|ndjson|jsonl)$", "", base).rsplit(".", 1)[-1]  # schema.table -> table
     name = re.sub(r"\W+", "_", stem).strip("_").lower() or "data"
     return f"{name}_df" if not name[0].isdigit() else f"df_{name}"
 

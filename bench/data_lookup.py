@@ -1,0 +1,153 @@
+"""Data lookup on a 1e8-row parquet file: hover, preview and profile against pandas and DuckDB.
+
+Run: `.venv/bin/python bench/data_lookup.py` (or `make bench`). Prints figures and ratios; asserts nothing.
+Targets (issue #3): hover (find + schema + preview of 5 rows) p95 ≤ 50 ms, at least 100x faster than
+`pandas.read_parquet(path).head()`, at most 2x DuckDB `DESCRIBE`; preview of 100 rows ≤ 100 ms;
+profile of 1e7 rows ≤ 1.2x DuckDB `SUMMARIZE`.
+
+The data is generated once with DuckDB into .expenv/bench/ (about 400 MB and 40 MB) and reused.
+The pandas read loads the whole 1e8-row file: about 15 s and 9.5 GB of memory, in a child process
+so that memory is returned at once; it is skipped (and said so) with less than 12 GB available.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CACHE = REPO / ".expenv" / "bench"
+BIG, BIG_ROWS = "events_1e8.parquet", 100_000_000
+MID, MID_ROWS = "events_1e7.parquet", 10_000_000
+HOVERS = 100
+PANDAS_NEEDS_GB = 12
+
+COLUMNS = """range AS event_id, range % 1000003 AS customer_id,
+    TIMESTAMP '2024-01-01' + to_seconds(range // 4) AS event_time,
+    round(((range * 2654435761) % 100000) / 100.0, 2) AS amount,
+    (['basic','standard','premium','trial','enterprise','edu','gov','other'])[1 + (range * 7919) % 8] AS plan,
+    (range * 31) % 17 = 0 AS churned"""
+
+
+def ensure_data() -> None:
+    import duckdb
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for name, rows in ((BIG, BIG_ROWS), (MID, MID_ROWS)):
+        path = CACHE / name
+        if path.is_file():
+            continue
+        print(f"generating {path} ({rows:,} rows, once)…", file=sys.stderr)
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
+        tmp = path.with_suffix(".parquet.tmp")
+        con.execute(f"COPY (SELECT {COLUMNS} FROM range({rows})) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+        con.close()
+        os.replace(tmp, path)
+
+
+def new_service():
+    from expenv.domain.config import ExpenvConfig, ProjectSection, RawDataSection
+    from expenv.services.data import DataService
+
+    return DataService(ExpenvConfig(root=CACHE, project=ProjectSection("bench"), raw=RawDataSection(roots=(".",))))
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def hover(service, name: str) -> None:
+    assert service.find(name) is not None
+    service.schema(name)
+    service.preview(name, 5)
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[94]
+
+
+def pandas_head_seconds() -> float | None:
+    try:
+        import psutil
+
+        if psutil.virtual_memory().available < PANDAS_NEEDS_GB * 1024**3:
+            return None
+    except ImportError:
+        pass
+    code = ("import sys, time, pandas as pd\n"
+            "t = time.perf_counter(); pd.read_parquet(sys.argv[1]).head(); print(time.perf_counter() - t)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(CACHE / BIG)], capture_output=True, text=True)
+    return float(result.stdout.strip()) if result.returncode == 0 else None
+
+
+def run() -> list[dict]:
+    import duckdb
+
+    ensure_data()
+    big, mid = str(CACHE / BIG), str(CACHE / MID)
+
+    service = new_service()
+    hovers = [timed(lambda: hover(service, BIG)) for _ in range(HOVERS)]  # the first one is cold
+    hover_p50, hover_p95, cold = statistics.median(hovers), p95(hovers), hovers[0]
+
+    previews = [timed(lambda: new_service().preview(BIG, 100)) for _ in range(5)]  # nothing cached
+    preview_ms = statistics.median(previews)
+
+    con = duckdb.connect()
+    describes = [timed(lambda: con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [big]).fetchall())
+                 for _ in range(20)]
+    describe = statistics.median(describes)
+    duck_limits = [timed(lambda: con.execute("SELECT * FROM read_parquet(?) LIMIT 100", [big]).fetchall())
+                   for _ in range(5)]
+    duck_limit = statistics.median(duck_limits)
+
+    profiles, summaries = [], []
+    for _ in range(3):
+        profiles.append(timed(lambda: new_service().profile(MID)))
+        summaries.append(timed(lambda: con.execute("SUMMARIZE SELECT * FROM read_parquet(?)", [mid]).fetchall()))
+    profile, summarize = statistics.median(profiles), statistics.median(summaries)
+    sampled = new_service().profile(MID)
+    con.close()
+    gc.collect()
+
+    pandas = pandas_head_seconds()
+    ms = lambda s: f"{s * 1000:.2f} ms"  # noqa: E731
+    rows = [
+        {"bench": "data_lookup", "figure": f"hover p50 (find+schema+preview 5; 1e8-row parquet; {HOVERS} hovers)",
+         "expenv": ms(hover_p50), "peer": f"DuckDB DESCRIBE {ms(describe)}", "ratio": hover_p50 / describe,
+         "target": "—"},
+        {"bench": "data_lookup", "figure": "hover p95 vs DuckDB DESCRIBE", "expenv": ms(hover_p95),
+         "peer": f"DuckDB DESCRIBE {ms(describe)}", "ratio": hover_p95 / describe, "target": "≤ 2.0; p95 ≤ 50 ms"},
+        {"bench": "data_lookup", "figure": "first (cold) hover", "expenv": ms(cold),
+         "peer": f"DuckDB DESCRIBE {ms(describe)}", "ratio": cold / describe, "target": "—"},
+        {"bench": "data_lookup", "figure": "preview of 100 rows (uncached)", "expenv": ms(preview_ms),
+         "peer": f"DuckDB LIMIT 100 {ms(duck_limit)}", "ratio": preview_ms / duck_limit, "target": "expenv ≤ 100 ms"},
+        {"bench": "data_lookup",
+         "figure": f"profile of 1e7 rows (sampled to {sampled.sample_rows:,} rows)" if sampled.sampled
+         else "profile of 1e7 rows", "expenv": f"{profile:.2f} s", "peer": f"DuckDB SUMMARIZE {summarize:.2f} s",
+         "ratio": profile / summarize, "target": "≤ 1.2"},
+    ]
+    if pandas is None:
+        rows.append({"bench": "data_lookup", "figure": "hover p95 vs pandas read_parquet().head()",
+                     "expenv": ms(hover_p95), "peer": f"skipped: pandas needs ~{PANDAS_NEEDS_GB} GB free",
+                     "ratio": float("nan"), "target": "≤ 0.01 (100x faster)"})
+    else:
+        rows.append({"bench": "data_lookup", "figure": "hover p95 vs pandas read_parquet().head()",
+                     "expenv": ms(hover_p95), "peer": f"pandas {pandas:.1f} s", "ratio": hover_p95 / pandas,
+                     "target": "≤ 0.01 (100x faster)"})
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['figure']}: expenv {row['expenv']}, {row['peer']}, ratio {row['ratio']:.4f} "
+              f"(target {row['target']})")

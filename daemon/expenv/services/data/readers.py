@@ -1,0 +1,183 @@
+"""Reading raw datasets: schema and row count from metadata, preview of only the rows shown.
+
+Parquet goes through pyarrow (footers for schema and counts, the first batch for a preview).
+CSV and JSON go through DuckDB (its sniffer for the schema, `LIMIT` for a preview); their row
+count needs a scan, so it is given only for files under COUNT_TEXT_BELOW bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from expenv.domain.data import Column
+from expenv.domain.errors import DataError
+from expenv.services.data.jsonsafe import json_row
+from expenv.services.data.messages import engine_message, shown
+from expenv.services.data.storage import Entry
+
+COUNT_TEXT_BELOW = 50 * 1024 * 1024
+_CORRUPT_PARQUET = re.compile(r"magic bytes|deserialize thrift|corrupt|invalid parquet|parquet file size is 0|"
+                              r"not a parquet file|footer|unexpected end of (?:file|stream)|Couldn't read", re.IGNORECASE)
+_CSV_COLUMNS = re.compile(r"CSV Error on Line: (\d+).*?Expected Number of Columns: (\d+) Found: (\d+)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    """A resolved raw dataset: one file, or a folder of files of one format (hive partitions allowed)."""
+
+    name: str
+    format: str
+    storage: Any  # LocalStorage | RemoteStorage
+    path: str
+    is_dir: bool
+    files: tuple[Entry, ...]
+    partitions: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def fingerprint(self) -> tuple:
+        return (self.path, tuple((f.path, f.size, f.version) for f in self.files))
+
+    @property
+    def engine_paths(self) -> list[str]:
+        return [self.storage.engine_path(f.path) for f in self.files]
+
+
+def columns_of_arrow(schema) -> list[Column]:
+    return [Column(f.name, str(f.type), f.nullable) for f in schema]
+
+
+def unreadable(ds: RawDataset, exc: BaseException) -> DataError:
+    """The error to show for an engine failure while reading `ds`."""
+    text = str(exc)
+    ragged = _CSV_COLUMNS.search(text)
+    if ragged:
+        line, expected, found = ragged.groups()
+        return DataError(f"{shown(ds.name)} has a ragged row: line {line} has {found} fields, the header has {expected}")
+    if ds.format == "parquet" and _CORRUPT_PARQUET.search(text):
+        return DataError(f"{shown(ds.name)} is not a readable parquet file (corrupt or truncated): "
+                         f"{engine_message(exc)}")
+    if isinstance(exc, DataError):
+        return exc
+    return DataError(f"cannot read {shown(ds.name)}: {engine_message(exc)}")
+
+
+# ---- parquet (pyarrow) ----------------------------------------------------------------------------
+
+def _parquet_file(ds: RawDataset, entry: Entry):
+    import pyarrow.parquet as pq
+
+    fs = ds.storage.arrow_filesystem()
+    return pq.ParquetFile(entry.path, filesystem=fs) if fs is not None else pq.ParquetFile(entry.path)
+
+
+def _parquet_dataset(ds: RawDataset):
+    import pyarrow.dataset as pads
+
+    return pads.dataset([f.path for f in ds.files], format="parquet", filesystem=ds.storage.arrow_filesystem(),
+                        partitioning="hive" if ds.partitions else None,
+                        partition_base_dir=ds.path if ds.partitions else None)
+
+
+def parquet_schema(ds: RawDataset) -> tuple[list[Column], int]:
+    try:
+        if not ds.is_dir:
+            pf = _parquet_file(ds, ds.files[0])
+            return columns_of_arrow(pf.schema_arrow), pf.metadata.num_rows
+        dataset = _parquet_dataset(ds)
+        return columns_of_arrow(dataset.schema), dataset.count_rows()
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise unreadable(ds, exc) from None
+
+
+def parquet_preview(ds: RawDataset, limit: int) -> tuple[list[str], list[list[Any]]]:
+    try:
+        if not ds.is_dir:
+            pf = _parquet_file(ds, ds.files[0])
+            names = pf.schema_arrow.names
+            batch = next(pf.iter_batches(batch_size=limit), None)
+            table = batch
+        else:
+            table = _parquet_dataset(ds).head(limit)
+            names = table.schema.names
+        if table is None:
+            return names, []
+        columns = [c.to_pylist() for c in table.columns]
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable(ds, exc) from None
+    return names, [json_row(r) for r in zip(*columns)][:limit]
+
+
+# ---- csv and json (DuckDB) ------------------------------------------------------------------------
+
+def duckdb_source(ds: RawDataset) -> tuple[str, list[Any]]:
+    """A FROM-clause for `ds` and its parameters (paths are parameters, never SQL text)."""
+    hive = "true" if ds.partitions else "false"
+    reader = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}[ds.format]
+    return f"{reader}(?, hive_partitioning = {hive})", [ds.engine_paths]
+
+
+def text_schema(ds: RawDataset, con) -> tuple[list[Column], int | None]:
+    if ds.size == 0:
+        raise DataError(f"{shown(ds.name)} is empty")
+    source, params = duckdb_source(ds)
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall()
+        columns = [Column(r[0], r[1], r[2] != "NO") for r in described]
+        count = None
+        if ds.size < COUNT_TEXT_BELOW:
+            count = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
+    except Exception as exc:  # noqa: BLE001 - duckdb.Error and the fsspec errors it carries
+        raise unreadable(ds, exc) from None
+    if [c.name for c in columns] == ["column0"] and count == 0:
+        raise DataError(f"{shown(ds.name)} is empty (no header, no rows)")
+    if ds.format == "csv" and len(columns) == 1:
+        _check_not_ragged(ds, columns[0].name)
+    return columns, count
+
+
+def text_preview(ds: RawDataset, con, limit: int) -> tuple[list[str], list[list[Any]]]:
+    if ds.size == 0:
+        raise DataError(f"{shown(ds.name)} is empty")
+    source, params = duckdb_source(ds)
+    try:
+        cursor = con.execute(f"SELECT * FROM {source} LIMIT ?", [*params, limit])
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable(ds, exc) from None
+    if ds.format == "csv" and len(names) == 1:
+        _check_not_ragged(ds, names[0])
+    return names, [json_row(r) for r in rows]
+
+
+def _check_not_ragged(ds: RawDataset, only_column: str) -> None:
+    """DuckDB's sniffer falls back to one column when rows disagree on their field count; say which row."""
+    delimiter = max((",", ";", "\t", "|"), key=only_column.count)
+    if only_column.count(delimiter) == 0:
+        return  # a genuine one-column file
+    try:
+        with ds.storage.open(ds.files[0].path) as raw:
+            stream = raw
+            if ds.files[0].name.lower().endswith(".gz"):
+                import gzip
+
+                stream = gzip.open(raw)
+            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            header = next(reader, [])
+            for number, row in enumerate(reader, start=2):
+                if row and len(row) != len(header):
+                    raise DataError(f"{shown(ds.name)} has a ragged row: line {number} has {len(row)} fields, "
+                                    f"the header has {len(header)}")
+                if number > 100_000:
+                    break
+    except (OSError, csv.Error, UnicodeError):
+        return

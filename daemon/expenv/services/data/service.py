@@ -1,0 +1,161 @@
+"""DataService: the `DataLookup` of one workspace. Routes each name to the raw or the curated layer.
+
+A name that looks like a path or URL (a `/`, `://`, or a data file extension) is raw; anything
+else is a curated `[schema.]table`. Every failure is a `DataError` with a message fit for the user,
+and `find` never raises: it is asked about every string literal in a document.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+
+from expenv.domain.config import ExpenvConfig
+from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
+from expenv.domain.errors import DataError
+from expenv.services.data.cache import LruCache
+from expenv.services.data.curated import CuratedBackend
+from expenv.services.data.paths import MAX_NAME, RawRoots, looks_like_path
+from expenv.services.data.profile import profile_relation
+from expenv.services.data.raw import RawBackend
+from expenv.services.data.readers import unreadable
+from expenv.services.data.sqlnames import is_table_name
+
+log = logging.getLogger(__name__)
+MAX_PREVIEW = 10_000
+LAYERS = ("raw", "curated")
+
+
+class DataService:
+    """Raw and curated data of one workspace (implements `DataLookup`)."""
+
+    def __init__(self, config: ExpenvConfig):
+        self.config = config
+        self.roots = RawRoots(config.root, config.raw.roots)
+        self.raw = RawBackend(self.roots, config.raw.storage_options)
+        self.curated = CuratedBackend(config.curated.url, config.root) if config.curated.url else None
+        self._profiles = LruCache(size=32)
+
+    def warm(self) -> None:
+        """Import the engines a first hover would wait for (~0.3 s); call it off the event loop after start-up."""
+        if self.roots.roots:
+            import pyarrow.dataset  # noqa: F401
+            import pyarrow.parquet  # noqa: F401
+        if self.roots.roots or self.curated is not None:
+            import duckdb  # noqa: F401
+
+    def _warehouse(self) -> CuratedBackend:
+        if self.curated is None:
+            raise DataError("no warehouse is configured: set [data.curated] url in expenv.toml")
+        return self.curated
+
+    # ---- names ---------------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> DatasetRef:
+        name = _checked(name)
+        if looks_like_path(name):
+            loc = self.roots.locate(name)
+            return self.raw.ref(loc, self.raw.dataset(loc).format)
+        warehouse = self._warehouse()
+        return warehouse.ref(name, warehouse.table(name))
+
+    def find(self, text: str) -> DatasetRef | None:
+        if not isinstance(text, str) or not text or len(text) > MAX_NAME or "\n" in text:
+            return None
+        try:
+            if looks_like_path(text):
+                return self.raw.find(self.roots.locate(text))
+            if self.curated is not None and is_table_name(text):
+                return self.curated.find(text)
+        except (DataError, OSError):
+            return None
+        except Exception:  # noqa: BLE001 - a hover must never take the daemon down
+            log.debug("find(%r) failed", text, exc_info=True)
+        return None
+
+    # ---- listing and completion ----------------------------------------------------------------
+
+    def list(self, layer: str | None = None) -> list[DatasetEntry]:
+        if layer not in (None, *LAYERS):
+            raise DataError(f"unknown layer {layer!r}: use raw or curated")
+        entries: list[DatasetEntry] = []
+        if layer in (None, "raw"):
+            entries += self.raw.entries()
+        if layer in (None, "curated") and (self.curated is not None or layer == "curated"):
+            warehouse = self._warehouse()
+            entries += [DatasetEntry(warehouse.ref(f"{t.schema}.{t.name}", t)) for t in warehouse.tables()]
+        return entries
+
+    def complete_path(self, prefix: str) -> list[str]:
+        if not isinstance(prefix, str) or len(prefix) > MAX_NAME or "\n" in prefix:
+            return []
+        try:
+            return self.raw.complete(prefix)
+        except (DataError, OSError):
+            return []
+
+    def tables(self) -> list[str]:
+        if self.curated is None:
+            return []
+        return [f"{t.schema}.{t.name}" for t in self.curated.tables()]
+
+    def columns(self, table: str) -> list[str]:
+        """Column names of a curated table (or of a raw dataset, for SQL over files)."""
+        table = _checked(table)
+        if looks_like_path(table):
+            return [c.name for c in self.schema(table).columns]
+        return [c.name for c in self._warehouse().columns(table)]
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def schema(self, name: str) -> DatasetSchema:
+        name = _checked(name)
+        if looks_like_path(name):
+            return self.raw.schema(self.roots.locate(name))
+        return self._warehouse().schema(name)
+
+    def preview(self, name: str, limit: int = 20) -> Preview:
+        name = _checked(name)
+        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
+            raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
+        if looks_like_path(name):
+            return self.raw.preview(self.roots.locate(name), int(limit))
+        return self._warehouse().preview(name, int(limit))
+
+    def profile(self, name: str) -> Profile:
+        name = _checked(name)
+        if not looks_like_path(name):
+            return self._warehouse().profile(name)
+        loc = self.roots.locate(name)
+        schema = self.raw.schema(loc)
+        ds, cursor, source, params = self.raw.profile_input(loc)
+
+        def compute() -> Profile:
+            try:
+                return profile_relation(cursor, schema.ref, source, params, row_count=schema.row_count,
+                                        types={c.name: c.type for c in schema.columns})
+            except DataError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - duckdb.Error and the fsspec errors it carries
+                raise unreadable(ds, exc) from None
+
+        try:
+            profile = self._profiles.get_or_compute(ds.fingerprint, compute)
+        finally:
+            cursor.close()
+        return profile if profile.ref == schema.ref else _renamed(profile, schema.ref)
+
+
+def _checked(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise DataError("name a dataset: a path under a raw root, an s3:// URL, or a [schema.]table")
+    return name.strip()
+
+
+def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
+    import dataclasses
+
+    return dataclasses.replace(profile, ref=ref)
+
+
+__all__ = ["DataService"]
