@@ -174,7 +174,6 @@ def _pending_group(name: str, issue: int | None, summary: str) -> None:
 
 
 for _name, _issue, _summary in (
-    ("features", 4, "Feature store: ls, lineage"),
     ("cluster", None, "Clusters: up, ls, down"),
     ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
 ):
@@ -191,17 +190,20 @@ def _pending_command(name: str, issue: int | None, summary: str) -> None:
 
 for _name, _issue, _summary in (
     ("parity", 6, "Compare the kernel's environment with the production image"),
-    ("check", 4, "Check the feature-store sourcing policy (for CI)"),
     ("new", None, "Create a new ML repository from the copier template"),
 ):
     _pending_command(_name, _issue, _summary)
 
 
 from expenv.cli.data import data_app  # noqa: E402 - registered after the app exists
+from expenv.cli.features import check as features_check  # noqa: E402
+from expenv.cli.features import features_app  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
+app.add_typer(features_app, name="features")
+app.command("check")(features_check)
 
 
 def main() -> None:

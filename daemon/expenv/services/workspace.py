@@ -29,6 +29,12 @@ class Services:
         return DataService(self.config)
 
     @cached_property
+    def features(self):  # -> expenv.services.features.FeatureService
+        from expenv.services.features import FeatureService
+
+        return FeatureService(self.config, data=self.data, tracking=self.tracking)
+
+    @cached_property
     def tracking(self):  # -> expenv.services.tracking.TrackingService
         from expenv.services.tracking import TrackingService
 
