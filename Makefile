@@ -8,7 +8,7 @@ EXAMPLE_DIR ?= .expenv/example
 EXAMPLE_ROWS ?= 1000000
 VSIX := $(EXT)/expenv-0.1.0.vsix
 
-.PHONY: up down test venv node docker vsix bench example clean test-services
+.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer
 
 ## up: create the example project, start the embedded services, print how to attach an editor
 up: venv docker vsix example
@@ -18,7 +18,7 @@ down: venv
 	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
 
 ## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix test-services
+test: venv node docker vsix test-services devcontainer-cli
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -40,6 +40,20 @@ vsix: node
 docker:
 	bash devcontainer/scripts/ensure-docker.sh
 
+devcontainer-cli: devcontainer/node_modules/.installed
+devcontainer/node_modules/.installed: devcontainer/package.json devcontainer/package-lock.json
+	cd devcontainer && npm ci --no-audit --no-fund
+	touch $@
+
+base-image: docker
+	bash devcontainer/scripts/build-base-image.sh >/dev/null
+
+images: venv base-image example
+	$(VENV)/bin/expenv images build --workspace $(EXAMPLE_DIR)
+
+devcontainer: images devcontainer-cli
+	$(VENV)/bin/expenv images devcontainer --workspace $(EXAMPLE_DIR)
+
 test-services:
 	bash tests/fixtures/ensure-test-services.sh
 
@@ -53,4 +67,4 @@ bench: venv
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/*.vsix
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/*.vsix devcontainer/node_modules

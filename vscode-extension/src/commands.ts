@@ -13,6 +13,10 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.tracking.runs",
   "expenv.tracking.compare",
   "expenv.tracking.open",
+  "expenv.features.lineage",
+  "expenv.features.apply",
+  "expenv.environment.parity",
+  "expenv.environment.kernels",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

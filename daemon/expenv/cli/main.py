@@ -189,13 +189,14 @@ def _pending_command(name: str, issue: int | None, summary: str) -> None:
 
 
 for _name, _issue, _summary in (
-    ("parity", 6, "Compare the kernel's environment with the production image"),
     ("new", None, "Create a new ML repository from the copier template"),
 ):
     _pending_command(_name, _issue, _summary)
 
 
 from expenv.cli.data import data_app  # noqa: E402 - registered after the app exists
+from expenv.cli.environment import images_app, kernels_app  # noqa: E402
+from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
 from expenv.cli.features import features_app  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
@@ -204,6 +205,9 @@ app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 app.add_typer(features_app, name="features")
 app.command("check")(features_check)
+app.command("parity")(parity_command)
+app.add_typer(kernels_app, name="kernels")
+app.add_typer(images_app, name="images")
 
 
 def main() -> None:

@@ -52,3 +52,48 @@ def dataset_hover(schema: DatasetSchema, preview: Preview | None) -> str:
 
 def error_hover(name: str, message: str) -> str:
     return f"### `{redact(name)}`\n\n⚠ expenv cannot read this dataset: {redact(message)}"
+
+
+def _ttl(seconds: int | None) -> str:
+    if not seconds:
+        return "no TTL"
+    days, rest = divmod(seconds, 86400)
+    return f"TTL {days} d" if not rest else f"TTL {seconds // 3600} h"
+
+
+def _downstream(impact) -> list[str]:
+    """Affected services, runs and models, from an impact graph (reverse lineage)."""
+    lines = []
+    for kind, label in (("feature_service", "services"), ("run", "runs"), ("model_version", "models")):
+        names = [n.name for n in impact.of_kind(kind)] if impact is not None else []
+        if names:
+            shown = ", ".join(f"`{n}`" for n in names[:8]) + (f" … +{len(names) - 8}" if len(names) > 8 else "")
+            lines.append(f"- {label}: {shown}")
+    return lines or ["- nothing downstream yet"]
+
+
+def feature_hover(info, impact) -> str:
+    view, source = info.view, info.source
+    lines = [f"### `{info.ref.view}:{info.ref.feature}`",
+             f"**feature** · `{info.dtype}` · view `{view.name}` ({view.kind}) · entity "
+             f"{', '.join(f'`{e}`' for e in view.entities) or '—'} · {_ttl(view.ttl_seconds)}"]
+    if info.description:
+        lines += ["", info.description]
+    if source is not None:
+        where = source.path or source.table or source.location or ""
+        link = f" → {source.dataset_layer} dataset `{source.dataset}`" if source.dataset else ""
+        missing = " ⚠ missing" if source.exists is False else ""
+        lines += ["", f"Source: `{source.name}` ({source.kind}) `{where}`{missing}{link}"]
+    lines += ["", "Downstream (if this view changes):", *_downstream(impact)]
+    return "\n".join(lines)
+
+
+def service_hover(service, impact) -> str:
+    lines = [f"### feature service `{service.name}`",
+             f"{len(service.features)} features from {', '.join(f'`{v}`' for v in service.views)}"]
+    if service.description:
+        lines += ["", service.description]
+    lines += ["", "| feature | view |", "|---|---|"]
+    lines += [f"| {f.feature} | {f.view} |" for f in service.features[:MAX_COLUMNS]]
+    lines += ["", "Used by:", *_downstream(impact)]
+    return "\n".join(lines)

@@ -97,30 +97,33 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
     stop = Event()
     server._stop_event = stop
 
+    async def refuse(writer: asyncio.StreamWriter, msg_id, text: str) -> None:
+        writer.write(_frame({"jsonrpc": "2.0", "id": msg_id, "error": {"code": -32600, "message": text}}))
+        await writer.drain()
+        writer.close()
+
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Authenticate before taking the session lock, so refused clients never hold it.
+        try:
+            body = await _read_frame(reader)
+            message = json.loads(body) if body else None
+        except (ValueError, asyncio.IncompleteReadError):
+            message = None
+        if not isinstance(message, dict):
+            await refuse(writer, None, "expenv: missing or wrong token")
+            return
+        params = message.get("params") if isinstance(message.get("params"), dict) else {}
+        options = params.get("initializationOptions") if isinstance(params.get("initializationOptions"), dict) else {}
+        given = options.get("token", "")
+        if not (message.get("method") == "initialize" and isinstance(given, str)
+                and hmac.compare_digest(given.encode(), token.encode())):
+            log.warning("refused a TCP client without a valid token")
+            await refuse(writer, message.get("id"), "expenv: missing or wrong token")
+            return
         if busy.locked():
-            writer.write(_frame({"jsonrpc": "2.0", "id": None,
-                                 "error": {"code": -32600, "message": "expenv daemon already has a client"}}))
-            await writer.drain()
-            writer.close()
+            await refuse(writer, message.get("id"), "expenv daemon already has a client")
             return
         async with busy:
-            try:
-                body = await _read_frame(reader)
-                message = json.loads(body) if body else None
-            except (ValueError, asyncio.IncompleteReadError):
-                message = None
-            options = (message or {}).get("params", {}).get("initializationOptions") or {} \
-                if isinstance(message, dict) else {}
-            given = options.get("token", "") if isinstance(options, dict) else ""
-            if not (isinstance(message, dict) and message.get("method") == "initialize"
-                    and isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())):
-                log.warning("refused a TCP client without a valid token")
-                writer.write(_frame({"jsonrpc": "2.0", "id": (message or {}).get("id") if isinstance(message, dict) else None,
-                                     "error": {"code": -32600, "message": "expenv: missing or wrong token"}}))
-                await writer.drain()
-                writer.close()
-                return
             options.pop("token", None)  # never kept, never logged
             server.protocol.set_writer(writer)
             server.protocol.handle_message(json.loads(json.dumps(message), object_hook=server.protocol.structure_message))

@@ -38,6 +38,10 @@ class ExpenvLanguageServer(LanguageServer):
         self.workspaces = WorkspaceSet()
         self.initialization_options: dict[str, Any] = {}
         self._warmed: set[Path] = set()
+        # Feature modules that follow Python documents or a workspace's feature repo add a
+        # callback here: pygls allows one handler per notification.
+        self.document_listeners: list = []
+        self.repo_listeners: list = []
 
     # --- workspace folders and configs ---------------------------------------------------
 
@@ -64,6 +68,8 @@ class ExpenvLanguageServer(LanguageServer):
         self.publish_config_problems(ws)
         if ws.generation != before:
             self.log_to_client(f"expenv: reloaded services for {ws.root}", types.MessageType.Info)
+            if ws.services is not None and ws.services.config.features.repo:
+                self.feature_repo_changed(ws)
         elif ws.problems and any(p.severity.value == "error" for p in ws.problems):
             kept = "kept the last valid config" if ws.config else "no services until it is fixed"
             self.log_to_client(f"expenv: {ws.config_path} has errors; {kept}", types.MessageType.Warning)
@@ -79,6 +85,14 @@ class ExpenvLanguageServer(LanguageServer):
     def data_for_uri(self, uri: str):
         ws = self.workspace_for_uri(uri)
         return ws.services.data if ws and ws.services else None
+
+    def python_document_changed(self, uri: str) -> None:
+        for listener in self.document_listeners:
+            listener(self, uri)
+
+    def feature_repo_changed(self, ws: Workspace) -> None:
+        for listener in self.repo_listeners:
+            listener(self, ws)
 
     def warm_data(self, uri: str) -> None:
         """Once per workspace, import the data engines in the background, so the first hover

@@ -10,17 +10,21 @@ if TYPE_CHECKING:
 
 def register_all(server: ExpenvLanguageServer) -> None:
     from expenv.lsp.features import (
+        code_actions,
+        completion,
         config_file,
-        data_actions,
         data_commands,
-        data_completion,
-        data_hover,
+        diagnostics,
+        environment_commands,
+        feature_commands,
+        feature_refs,
+        hover,
         lifecycle,
         status,
         tracking_commands,
         tracking_lens,
     )
 
-    for module in (lifecycle, config_file, status, data_hover, data_completion, data_actions, data_commands,
-                   tracking_commands, tracking_lens):
+    for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
+                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens):
         module.register(server)

@@ -1,12 +1,15 @@
-"""Text sync and `workspace/didChangeWatchedFiles` for `expenv.toml`: diagnostics and reload.
+"""Text sync (`didOpen`/`didChange`/`didSave`/`didClose`) and `workspace/didChangeWatchedFiles`:
+`expenv.toml` gets diagnostics and reloads the services; Python documents go to the features
+that follow them (diagnostics), and a saved file in the feature repo rechecks the repo.
 
-pygls allows one handler per notification, so later features that care about other documents
-hook in here rather than registering didOpen/didChange again.
-"""
+pygls allows one handler per notification, so this module is the one place they arrive."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.lsp.server import ExpenvLanguageServer
@@ -16,19 +19,45 @@ def _is_config(uri: str) -> bool:
     return uri.rsplit("/", 1)[-1] == CONFIG_FILENAME
 
 
+def _is_python(ls: ExpenvLanguageServer, uri: str) -> bool:
+    if uri.endswith(".py"):
+        return True
+    doc = ls.workspace.text_documents.get(uri)
+    return doc is not None and doc.language_id == "python"
+
+
+def _in_feature_repo(ls: ExpenvLanguageServer, uri: str):
+    ws = ls.workspace_for_uri(uri)
+    path = to_fs_path(uri)
+    if ws is None or ws.services is None or not ws.services.config.features.repo or path is None:
+        return None
+    repo = (ws.root / ws.services.config.features.repo).resolve()
+    return ws if repo == Path(path).resolve().parent or repo in Path(path).resolve().parents else None
+
+
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ExpenvLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        if _is_config(params.text_document.uri):
-            ls.reload_config(params.text_document.uri, params.text_document.text)
-        elif params.text_document.language_id == "python":
-            ls.warm_data(params.text_document.uri)
+        uri = params.text_document.uri
+        if _is_config(uri):
+            ls.reload_config(uri, params.text_document.text)
+        elif _is_python(ls, uri):
+            ls.warm_data(uri)
+            ls.python_document_changed(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ExpenvLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         if _is_config(uri):
             ls.reload_config(uri, ls.workspace.get_text_document(uri).source)
+        elif _is_python(ls, uri):
+            ls.python_document_changed(uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: ExpenvLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if (ws := _in_feature_repo(ls, uri)) is not None:
+            ls.feature_repo_changed(ws)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ExpenvLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -41,3 +70,5 @@ def register(server: ExpenvLanguageServer) -> None:
         for change in params.changes:
             if _is_config(change.uri) and change.uri not in ls.workspace.text_documents:
                 ls.reload_config(change.uri)
+            elif (ws := _in_feature_repo(ls, change.uri)) is not None:
+                ls.feature_repo_changed(ws)

@@ -1,4 +1,4 @@
-"""`textDocument/completion` inside string literals: dataset paths under the raw roots, and
+"""Completion inside string literals: dataset paths under the raw roots, and
 table and column names in SQL text. Outside our strings: no items, so other servers answer."""
 
 from __future__ import annotations
@@ -35,40 +35,38 @@ def _items(labels: list[str], kind: types.CompletionItemKind, position: types.Po
     ) for i, label in enumerate(labels)]
 
 
-def register(server: ExpenvLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGERS))
-    async def complete(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-        data = ls.data_for_uri(params.text_document.uri)
-        if data is None:
-            return None
-        source = ls.workspace.get_text_document(params.text_document.uri).source
-        found = _string_before_cursor(source, params.position)
-        if found is None:
-            return None
-        before, whole = found
-        try:
-            if looks_like_sql(whole) or looks_like_sql(before):
-                context = completion_context(before)
-                if context is None:
-                    return None
-                kind, typed = context
-                if kind == "table":
-                    tables = [t for t in await ls.run_blocking(data.tables) if t.startswith(typed) or
-                              t.split(".")[-1].startswith(typed)]
-                    items = _items(tables, types.CompletionItemKind.Class, params.position, typed, "curated table")
-                else:
-                    names: list[str] = []
-                    for ref in sql_references(whole):
-                        if ref.kind == "table" and data.find(ref.value) is not None:
-                            names += await ls.run_blocking(data.columns, ref.value)
-                    labels = sorted({n for n in names if n.startswith(typed)})
-                    items = _items(labels, types.CompletionItemKind.Field, params.position, typed, "column")
+async def data_completion(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
+    data = ls.data_for_uri(params.text_document.uri)
+    if data is None:
+        return None
+    source = ls.workspace.get_text_document(params.text_document.uri).source
+    found = _string_before_cursor(source, params.position)
+    if found is None:
+        return None
+    before, whole = found
+    try:
+        if looks_like_sql(whole) or looks_like_sql(before):
+            context = completion_context(before)
+            if context is None:
+                return None
+            kind, typed = context
+            if kind == "table":
+                tables = [t for t in await ls.run_blocking(data.tables) if t.startswith(typed) or
+                          t.split(".")[-1].startswith(typed)]
+                items = _items(tables, types.CompletionItemKind.Class, params.position, typed, "curated table")
             else:
-                if " " in before or "\n" in before:
-                    return None
-                paths = await ls.run_blocking(data.complete_path, before)
-                items = _items(paths, types.CompletionItemKind.File, params.position, before, "dataset")
-        except ExpenvError as exc:
-            ls.log_to_client(f"expenv completion: {exc}", types.MessageType.Warning)
-            return None
-        return types.CompletionList(is_incomplete=False, items=items) if items else None
+                names: list[str] = []
+                for ref in sql_references(whole):
+                    if ref.kind == "table" and data.find(ref.value) is not None:
+                        names += await ls.run_blocking(data.columns, ref.value)
+                labels = sorted({n for n in names if n.startswith(typed)})
+                items = _items(labels, types.CompletionItemKind.Field, params.position, typed, "column")
+        else:
+            if " " in before or "\n" in before:
+                return None
+            paths = await ls.run_blocking(data.complete_path, before)
+            items = _items(paths, types.CompletionItemKind.File, params.position, before, "dataset")
+    except ExpenvError as exc:
+        ls.log_to_client(f"expenv completion: {exc}", types.MessageType.Warning)
+        return None
+    return types.CompletionList(is_incomplete=False, items=items) if items else None

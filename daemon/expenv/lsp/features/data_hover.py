@@ -1,4 +1,4 @@
-"""`textDocument/hover` on a string naming one of our datasets: layer, format, size, rows,
+"""Hover content for a string naming one of our datasets: layer, format, size, rows,
 schema and sample rows. Any other symbol gets no answer, so Pylance/pyright answer as usual."""
 
 from __future__ import annotations
@@ -10,21 +10,19 @@ from expenv.lsp import render
 from expenv.lsp.server import ExpenvLanguageServer
 
 
-def register(server: ExpenvLanguageServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
-        found = ls.dataset_at(params.text_document.uri, params.position)
-        if found is None:
-            return None
-        mention, data = found
-        try:
-            schema = await ls.run_blocking(data.schema, mention.text)
-            preview = await ls.run_blocking(data.preview, mention.text, 5)
-            text = render.dataset_hover(schema, preview)
-        except ExpenvError as exc:
-            text = render.error_hover(mention.text, str(exc))
-        return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-            range=types.Range(start=types.Position(line=mention.line, character=mention.start),
-                              end=types.Position(line=mention.end_line, character=mention.end)),
-        )
+async def data_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    found = ls.dataset_at(params.text_document.uri, params.position)
+    if found is None:
+        return None
+    mention, data = found
+    try:
+        schema = await ls.run_blocking(data.schema, mention.text)
+        preview = await ls.run_blocking(data.preview, mention.text, 5)
+        text = render.dataset_hover(schema, preview)
+    except ExpenvError as exc:
+        text = render.error_hover(mention.text, str(exc))
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+        range=types.Range(start=types.Position(line=mention.line, character=mention.start),
+                          end=types.Position(line=mention.end_line, character=mention.end)),
+    )

@@ -28,6 +28,8 @@ def register(server: ExpenvLanguageServer) -> None:
         for ws in ls.workspaces.all():
             if ws.problems or ws.has_config_file:
                 ls.publish_config_problems(ws)
+            if ws.services is not None and ws.services.config.features.repo:
+                ls.feature_repo_changed(ws)
         roots = ", ".join(str(ws.root) for ws in ls.workspaces.all()) or "no folder"
         ls.log_to_client(f"expenv {ls.version} serving {roots}", types.MessageType.Info)
 

@@ -1,0 +1,20 @@
+"""`textDocument/codeAction`: dataset literal actions and the feature-store rewrite of direct reads."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from expenv.lsp.features.data_actions import data_actions
+from expenv.lsp.features.policy_actions import policy_actions
+from expenv.lsp.server import ExpenvLanguageServer
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor]),
+    )
+    async def code_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams,
+                           ) -> list[types.CodeAction | types.Command] | None:
+        found = [*await ls.run_blocking(policy_actions, ls, params), *data_actions(ls, params)]
+        return found or None

@@ -1,0 +1,102 @@
+"""`textDocument/publishDiagnostics` for Python documents and the Feast repo: unknown feature
+views, features and services in references; direct raw/curated reads in pipeline code (the
+production sourcing policy: errors on the branches that require the feature store); and a broken
+feature repo (feature_store.yaml, registry, Python errors, missing sources) on the right file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from expenv.domain.errors import ExpenvError
+from expenv.lsp.server import ExpenvLanguageServer
+
+DEBOUNCE_SECONDS = 0.3
+_SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+             "information": types.DiagnosticSeverity.Information}
+
+
+def _diag(line: int, col: int, end_line: int, end_col: int, message: str, severity: str, code: str,
+          ) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=types.Range(start=types.Position(line=line, character=col),
+                          end=types.Position(line=end_line, character=max(end_col, col + 1) if end_line == line
+                                             else end_col)),
+        message=message, severity=_SEVERITY.get(severity, types.DiagnosticSeverity.Error), source="expenv",
+        code=code)
+
+
+def document_diagnostics(ws, path: Path, source: str) -> list[types.Diagnostic]:
+    """Problems of one document's text (0-based ranges)."""
+    services = ws.services
+    out: list[types.Diagnostic] = []
+    if services.config.features.repo:
+        try:
+            for p in services.features.mention_problems(source):
+                m = p.mention
+                out.append(_diag(m.line, m.start, m.end_line, m.end, p.message, "error", "feature_ref"))
+        except ExpenvError:
+            pass  # no loadable registry: the repo's own diagnostics say why
+    for v in services.features.check_document(path, source):
+        out.append(_diag(v.line - 1, v.column - 1, v.end_line - 1, v.end_column - 1, v.message, v.severity, "policy"))
+    return out
+
+
+def repo_diagnostics(ws) -> dict[Path, list[types.Diagnostic]]:
+    """Problems of the feature repo, by file (1-based positions in, 0-based out)."""
+    by_file: dict[Path, list[types.Diagnostic]] = {}
+    if ws.services is None or not ws.services.config.features.repo:
+        return by_file
+    for p in ws.services.features.validate():
+        by_file.setdefault(Path(p.path).resolve(), []).append(
+            _diag(p.line - 1, p.column - 1, p.line - 1, p.column, p.message, p.severity, p.code or "feature_repo"))
+    return by_file
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    pending: dict[str, asyncio.Task] = {}
+    repo_files: dict[Path, set[Path]] = {}  # workspace root -> files that got repo diagnostics
+
+    async def publish_document(ls: ExpenvLanguageServer, uri: str) -> None:
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        ws = ls.workspace_for_uri(uri)
+        path = to_fs_path(uri)
+        if ws is None or ws.services is None or path is None or uri not in ls.workspace.text_documents:
+            return
+        source = ls.workspace.get_text_document(uri).source
+        try:
+            found = await ls.run_blocking(document_diagnostics, ws, Path(path), source)
+            repo = (await ls.run_blocking(repo_diagnostics, ws)).get(Path(path).resolve(), [])
+        except Exception as exc:  # noqa: BLE001 - diagnostics must never take the daemon down
+            ls.log_to_client(f"expenv diagnostics failed for {path}: {exc}", types.MessageType.Warning)
+            return
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=found + repo))
+
+    async def publish_repo(ls: ExpenvLanguageServer, ws) -> None:
+        try:
+            by_file = await ls.run_blocking(repo_diagnostics, ws)
+        except Exception as exc:  # noqa: BLE001
+            ls.log_to_client(f"expenv: feature repo check failed: {exc}", types.MessageType.Warning)
+            return
+        stale = repo_files.get(ws.root, set()) - set(by_file)
+        for path in stale:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=path.as_uri(), diagnostics=[]))
+        for path, diagnostics in by_file.items():
+            if path.as_uri() not in ls.workspace.text_documents:  # open files get theirs with their text
+                ls.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=path.as_uri(), diagnostics=diagnostics))
+        repo_files[ws.root] = set(by_file)
+
+    def document_changed(ls: ExpenvLanguageServer, uri: str) -> None:
+        if (task := pending.get(uri)) is not None:
+            task.cancel()
+        pending[uri] = asyncio.ensure_future(publish_document(ls, uri))
+
+    def repo_changed(ls: ExpenvLanguageServer, ws) -> None:
+        asyncio.ensure_future(publish_repo(ls, ws))
+
+    server.document_listeners.append(document_changed)
+    server.repo_listeners.append(repo_changed)

@@ -1,0 +1,129 @@
+"""Feature references (`"view:feature"`), feature service and view names in code: hover,
+completion, definition and references. Anything else: no answer, so other servers answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from expenv.domain.errors import ExpenvError
+from expenv.lsp import render
+from expenv.lsp.server import ExpenvLanguageServer
+from expenv.services.code.strings import open_string_before
+
+
+def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position):
+    ws = ls.workspace_for_uri(uri)
+    if ws is None or ws.services is None or not ws.services.config.features.repo:
+        return None, None
+    features = ws.services.features
+    source = ls.workspace.get_text_document(uri).source
+    try:
+        return features.mention_at(source, position.line, position.character), features
+    except ExpenvError:
+        return None, features
+
+
+def _range(m) -> types.Range:
+    return types.Range(start=types.Position(line=m.line, character=m.start),
+                       end=types.Position(line=m.end_line, character=m.end))
+
+
+async def feature_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position)
+    if mention is None:
+        return None
+    try:
+        if mention.kind == "feature_ref":
+            info = await ls.run_blocking(features.feature, mention.text)
+            if info is None:
+                return None
+            impact = await ls.run_blocking(features.impact, mention.text)
+            text = render.feature_hover(info, impact)
+        elif mention.kind == "feature_service":
+            service = await ls.run_blocking(features.service, mention.text)
+            if service is None:
+                return None
+            impact = await ls.run_blocking(features.impact, f"feature_service:{mention.text}")
+            text = render.service_hover(service, impact)
+        else:
+            return None
+    except ExpenvError as exc:
+        text = f"⚠ expenv: {exc}"
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                       range=_range(mention))
+
+
+async def feature_completion(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
+    uri = params.text_document.uri
+    ws = ls.workspace_for_uri(uri)
+    if ws is None or ws.services is None or not ws.services.config.features.repo:
+        return None
+    source = ls.workspace.get_text_document(uri).source
+    lines = source.split("\n")
+    line_text = lines[params.position.line][: params.position.character] if params.position.line < len(lines) else ""
+    opened = open_string_before(line_text)
+    if opened is None:
+        return None
+    start, typed = opened
+    head = "\n".join(lines[max(0, params.position.line - 5): params.position.line]) + line_text[:start]
+    if not any(call in head for call in ("get_historical_features", "get_online_features", "features=",
+                                         "get_feature_service", "feature_service")):
+        return None
+    kind = "feature_service" if "get_feature_service" in head[-200:] or "feature_service" in head[-80:] \
+        else "feature_ref"
+    try:
+        found = await ls.run_blocking(ws.services.features.completions, typed, kind)
+    except ExpenvError:
+        return None
+    if not found:
+        return None
+    begin = types.Position(line=params.position.line, character=start)
+    items = [types.CompletionItem(label=label, detail=detail, kind=types.CompletionItemKind.Field,
+                                  text_edit=types.TextEdit(range=types.Range(start=begin, end=params.position),
+                                                           new_text=label), sort_text=f"{i:04d}")
+             for i, (label, detail) in enumerate(found)]
+    return types.CompletionList(is_incomplete=False, items=items)
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    async def definition(ls: ExpenvLanguageServer, params: types.DefinitionParams) -> types.Location | None:
+        """`textDocument/definition`: a feature reference or service name → its Python definition."""
+        mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position)
+        if mention is None:
+            return None
+        name, group = (mention.ref.view, "view") if mention.kind == "feature_ref" else \
+            (mention.text, "service" if mention.kind == "feature_service" else "view")
+        found = await ls.run_blocking(features.definition_of, name, group)
+        if found is None:
+            return None
+        position = types.Position(line=found.line - 1, character=max(found.column - 1, 0))
+        return types.Location(uri=Path(found.path).resolve().as_uri(),
+                              range=types.Range(start=position, end=position))
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    async def references(ls: ExpenvLanguageServer, params: types.ReferenceParams) -> list[types.Location] | None:
+        """`textDocument/references`: every code and notebook cell that uses a view (or feature, or service)."""
+        mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position)
+        if mention is None:
+            return None
+        if mention.kind == "feature_ref":
+            name, feature = mention.ref.view, mention.ref.feature
+        else:
+            name, feature = mention.text, None
+        found = await ls.run_blocking(features.references, name, feature)
+        return [types.Location(uri=_location_uri(ls, ref), range=_range(ref)) for ref in found]
+
+
+def _location_uri(ls: ExpenvLanguageServer, ref) -> str:
+    """A .py file's URI; for a notebook cell, the open cell's URI when the notebook is open."""
+    uri = Path(ref.path).resolve().as_uri()
+    if ref.cell is None:
+        return uri
+    notebook = ls.workspace.notebook_documents.get(uri)
+    if notebook is not None and ref.cell < len(notebook.cells):
+        return notebook.cells[ref.cell].document
+    return uri
+

@@ -1,0 +1,190 @@
+"""Build the base, production and development images on the local engine (no registry).
+
+Each build is skipped when an image with the same tag carries the label of the same recipe (what
+decides its content), so a rebuild costs a label lookup, not a context upload.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from expenv.services.images import context
+from expenv.services.images.engine import (
+    ImageError,
+    ImageMissing,
+    NoPythonInImage,
+    docker_client,
+    image_info,
+    run_python,
+)
+
+log = logging.getLogger(__name__)
+
+BASE_TAG = "expenv-base:bookworm"
+RECIPE_LABEL = "org.expenv.recipe"
+PYTHON_VERSION = "import platform; print(platform.python_version())"
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image that a build produced (or found already built: cached=True)."""
+
+    tag: str
+    id: str
+    seconds: float
+    cached: bool
+    source: str = ""   # how packages were installed: "wheelhouse" or "index"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_base(force: bool = False, tag: str = BASE_TAG, timeout: float = 1800) -> BuiltImage:
+    """debootstrap + docker import, through devcontainer/scripts/build-base-image.sh."""
+    script = context.devcontainer_dir() / "scripts" / "build-base-image.sh"
+    started = time.perf_counter()
+    env = {**os.environ, "EXPENV_BASE_TAG": tag, **({"EXPENV_BASE_FORCE": "1"} if force else {})}
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=timeout)
+    if result.returncode != 0:
+        raise ImageError(f"the base image build failed ({tag} unchanged):\n{result.stderr.strip()[-3000:]}")
+    image_id = result.stdout.strip().splitlines()[-1]
+    return BuiltImage(tag, image_id, time.perf_counter() - started, cached="cached (" in result.stderr)
+
+
+def build_production(project_root: Path, tag: str, requirements: Path | None = None, base: str = BASE_TAG,
+                     wheelhouse: bool | None = None, force: bool = False, no_cache: bool = False) -> BuiltImage:
+    """The project's production image: devcontainer/production.Dockerfile FROM `base`.
+
+    `wheelhouse` None: use a host-made wheelhouse when the host's Python fits the base image's,
+    else install from the index (trusting the host's extra CAs). `force` rebuilds even when an
+    image of this recipe is tagged; `no_cache` also ignores Docker's layer cache (cold build).
+    """
+    requirements = requirements or project_root / "pipelines" / "requirements.txt"
+    if not requirements.is_file():
+        raise ImageError(f"no requirements file at {requirements}; the production image installs it")
+    client = docker_client()
+    base_info = image_info(base, client)
+    dockerfile = context.devcontainer_dir() / "production.Dockerfile"
+    if wheelhouse is None:
+        wheelhouse = context.host_python_fits(run_python(base, PYTHON_VERSION, client=client).strip())
+    source = "wheelhouse" if wheelhouse else "index"
+    recipe = context.digest(dockerfile.read_bytes(), requirements.read_bytes(), base_info.id, source)
+    started = time.perf_counter()
+    if not (force or no_cache) and (found := _with_recipe(client, tag, recipe)):
+        return BuiltImage(tag, found, time.perf_counter() - started, cached=True, source=source)
+    with tempfile.TemporaryDirectory(prefix="expenv-prod-") as tmp:
+        ctx = Path(tmp)
+        shutil.copyfile(dockerfile, ctx / "Dockerfile")
+        shutil.copyfile(requirements, ctx / "requirements.txt")
+        context.write_ca_certificates(ctx / "ca-certificates")
+        (ctx / "wheels").mkdir()
+        if wheelhouse:
+            context.link_tree(context.production_wheelhouse(requirements), ctx / "wheels")
+        image_id = _docker_build(client, ctx, tag, {"BASE_IMAGE": base}, {RECIPE_LABEL: recipe}, no_cache)
+    return BuiltImage(tag, image_id, time.perf_counter() - started, cached=False, source=source)
+
+
+def prepare_devcontainer(dest: Path, production_image: str, wheelhouse: bool | None = None) -> Path:
+    """Write devcontainer.json (PRODUCTION_IMAGE set), the Dockerfile, its entrypoint and its
+    build context (host wheels of expenv and the tools, the host's extra CAs) into `dest`
+    (a project's .devcontainer/). Returns the devcontainer.json path."""
+    source = context.devcontainer_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    text = (source / "devcontainer.json").read_text(encoding="utf-8")
+    text, count = re.subn(r'("PRODUCTION_IMAGE"\s*:\s*)"[^"]*"', lambda m: f'{m[1]}"{production_image}"', text)
+    if count != 1:
+        raise ImageError(f"{source / 'devcontainer.json'} has no build.args.PRODUCTION_IMAGE to set")
+    (dest / "devcontainer.json").write_text(text, encoding="utf-8")
+    for name in ("Dockerfile", "dev-entrypoint.sh"):
+        shutil.copy2(source / name, dest / name)
+    build_context = dest / "build-context"
+    context.write_ca_certificates(_fresh(build_context / "ca-certificates"))
+    if wheelhouse is None:
+        try:
+            wheelhouse = context.host_python_fits(run_python(production_image, PYTHON_VERSION).strip())
+        except ImageMissing:
+            wheelhouse = True  # built later from this same host: its Python is the base's
+    if wheelhouse:
+        context.link_tree(context.dev_wheelhouse(), build_context / "wheels")
+    else:
+        _fresh(build_context / "wheels")
+    return dest / "devcontainer.json"
+
+
+def build_dev(production_image: str, tag: str, force: bool = False, no_cache: bool = False) -> BuiltImage:
+    """The devcontainer image without the devcontainer CLI (same Dockerfile): for CI and benches."""
+    client = docker_client()
+    prod = image_info(production_image, client)
+    run_python(production_image, "import sys", client=client)  # NoPythonInImage before a long build
+    folder = context.devcontainer_dir()
+    recipe = context.digest((folder / "Dockerfile").read_bytes(), (folder / "dev-entrypoint.sh").read_bytes(),
+                             prod.id, context.source_digest())
+    started = time.perf_counter()
+    if not (force or no_cache) and (found := _with_recipe(client, tag, recipe)):
+        return BuiltImage(tag, found, time.perf_counter() - started, cached=True)
+    with tempfile.TemporaryDirectory(prefix="expenv-dev-") as tmp:
+        prepare_devcontainer(Path(tmp), production_image)
+        image_id = _docker_build(client, Path(tmp), tag, {"PRODUCTION_IMAGE": production_image},
+                                 {RECIPE_LABEL: recipe}, no_cache)
+    return BuiltImage(tag, image_id, time.perf_counter() - started, cached=False)
+
+
+def check_production_image(ref: str) -> dict[str, str]:
+    """The production image exists and has a Python; its version and interpreter."""
+    info = image_info(ref)
+    out = run_python(ref, "import sys, platform; print(sys.executable); print(platform.python_version())")
+    executable, version = (out.strip().splitlines() + ["", ""])[:2]
+    if not executable:
+        raise NoPythonInImage(f"image {ref} ran Python but it did not say where it is")
+    return {"image": ref, "id": info.id, "python": executable, "python_version": version}
+
+
+def _fresh(folder: Path) -> Path:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _with_recipe(client, tag: str, recipe: str) -> str | None:
+    from docker.errors import ImageNotFound
+
+    try:
+        image = client.images.get(tag)
+    except ImageNotFound:
+        return None
+    labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+    return image.id if labels.get(RECIPE_LABEL) == recipe else None
+
+
+def _docker_build(client, ctx: Path, tag: str, buildargs: dict[str, str], labels: dict[str, str],
+                  no_cache: bool = False) -> str:
+    """`docker build` through the engine API (the classic builder); the image id, or ImageError."""
+    from docker.errors import APIError
+
+    lines: list[str] = []
+    image_id = None
+    try:
+        for chunk in client.api.build(path=str(ctx), tag=tag, buildargs=buildargs, labels=labels, rm=True,
+                                      forcerm=True, nocache=no_cache, decode=True):
+            if "error" in chunk:
+                lines.append(chunk["error"])
+                raise ImageError(f"building {tag} failed: {chunk['error'].strip()}\n" + "".join(lines[-25:]))
+            text = chunk.get("stream", "")
+            if text:
+                lines.append(text)
+                log.debug("%s", text.rstrip())
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except APIError as exc:
+        raise ImageError(f"building {tag} failed: {exc}") from None
+    return image_id or client.images.get(tag).id
