@@ -6,19 +6,24 @@ PY := $(VENV)/bin/python
 EXT := vscode-extension
 EXAMPLE_DIR ?= .expenv/example
 EXAMPLE_ROWS ?= 1000000
+EDITOR_PORT ?= 8765
 VSIX := $(EXT)/expenv-0.1.0.vsix
 
-.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer
+.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools
 
-## up: create the example project, start the embedded services, print how to attach an editor
-up: venv docker vsix example
+## up: images, example project, devcontainer, embedded MLflow, and the browser editor on loopback
+up: venv docker vsix example devcontainer editor-tools
 	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
+	@url=$$(bash devcontainer/scripts/editor.sh start $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
+	  echo "expenv: the editor is at $$url (code-server, loopback only; \`make down\` stops everything)"
 
 down: venv
+	bash devcontainer/scripts/editor.sh stop $(EXAMPLE_DIR)
 	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
+	-docker ps -q --filter "label=devcontainer.local_folder=$(CURDIR)/$(EXAMPLE_DIR)" | xargs -r docker rm -f >/dev/null
 
 ## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix test-services devcontainer-cli
+test: venv node docker vsix test-services devcontainer-cli editor-tools
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -45,6 +50,9 @@ devcontainer/node_modules/.installed: devcontainer/package.json devcontainer/pac
 	cd devcontainer && npm ci --no-audit --no-fund
 	touch $@
 
+editor-tools:
+	bash devcontainer/scripts/ensure-editor.sh >/dev/null
+
 base-image: docker
 	bash devcontainer/scripts/build-base-image.sh >/dev/null
 
@@ -53,6 +61,9 @@ images: venv base-image example
 
 devcontainer: images devcontainer-cli
 	$(VENV)/bin/expenv images devcontainer --workspace $(EXAMPLE_DIR)
+	@# the container's user is uid 1000 (app); as root, hand it the example so it can write .expenv/
+	if [ "$$(id -u)" = 0 ]; then chown -R 1000:1000 $(EXAMPLE_DIR); fi
+	devcontainer/node_modules/.bin/devcontainer up --workspace-folder $(EXAMPLE_DIR) >/dev/null
 
 test-services:
 	bash tests/fixtures/ensure-test-services.sh

@@ -49,3 +49,10 @@ def test_only_protocol_frames_reach_stdout_while_a_service_prints_logs_and_raise
     logged = [m["params"]["message"] for m in client.received if m.get("method") == "window/logMessage"]
     assert any("a service logs from the event loop" in m for m in logged)
     assert any("a service logs from a worker thread" in m for m in logged)
+
+
+def test_serve_accepts_the_stdio_flag_that_language_clients_pass(make_workspace):
+    # vscode-languageclient appends --stdio to the server's arguments (found by the editor test)
+    client = RawLspClient([*DAEMON_CMD, "--stdio"])
+    assert initialize(client, make_workspace())["result"]["serverInfo"]["name"] == "expenv"
+    assert client.finish() == 0

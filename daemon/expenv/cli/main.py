@@ -47,8 +47,13 @@ def serve(
     tcp: str = typer.Option(None, "--tcp", metavar="HOST:PORT", help="Listen on loopback TCP instead of stdio."),
     token_file: Path = typer.Option(None, "--token-file", help="Where to write the TCP token (mode 0600)."),
     log_level: str = typer.Option("INFO", "--log-level", help="stderr log level."),
+    stdio: bool = typer.Option(False, "--stdio", help="Speak LSP over stdio (the default; accepted because "
+                               "LSP clients such as vscode-languageclient pass it)."),
 ) -> None:
     """Run the language-server daemon (stdio by default)."""
+    if stdio and tcp is not None:
+        err.print("[red]expenv serve: --stdio and --tcp exclude each other[/]")
+        raise typer.Exit(2)
     from expenv.lsp import serve as lsp_serve
 
     if tcp is None:

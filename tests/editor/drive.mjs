@@ -1,0 +1,43 @@
+// Drive code-server in Debian's chromium: open the workspace, wait for the workbench, run
+// "expenv: Show status" from the palette (F1) and print what the editor showed.
+// Usage: node drive.mjs URL SCREENSHOT  (PLAYWRIGHT_CORE = path of the playwright-core package)
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+const [url, screenshot] = process.argv.slice(2);
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const out = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
+  await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
+  // the explorer shows the workspace's files
+  await page.waitForSelector('.explorer-folders-view .monaco-list-row[aria-label*="expenv.toml"]', { timeout: 60000 });
+  out.explorer = true;
+  // the extension activates (workspaceContains:expenv.toml) and its daemon answers a command
+  let shown = "";
+  for (let attempt = 0; attempt < 6 && !shown.includes("expenv.status:"); attempt++) {
+    await page.keyboard.press("F1");
+    await page.waitForSelector(".quick-input-widget input", { timeout: 20000 });
+    await page.keyboard.type("expenv: Show status");
+    await page.waitForTimeout(800);
+    await page.keyboard.press("Enter");
+    try {
+      await page.waitForSelector(".notifications-toasts .notification-toast", { timeout: 20000 });
+      shown = await page.locator(".notifications-toasts").innerText();
+    } catch {
+      shown = "";
+    }
+  }
+  out.notification = shown;
+  await page.screenshot({ path: screenshot });
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
