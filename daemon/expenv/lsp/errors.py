@@ -25,3 +25,8 @@ def user_errors(handler):
             raise RequestFailed(message=redact(str(exc))) from None
 
     return wrapper
+
+
+def command_options(args: tuple) -> dict:
+    """The one JSON object an `expenv.*` command takes ({} when run without arguments)."""
+    return args[0] if args and isinstance(args[0], dict) else {}

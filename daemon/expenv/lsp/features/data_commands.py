@@ -9,12 +9,9 @@ from lsprotocol import types
 
 from expenv.domain.data import to_json
 from expenv.domain.errors import DataError
-from expenv.lsp.errors import user_errors
+from expenv.lsp.errors import command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
-
-def _options(args: tuple[Any, ...]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], dict) else {}
 
 
 def _dataset(options: dict[str, Any]) -> str:
@@ -28,21 +25,21 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.data.list")
     @user_errors
     async def data_list(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        options = _options(args)
+        options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         return to_json(await ls.run_blocking(data.list, options.get("layer")))
 
     @server.command("expenv.data.schema")
     @user_errors
     async def data_schema(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        options = _options(args)
+        options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         return to_json(await ls.run_blocking(data.schema, _dataset(options)))
 
     @server.command("expenv.data.preview")
     @user_errors
     async def data_preview(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        options = _options(args)
+        options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         limit = options.get("limit", 20)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
@@ -52,7 +49,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.data.profile")
     @user_errors
     async def data_profile(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        options = _options(args)
+        options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         name = _dataset(options)
         token = f"expenv-profile-{id(options)}"

@@ -8,14 +8,11 @@ from typing import Any
 from lsprotocol import types
 
 from expenv.domain.errors import ExpenvError
-from expenv.lsp.errors import user_errors
+from expenv.lsp.errors import command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 KERNEL_ACTIONS = ("list", "start", "stop", "restart", "interrupt")
 
-
-def _options(args: tuple[Any, ...]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], dict) else {}
 
 
 def _text(options: dict[str, Any], key: str) -> str | None:
@@ -38,7 +35,7 @@ def register(server: ExpenvLanguageServer) -> None:
         """{"image"?, "python"?, "kernel"? (an id), "refresh"?, "workspace"?} → the parity report."""
         from expenv.services.parity import check_workspace_parity
 
-        options = _options(args)
+        options = command_options(args)
         ws = ls.workspace_for_command(options)
         python = _text(options, "python")
         if kernel_id := _text(options, "kernel"):
@@ -61,7 +58,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def environment_kernels(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"action": list|start|stop|restart|interrupt, "id"?, "python"?, "cluster_address"?, "workspace"?}."""
-        options = _options(args)
+        options = command_options(args)
         action = options.get("action", "list")
         if action not in KERNEL_ACTIONS:
             raise ExpenvError(f"action must be one of {', '.join(KERNEL_ACTIONS)}")

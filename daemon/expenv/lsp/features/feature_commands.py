@@ -9,21 +9,18 @@ from lsprotocol import types
 
 from expenv.domain.data import to_json
 from expenv.domain.errors import ExpenvError
-from expenv.lsp.errors import user_errors
+from expenv.lsp.errors import command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 APPLY, CANCEL = "Apply", "Cancel"
 
-
-def _options(args: tuple[Any, ...]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], dict) else {}
 
 
 def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.features.lineage")
     @user_errors
     async def lineage(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        o = _options(args)
+        o = command_options(args)
         depth = o.get("depth")
         if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 0):
             raise ExpenvError("depth must be a non-negative integer")
@@ -39,7 +36,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def apply(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """Run `feast plan`, show what would change, apply only when confirmed (`{"yes": true}` skips asking)."""
-        o = _options(args)
+        o = command_options(args)
         ws = ls.workspace_for_command(o)
         features = ws.services.features
         plan = await ls.run_blocking(features.plan)

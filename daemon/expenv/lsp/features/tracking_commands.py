@@ -9,19 +9,16 @@ from lsprotocol import types
 
 from expenv.domain.data import to_json
 from expenv.domain.errors import ExpenvError
-from expenv.lsp.errors import user_errors
+from expenv.lsp.errors import command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
-
-def _options(args: tuple[Any, ...]) -> dict[str, Any]:
-    return args[0] if args and isinstance(args[0], dict) else {}
 
 
 def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.tracking.runs")
     @user_errors
     async def runs(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        o = _options(args)
+        o = command_options(args)
         tracking = ls.workspace_for_command(o).services.tracking
         found = await ls.run_blocking(lambda: tracking.runs(
             branch=o.get("branch"), pipeline=o.get("pipeline"), status=o.get("status"),
@@ -31,7 +28,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.tracking.compare")
     @user_errors
     async def compare(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        o = _options(args)
+        o = command_options(args)
         ids = o.get("run_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ExpenvError('pass {"run_ids": ["<run id>", "<run id>", ...]}')
@@ -42,7 +39,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def open_run(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """Open a run's page in the MLflow UI (the client opens it in a browser)."""
-        o = _options(args)
+        o = command_options(args)
         if not isinstance(o.get("run_id"), str):
             raise ExpenvError('pass {"run_id": "<run id>"}')
         tracking = ls.workspace_for_command(o).services.tracking
