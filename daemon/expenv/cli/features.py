@@ -121,6 +121,14 @@ def features_lineage(
     out.print(f"{len(graph.nodes)} nodes, {len(graph.edges)} edges")
 
 
+def _feast_failed(result, what: str, tail: str = "") -> typer.Exit:
+    """Print a failed feast command's located problems; the exit to raise."""
+    for p in result.problems:
+        err.print(escape(f"{_shown(p.path)}:{p.line}:{p.column}: error: {p.message}"))
+    err.print(f"[red]expenv features apply: {what} failed (exit {result.returncode}){tail}[/]")
+    return typer.Exit(1)
+
+
 @features_app.command("apply")
 def features_apply(yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
                    workspace: Path = WORKSPACE) -> None:
@@ -130,10 +138,7 @@ def features_apply(yes: bool = typer.Option(False, "--yes", "-y", help="Apply wi
         plan = features.plan()
     out.print(escape(plan.output))
     if not plan.ok:
-        for p in plan.problems:
-            err.print(escape(f"{_shown(p.path)}:{p.line}:{p.column}: error: {p.message}"))
-        err.print(f"[red]expenv features apply: feast plan failed (exit {plan.returncode}); nothing applied[/]")
-        raise typer.Exit(1)
+        raise _feast_failed(plan, "feast plan", "; nothing applied")
     if not yes and not typer.confirm("Apply these changes to the registry?", default=False):
         err.print("not applied")
         raise typer.Exit(1)
@@ -141,10 +146,7 @@ def features_apply(yes: bool = typer.Option(False, "--yes", "-y", help="Apply wi
         result = features.apply()
     out.print(escape(result.output))
     if not result.ok:
-        for p in result.problems:
-            err.print(escape(f"{_shown(p.path)}:{p.line}:{p.column}: error: {p.message}"))
-        err.print(f"[red]expenv features apply: feast apply failed (exit {result.returncode})[/]")
-        raise typer.Exit(1)
+        raise _feast_failed(result, "feast apply")
 
 
 def check(

@@ -8,10 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from expenv.services.code.strings import blank_magics
 from expenv.services.parity.snapshot import EnvironmentSnapshot
 
-# IPython lines (%pip, !ls, %%time) are not Python; blanked so line numbers stay right.
-_MAGIC = re.compile(r"^\s*[%!]")
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,8 @@ def unprovided_imports(source: str, image: EnvironmentSnapshot, kernel: Environm
     """Top-level modules imported by `source` that are neither in the image (its distributions'
     modules, its standard library) nor local to the workspace (a module or package in one of
     `local_roots`). A file that does not parse gives no findings."""
-    lines = [("" if _MAGIC.match(line) else line) for line in source.splitlines()]
+    # IPython lines (%pip, !ls, %%time) are blanked, so line numbers stay right
+    lines = blank_magics(source).split("\n")
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError:
