@@ -11,16 +11,17 @@ VSIX := $(EXT)/expenv-0.1.0.vsix
 
 .PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools
 
-## up: images, example project, devcontainer, embedded MLflow, and the browser editor on loopback
+## up: images, example project, embedded MLflow, and the devcontainer running the browser editor
+## (code-server with the extension; its daemon and kernels on the production image) on loopback
 up: venv docker vsix example devcontainer editor-tools
 	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
-	@url=$$(bash devcontainer/scripts/editor.sh start $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
-	  echo "expenv: the editor is at $$url (code-server, loopback only; \`make down\` stops everything)"
+	@set -o pipefail; url=$$(bash devcontainer/scripts/editor.sh start-devcontainer $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
+	  echo "expenv: the editor is at $$url (code-server in the devcontainer, loopback only; \`make down\` stops everything)"
 
 down: venv
 	bash devcontainer/scripts/editor.sh stop $(EXAMPLE_DIR)
 	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
-	-docker ps -q --filter "label=devcontainer.local_folder=$(CURDIR)/$(EXAMPLE_DIR)" | xargs -r docker rm -f >/dev/null
+	-docker ps -q --filter "label=devcontainer.local_folder=$(abspath $(EXAMPLE_DIR))" | xargs -r docker rm -f >/dev/null
 
 ## test: install everything, then run the Python and the extension test suites
 test: venv node docker vsix test-services devcontainer-cli editor-tools
@@ -59,11 +60,11 @@ base-image: docker
 images: venv base-image example
 	$(VENV)/bin/expenv images build --workspace $(EXAMPLE_DIR)
 
+## devcontainer: the workspace's .devcontainer/ (FROM its production image); `make up` starts it
 devcontainer: images devcontainer-cli
 	$(VENV)/bin/expenv images devcontainer --workspace $(EXAMPLE_DIR)
 	@# the container's user is uid 1000 (app); as root, hand it the example so it can write .expenv/
 	if [ "$$(id -u)" = 0 ]; then chown -R 1000:1000 $(EXAMPLE_DIR); fi
-	devcontainer/node_modules/.bin/devcontainer up --workspace-folder $(EXAMPLE_DIR) >/dev/null
 
 test-services:
 	bash tests/fixtures/ensure-test-services.sh

@@ -33,7 +33,10 @@ def test_status_json_finds_the_config_from_a_subfolder(make_workspace):
 def test_status_json_has_the_same_keys_as_the_lsp_command(make_workspace):
     # the LSP end-to-end tests assert the same structure for expenv.status
     report = json.loads(run("status", "--json", "-w", str(make_workspace())).stdout)
-    assert set(report) == {"version", "workspaces", "parts"}
+    assert set(report) == {"version", "runtime", "summary", "workspaces", "parts"}
+    assert report["runtime"]["python"] == sys.executable and report["runtime"]["production_image"] is None
+    assert report["summary"].startswith(f"expenv 0.1.0 on {sys.executable} ")
+    assert "; 1 workspace; " in report["summary"]
     assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri"}
 
 

@@ -62,6 +62,25 @@ def test_status_reports_the_tracking_uri(up_workspace):
     assert mlflow["ok"] is True and info["tracking_uri"] in mlflow["detail"]
 
 
+def test_a_server_started_in_another_pid_namespace_is_judged_by_health(up_workspace):
+    """A devcontainer on host networking reads the host's record: it cannot see the pid, only the port."""
+    root, info = up_workspace
+    record = root / ".expenv" / "mlflow" / "server.json"
+    original = record.read_text()
+    dead_pid = 2 ** 22 + 1  # above the default pid_max: never alive here
+    try:
+        record.write_text(json.dumps({**json.loads(original), "pid": dead_pid, "pidns": "pid:[1]"}))
+        seen = EmbeddedMlflow(root / ".expenv").running()
+        assert seen is not None and seen.uri == info["tracking_uri"]
+        assert EmbeddedMlflow(root / ".expenv").stop() is False  # not ours to stop: the record stays
+        assert record.exists()
+        record.write_text(json.dumps({**json.loads(original), "pid": dead_pid}))  # same namespace, dead pid
+        assert EmbeddedMlflow(root / ".expenv").running() is None
+    finally:
+        record.write_text(original)
+    assert EmbeddedMlflow(root / ".expenv").running() is not None
+
+
 def test_a_taken_port_is_replaced_by_a_free_one(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

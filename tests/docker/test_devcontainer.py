@@ -104,6 +104,8 @@ def test_the_daemon_in_the_devcontainer_speaks_lsp_over_devcontainer_exec(devcon
         client.notify("initialized", {})
         status = client.request("workspace/executeCommand", {"command": "expenv.status", "arguments": [{}]})["result"]
         assert status["parts"]["docker"]["ok"] is True, status["parts"]["docker"]
+        assert status["runtime"] == {"python": "/opt/venv/bin/python", "container": True, "production_image": PROD_TAG}
+        assert f"in the devcontainer of {PROD_TAG}" in status["summary"]
         (ws,) = status["workspaces"]
         assert ws["root"] == folder and ws["config"]["environment"]["production_image"] == PROD_TAG
         parity = client.request("workspace/executeCommand",

@@ -31,7 +31,7 @@ def parts_table(title: str, parts: dict[str, dict[str, Any]]) -> Table:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    out.print(f"expenv {report['version']}")
+    out.print(escape(report.get("summary") or f"expenv {report['version']}"))
     out.print(parts_table("machine", report["parts"]))
     for ws in report["workspaces"]:
         config = ws["config"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from expenv import __version__
@@ -16,6 +19,32 @@ def _workspace_parts(ws: Workspace) -> list[PartStatus]:
     if ws.services is None:
         return []
     return [ws.services.tracking.probe(), probes.feast_repo(ws.services.config)]
+
+
+def runtime() -> dict[str, Any]:
+    """Where this process runs: its Python, and whether that is a container (a devcontainer from
+    the production image says which image: EXPENV_PRODUCTION_IMAGE is set by its Dockerfile)."""
+    image = os.environ.get("EXPENV_PRODUCTION_IMAGE") or None
+    container = bool(image or os.environ.get("REMOTE_CONTAINERS") or os.environ.get("CODESPACES")
+                     or Path("/.dockerenv").exists() or Path("/run/.containerenv").exists())
+    return {"python": sys.executable, "container": container, "production_image": image}
+
+
+def summarise(report: dict[str, Any]) -> str:
+    """One line for a notification: where the daemon runs, and which parts do not answer."""
+    where = report["runtime"]
+    place = (f"in the devcontainer of {where['production_image']}" if where["production_image"]
+             else "in a container" if where["container"] else "on the host")
+    failing = [name for name, part in report["parts"].items() if not part["ok"] and part.get("required")]
+    for ws in report["workspaces"]:
+        failing += [name for name, part in ws["parts"].items() if not part["ok"] and part.get("required")]
+    errors = sum(p["severity"] == "error" for ws in report["workspaces"] for p in ws["problems"])
+    health = ", ".join(f"{name} not ok" for name in dict.fromkeys(failing)) or "every required part ok"
+    if errors:
+        health += f", {errors} config error{'s' if errors > 1 else ''}"
+    count = len(report["workspaces"])
+    return (f"expenv {report['version']} on {where['python']} {place}; {count} workspace{'s' if count != 1 else ''}; "
+            f"{health}")
 
 
 def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, Any]:
@@ -36,7 +65,9 @@ def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, 
             entry["parts"] = {p.name: p.as_dict() for p in fut.result()}
             entry["tracking_uri"] = redact(ws.services.tracking.uri()) if ws.services else None
             described.append(entry)
-    return {"version": __version__, "workspaces": described, "parts": parts}
+    report = {"version": __version__, "runtime": runtime(), "workspaces": described, "parts": parts}
+    report["summary"] = summarise(report)
+    return report
 
 
 def problems_in(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,6 +28,12 @@ class EmbeddedServer:
     port: int
     uri: str
     store: str
+    # The PID namespace the server was started in: a devcontainer on host networking sees the
+    # server's port but not its process, so there it is judged by /health alone.
+    pidns: str = ""
+
+    def local(self) -> bool:
+        return not self.pidns or self.pidns == _pid_namespace()
 
 
 class EmbeddedMlflowError(RuntimeError):
@@ -47,6 +53,13 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:
@@ -83,7 +96,7 @@ class EmbeddedMlflow:
             server = EmbeddedServer(**json.loads(self.record.read_text()))
         except (OSError, ValueError, TypeError):
             return None
-        if _alive(server.pid) and healthy(server.uri):
+        if (not server.local() or _alive(server.pid)) and healthy(server.uri):
             return server
         return None
 
@@ -111,7 +124,7 @@ class EmbeddedMlflow:
             # stdout must never reach the daemon's stdout (the LSP stream): send it to the log file.
             proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env=env, cwd=self.dir)
-        server = EmbeddedServer(pid=proc.pid, port=port, uri=uri, store=str(self.db))
+        server = EmbeddedServer(pid=proc.pid, port=port, uri=uri, store=str(self.db), pidns=_pid_namespace())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -130,6 +143,10 @@ class EmbeddedMlflow:
         try:
             server = EmbeddedServer(**json.loads(self.record.read_text()))
         except (OSError, ValueError, TypeError):
+            return False
+        if not server.local():
+            log.warning("the embedded MLflow server at %s was started outside this container; stop it there",
+                        server.uri)
             return False
         self.record.unlink(missing_ok=True)
         if not _alive(server.pid):
