@@ -6,6 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -76,11 +77,21 @@ class ExpenvLanguageServer(LanguageServer):
 
     # --- documents and the services behind them ----------------------------------------
 
-    def workspace_for_uri(self, uri: str) -> Workspace | None:
-        """The workspace of a file, or of the notebook that holds a cell."""
+    def open_document(self, uri: str):
+        """The editor's text of an open document or notebook cell, else None (pygls keys its
+        documents by the unquoted URI: cell URIs arrive quoted, `...#W0sZmlsZQ%3D%3D`)."""
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def path_for_uri(self, uri: str) -> Path | None:
+        """The file of a document, or of the notebook that holds a cell."""
         notebook = self.workspace.get_notebook_document(cell_uri=uri)
         path = to_fs_path(notebook.uri if notebook else uri)
-        return self.workspaces.owning(Path(path)) if path else None
+        return Path(path) if path else None
+
+    def workspace_for_uri(self, uri: str) -> Workspace | None:
+        """The workspace of a file, or of the notebook that holds a cell."""
+        path = self.path_for_uri(uri)
+        return self.workspaces.owning(path) if path else None
 
     def data_for_uri(self, uri: str):
         ws = self.workspace_for_uri(uri)

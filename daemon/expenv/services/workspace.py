@@ -40,6 +40,12 @@ class Services:
 
         return TrackingService(self.config)
 
+    @cached_property
+    def parity(self):  # -> expenv.services.parity.DocumentParity
+        from expenv.services.parity.documents import DocumentParity
+
+        return DocumentParity(self.config)
+
 
 @dataclass
 class Workspace:

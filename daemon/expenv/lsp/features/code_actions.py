@@ -1,10 +1,12 @@
-"""`textDocument/codeAction`: dataset literal actions and the feature-store rewrite of direct reads."""
+"""`textDocument/codeAction`: dataset literal actions, the feature-store rewrite of direct reads,
+and "Add to the production requirements" on parity diagnostics."""
 
 from __future__ import annotations
 
 from lsprotocol import types
 
 from expenv.lsp.features.data_actions import data_actions
+from expenv.lsp.features.parity_actions import parity_actions
 from expenv.lsp.features.policy_actions import policy_actions
 from expenv.lsp.server import ExpenvLanguageServer
 
@@ -16,5 +18,6 @@ def register(server: ExpenvLanguageServer) -> None:
     )
     async def code_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams,
                            ) -> list[types.CodeAction | types.Command] | None:
-        found = [*await ls.run_blocking(policy_actions, ls, params), *data_actions(ls, params)]
+        found = [*await ls.run_blocking(policy_actions, ls, params), *parity_actions(ls, params),
+                 *data_actions(ls, params)]
         return found or None

@@ -1,6 +1,7 @@
-"""Text sync (`didOpen`/`didChange`/`didSave`/`didClose`) and `workspace/didChangeWatchedFiles`:
-`expenv.toml` gets diagnostics and reloads the services; Python documents go to the features
-that follow them (diagnostics), and a saved file in the feature repo rechecks the repo.
+"""Text sync (`didOpen`/`didChange`/`didSave`/`didClose`), notebook sync and
+`workspace/didChangeWatchedFiles`: `expenv.toml` gets diagnostics and reloads the services; Python
+documents and notebook code cells go to the features that follow them (diagnostics), and a saved
+file in the feature repo rechecks the repo.
 
 pygls allows one handler per notification, so this module is the one place they arrive."""
 
@@ -22,7 +23,7 @@ def _is_config(uri: str) -> bool:
 def _is_python(ls: ExpenvLanguageServer, uri: str) -> bool:
     if uri.endswith(".py"):
         return True
-    doc = ls.workspace.text_documents.get(uri)
+    doc = ls.open_document(uri)
     return doc is not None and doc.language_id == "python"
 
 
@@ -65,10 +66,31 @@ def register(server: ExpenvLanguageServer) -> None:
         if _is_config(params.text_document.uri):
             ls.reload_config(params.text_document.uri)
 
+    # pygls keeps the notebook and its cells in the workspace first, then calls these.
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_opened(ls: ExpenvLanguageServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        cells = [c.uri for c in params.cell_text_documents if c.language_id == "python"]
+        if cells:
+            ls.warm_data(cells[0])
+        for uri in cells:
+            ls.python_document_changed(uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_changed(ls: ExpenvLanguageServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        cells = params.change.cells
+        if cells is None:
+            return
+        changed = [c.document.uri for c in cells.text_content or []]
+        if cells.structure is not None:
+            changed += [c.uri for c in cells.structure.did_open or [] if c.language_id == "python"]
+        for uri in dict.fromkeys(changed):
+            if _is_python(ls, uri):
+                ls.python_document_changed(uri)
+
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_changed(ls: ExpenvLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
         for change in params.changes:
-            if _is_config(change.uri) and change.uri not in ls.workspace.text_documents:
+            if _is_config(change.uri) and ls.open_document(change.uri) is None:
                 ls.reload_config(change.uri)
             elif (ws := _in_feature_repo(ls, change.uri)) is not None:
                 ls.feature_repo_changed(ws)

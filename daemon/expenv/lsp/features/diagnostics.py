@@ -1,7 +1,8 @@
-"""`textDocument/publishDiagnostics` for Python documents and the Feast repo: unknown feature
-views, features and services in references; direct raw/curated reads in pipeline code (the
-production sourcing policy: errors on the branches that require the feature store); and a broken
-feature repo (feature_store.yaml, registry, Python errors, missing sources) on the right file."""
+"""`textDocument/publishDiagnostics` for Python documents, notebook cells and the Feast repo:
+unknown feature views, features and services in references; direct raw/curated reads in pipeline
+code (the production sourcing policy: errors on the branches that require the feature store);
+imports and `%pip install`s that the production image lacks (parity); and a broken feature repo
+(feature_store.yaml, registry, Python errors, missing sources) on the right file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import asyncio
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.uris import to_fs_path
 
 from expenv.domain.errors import ExpenvError
 from expenv.lsp.server import ExpenvLanguageServer
@@ -20,13 +20,13 @@ _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnosti
 
 
 def _diag(line: int, col: int, end_line: int, end_col: int, message: str, severity: str, code: str,
-          ) -> types.Diagnostic:
+          data: dict | None = None) -> types.Diagnostic:
     return types.Diagnostic(
         range=types.Range(start=types.Position(line=line, character=col),
                           end=types.Position(line=end_line, character=max(end_col, col + 1) if end_line == line
                                              else end_col)),
         message=message, severity=_SEVERITY.get(severity, types.DiagnosticSeverity.Error), source="expenv",
-        code=code)
+        code=code, data=data)
 
 
 def document_diagnostics(ws, path: Path, source: str) -> list[types.Diagnostic]:
@@ -42,6 +42,10 @@ def document_diagnostics(ws, path: Path, source: str) -> list[types.Diagnostic]:
             pass  # no loadable registry: the repo's own diagnostics say why
     for v in services.features.check_document(path, source):
         out.append(_diag(v.line - 1, v.column - 1, v.end_line - 1, v.end_column - 1, v.message, v.severity, "policy"))
+    if services.config.environment.production_image:
+        for f in services.parity.findings(source, path):
+            out.append(_diag(f.line, f.column, f.line, f.end_column, f.message, "warning", f.code,
+                             {"requirement": f.requirement} if f.requirement else None))
     return out
 
 
@@ -63,13 +67,13 @@ def register(server: ExpenvLanguageServer) -> None:
     async def publish_document(ls: ExpenvLanguageServer, uri: str) -> None:
         await asyncio.sleep(DEBOUNCE_SECONDS)
         ws = ls.workspace_for_uri(uri)
-        path = to_fs_path(uri)
-        if ws is None or ws.services is None or path is None or uri not in ls.workspace.text_documents:
+        path = ls.path_for_uri(uri)  # a cell's is its notebook's
+        if ws is None or ws.services is None or path is None or (doc := ls.open_document(uri)) is None:
             return
-        source = ls.workspace.get_text_document(uri).source
+        source = doc.source
         try:
-            found = await ls.run_blocking(document_diagnostics, ws, Path(path), source)
-            repo = (await ls.run_blocking(repo_diagnostics, ws)).get(Path(path).resolve(), [])
+            found = await ls.run_blocking(document_diagnostics, ws, path, source)
+            repo = (await ls.run_blocking(repo_diagnostics, ws)).get(path.resolve(), [])
         except Exception as exc:  # noqa: BLE001 - diagnostics must never take the daemon down
             ls.log_to_client(f"expenv diagnostics failed for {path}: {exc}", types.MessageType.Warning)
             return

@@ -8,12 +8,13 @@ from expenv.services.parity.compare import (
     check_workspace_parity,
     compare,
 )
+from expenv.services.parity.documents import DocumentFinding, DocumentParity
 from expenv.services.parity.imports import ImportFinding, unprovided_imports
 from expenv.services.parity.requirements import RequirementEdit, add_requirement, requirement_edit
 from expenv.services.parity.snapshot import EnvironmentSnapshot, ParityError, image_snapshot, kernel_snapshot
 
 __all__ = [
-    "EnvironmentSnapshot", "ImportFinding", "PackageDifference", "ParityError", "ParityReport", "PlatformDifference",
+    "DocumentFinding", "DocumentParity", "EnvironmentSnapshot", "ImportFinding", "PackageDifference", "ParityError", "ParityReport", "PlatformDifference",
     "RequirementEdit", "add_requirement", "check_parity", "check_workspace_parity", "compare", "image_snapshot", "kernel_snapshot",
     "requirement_edit", "unprovided_imports",
 ]
