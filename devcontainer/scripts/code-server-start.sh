@@ -11,8 +11,14 @@ workspace=$1 port=$2 tools=$3 vsix=$4 python=$5 state=$6
 code_server="$tools/code-server/node_modules/.bin/code-server"
 export PATH="$tools/node24/node_modules/node/bin:$PATH"
 
-if [ -f "$state/code-server.pid" ] && kill -0 "$(cat "$state/code-server.pid")" 2>/dev/null; then
-  kill -- -"$(cat "$state/code-server.pid")" 2>/dev/null || kill "$(cat "$state/code-server.pid")" || true
+# a previous editor of this workspace stops first, and lets go of its port
+if [ -f "$state/code-server.pid" ] && old=$(cat "$state/code-server.pid") && kill -0 "$old" 2>/dev/null; then
+  kill -- -"$old" 2>/dev/null || kill "$old" || true
+  for _ in $(seq 1 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "expenv: 127.0.0.1:$port is taken by another program; choose another port (make up EDITOR_PORT=...)" >&2
+  exit 1
 fi
 mkdir -p "$state/user/User" "$state/user/Machine" "$state/extensions"
 # code-server's extension host is "remote": machine-scoped settings (expenv.pythonPath) are read

@@ -82,6 +82,10 @@ def test_sources_link_to_datasets(example_features, init_features):
     assert example["customer_profile_source"].exists is True
     graph = example_features.lineage(runs=False)
     assert ("dataset:curated.customers", "data_source:customer_profile_source", "derived_from") in graph.relations()
+    # a source no view reads names its dataset in its own tags
+    assert (example["churn_labels"].dataset, example["churn_labels"].dataset_layer) == (
+        "curated.churn_training", "curated")
+    assert ("dataset:curated.churn_training", "data_source:churn_labels", "derived_from") in graph.relations()
     # feast init's parquet sits under a raw root: the source reads that raw dataset
     stats = init_features.catalog().sources["driver_hourly_stats_source"]
     assert (stats.dataset, stats.dataset_layer, stats.dataset_relation) == (

@@ -42,6 +42,8 @@ churn_labels_source = FileSource(
     path="data/churn_labels.parquet",
     timestamp_field="event_timestamp",
     description="Exported from curated.churn_training; the training entity dataframe.",
+    # no feature view reads this source, so the dataset it comes from is named here (lineage)
+    tags={"expenv.dataset": "curated.churn_training"},
 )
 
 # --- feature views ------------------------------------------------------------------------
