@@ -23,7 +23,8 @@ def test_missing_feature_store_yaml_points_at_expenv_toml(example_copy):
     with pytest.raises(FeatureStoreError, match="no feature_store.yaml"):
         features.lineage()
     # definitions come from the Python, not the registry: go-to-definition still works
-    assert features.definition_of("customer_profile").line == 49
+    assert features.definition_of("customer_profile").line == _line_of(
+        example_copy / "features" / "definitions.py", "customer_profile = FeatureView(")
 
 
 def test_broken_yaml_is_located(example_copy):

@@ -11,7 +11,7 @@ import sys
 from lsprotocol import types
 
 from expenv.domain.features import TextEdit, apply_edits
-from tests.lsp.session import command, open_python, position_of, start, wait_for
+from tests.lsp.session import command, open_notebook, open_python, position_of, start, wait_for
 
 RETRIEVAL = '''from feast import FeatureStore
 
@@ -75,6 +75,24 @@ async def test_references_find_every_use_of_a_view(client, example_copy):
     uses = {(loc.uri.rsplit("/", 1)[-1], loc.range.start.line) for loc in found}
     assert ("uses.py", 0) in uses
     assert ("explore.py", 5) in uses
+
+
+async def test_references_read_the_editors_unsaved_text(client, example_copy):
+    """An open file's unsaved edits, a new file never saved, and an open notebook's cells count;
+    what is only on disk under an open file's name does not."""
+    (example_copy / "explore.py").write_text('stale = ["customer_profile:age"]\n')
+    await start(client, example_copy)
+    uri = open_python(client, example_copy / "explore.py", RETRIEVAL)          # edited, not saved
+    open_python(client, example_copy / "draft.py", '\n\nx = "customer_profile:age"\n')  # never saved
+    cells = open_notebook(client, example_copy / "notebooks" / "draft.ipynb",
+                          ["import pandas", 'v = ["customer_profile:age"]'])
+    found = await client.text_document_references_async(types.ReferenceParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(RETRIEVAL, "customer_profile:age", 3),
+        context=types.ReferenceContext(include_declaration=True)))
+    uses = {(loc.uri, loc.range.start.line) for loc in found}
+    assert (uri, 5) in uses and (uri, 0) not in uses
+    assert ((example_copy / "draft.py").as_uri(), 2) in uses
+    assert (cells[1], 0) in uses
 
 
 async def test_unknown_feature_is_a_diagnostic(client, example_copy):

@@ -4,8 +4,10 @@ completion, definition and references. Anything else: no answer, so other server
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from expenv.domain.errors import ExpenvError
 from expenv.lsp import render
@@ -113,8 +115,31 @@ def register(server: ExpenvLanguageServer) -> None:
             name, feature = mention.ref.view, mention.ref.feature
         else:
             name, feature = mention.text, None
-        found = await ls.run_blocking(features.references, name, feature)
+        found = await ls.run_blocking(features.references, name, feature, _open_texts(ls))
         return [types.Location(uri=_location_uri(ls, ref), range=_range(ref)) for ref in found]
+
+
+def _open_texts(ls: ExpenvLanguageServer) -> dict[Path, list[tuple[int | None, str]]]:
+    """The editor's text of open .py files and open notebooks' code cells, by file."""
+    out: dict[Path, list[tuple[int | None, str]]] = {}
+    cells_of_notebooks = set()
+    for nb_uri, notebook in ls.workspace.notebook_documents.items():
+        path = to_fs_path(nb_uri)
+        if path is None:
+            continue
+        cells = []
+        for index, cell in enumerate(notebook.cells):
+            cells_of_notebooks.add(unquote(cell.document))
+            doc = ls.open_document(cell.document)
+            if cell.kind == types.NotebookCellKind.Code and doc is not None:
+                cells.append((index, doc.source))
+        out[Path(path)] = cells
+    for uri, doc in ls.workspace.text_documents.items():
+        if uri in cells_of_notebooks or not uri.startswith("file:") or not uri.endswith(".py"):  # keys: unquoted
+            continue
+        if (path := to_fs_path(uri)) is not None:
+            out[Path(path)] = [(None, doc.source)]
+    return out
 
 
 def _location_uri(ls: ExpenvLanguageServer, ref) -> str:

@@ -207,13 +207,20 @@ def _cells(path: Path) -> list[tuple[int | None, str]]:
     return out
 
 
-def references(root: Path, catalog, view: str, feature: str | None = None) -> list[ReferenceLocation]:
+def references(root: Path, catalog, view: str, feature: str | None = None,
+               open_texts: dict[Path, list[tuple[int | None, str]]] | None = None) -> list[ReferenceLocation]:
     """Every code and notebook cell literal in the workspace naming `view` (or `view:feature`),
-    or, when `view` is a feature service, naming that service."""
+    or, when `view` is a feature service, naming that service. `open_texts` holds the editor's
+    unsaved text of open files (a path's cells: (index, text), index None for a .py file); it is
+    read instead of the file on disk, and open files not saved yet are searched too."""
     out = []
     is_service = view in catalog.services and view not in catalog.views
-    for path in _workspace_files(root):
-        for cell, source in _cells(path):
+    open_texts = {Path(p).resolve(): cells for p, cells in (open_texts or {}).items()}
+    root = Path(root).resolve()
+    on_disk = [path.resolve() for path in _workspace_files(root)]
+    unsaved = sorted(p for p in open_texts if p not in set(on_disk) and p.is_relative_to(root))
+    for path in on_disk + unsaved:
+        for cell, source in open_texts.get(path) or _cells(path):
             if view not in source:
                 continue
             for m in feature_mentions(source, catalog):

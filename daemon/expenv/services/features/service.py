@@ -188,12 +188,13 @@ class FeatureService:
 
         return completions(self.catalog(), prefix, kind)
 
-    def references(self, name: str, feature: str | None = None):
+    def references(self, name: str, feature: str | None = None, open_texts=None):
         """Literals naming view `name` (or `name:feature`, or service `name`) in the workspace's
-        .py files and notebook cells (list of ReferenceLocation, 0-based)."""
+        .py files and notebook cells (list of ReferenceLocation, 0-based); `open_texts` (path →
+        [(cell index or None, text)]) is the editor's unsaved text, read instead of the disk."""
         from expenv.services.features.mentions import references
 
-        return references(self.config.root, self.catalog(), name, feature)
+        return references(self.config.root, self.catalog(), name, feature, open_texts)
 
     # ---- lineage ------------------------------------------------------------------------------
 
