@@ -10,6 +10,8 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from expenv import __version__
@@ -19,6 +21,22 @@ from expenv.services.workspace import Workspace, WorkspaceSet
 log = logging.getLogger(__name__)
 
 
+class ExpenvProtocol(LanguageServerProtocol):
+    """Position encoding: expenv's features count columns in Python characters (code points), so
+    UTF-32 when the client offers it (Neovim, Helix, ...), else UTF-16, the LSP default. pygls
+    would take the client's first choice, often UTF-8, where every non-ASCII character before a
+    column ("Zürich") would shift hovers and diagnostics."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            offered = list(general.position_encodings)
+            general.position_encodings = [types.PositionEncodingKind.Utf32 if types.PositionEncodingKind.Utf32
+                                          in offered else types.PositionEncodingKind.Utf16]
+        return (yield from super().lsp_initialize(params))
+
+
 class ExpenvLanguageServer(LanguageServer):
     """One daemon for every folder of a (multi-root) workspace."""
 
@@ -26,6 +44,7 @@ class ExpenvLanguageServer(LanguageServer):
         super().__init__(
             "expenv",
             __version__,
+            protocol_cls=ExpenvProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             notebook_document_sync=types.NotebookDocumentSyncOptions(
                 notebook_selector=[
