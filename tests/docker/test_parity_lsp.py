@@ -70,3 +70,10 @@ async def test_a_hand_install_in_a_notebook_cell_is_a_warning_and_its_import_too
                 document=types.VersionedTextDocumentIdentifier(uri=cells[0], version=2),
                 changes=[types.TextDocumentContentChangeWholeDocument(text="import pandas\n")])]))))
     await wait_for(lambda: _codes(client, cells[0], "parity_pip") == [], timeout=60)
+
+    # a closed notebook's cells keep no warnings
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(
+            uri=(example_project / "notebooks" / "scratch.ipynb").as_uri()),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in cells]))
+    await wait_for(lambda: list(client.diagnostics[cells[1]]) == [], timeout=30)

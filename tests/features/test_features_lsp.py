@@ -102,6 +102,10 @@ async def test_unknown_feature_is_a_diagnostic(client, example_copy):
     messages = [d.message for d in client.diagnostics[uri]]
     assert any("has no feature 'no_such_feature'" in m for m in messages), messages
     assert not any("'age'" in m for m in messages)
+    # closed: what was said about its unsaved text is withdrawn
+    client.text_document_did_close(types.DidCloseTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    await wait_for(lambda: list(client.diagnostics[uri]) == [], timeout=30)
 
 
 async def test_broken_feature_store_yaml_is_a_diagnostic_on_that_file(client, example_copy):

@@ -120,6 +120,10 @@ class ExpenvLanguageServer(LanguageServer):
         for listener in self.document_listeners:
             listener(self, uri)
 
+    def clear_diagnostics(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
     def feature_repo_changed(self, ws: Workspace) -> None:
         for listener in self.repo_listeners:
             listener(self, ws)

@@ -63,8 +63,14 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ExpenvLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         # The editor's unsaved text is gone: the file on disk is the truth again.
-        if _is_config(params.text_document.uri):
-            ls.reload_config(params.text_document.uri)
+        uri = params.text_document.uri
+        if _is_config(uri):
+            ls.reload_config(uri)
+        elif uri.endswith(".py"):
+            # what was said about the unsaved text no longer holds; a repo file gets the repo's word back
+            ls.clear_diagnostics([uri])
+            if (ws := _in_feature_repo(ls, uri)) is not None:
+                ls.feature_repo_changed(ws)
 
     # pygls keeps the notebook and its cells in the workspace first, then calls these.
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
@@ -86,6 +92,10 @@ def register(server: ExpenvLanguageServer) -> None:
         for uri in dict.fromkeys(changed):
             if _is_python(ls, uri):
                 ls.python_document_changed(uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_closed(ls: ExpenvLanguageServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.clear_diagnostics([cell.uri for cell in params.cell_text_documents])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_changed(ls: ExpenvLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:

@@ -77,6 +77,8 @@ def register(server: ExpenvLanguageServer) -> None:
         except Exception as exc:  # noqa: BLE001 - diagnostics must never take the daemon down
             ls.log_to_client(f"expenv diagnostics failed for {path}: {exc}", types.MessageType.Warning)
             return
+        if ls.open_document(uri) is not doc:  # closed (or reopened) while they were computed
+            return
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=found + repo))
 
     async def publish_repo(ls: ExpenvLanguageServer, ws) -> None:
