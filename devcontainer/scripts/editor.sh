@@ -2,7 +2,7 @@
 # The browser editor: code-server (VS Code, on node 24) on loopback, with the expenv extension
 # installed, opened on a workspace. Prints the URL.
 #   editor.sh start-devcontainer WORKSPACE [PORT]   `make up`: starts the workspace's devcontainer
-#       (the production image plus tools, host networking) with the editor tools mounted read-only,
+#       (the production image plus tools, host networking) with the host's editor tools mounted,
 #       and runs code-server inside it: extension host, daemon, terminal and kernels all on the
 #       production Python. State under WORKSPACE/.expenv/editor-devcontainer.
 #   editor.sh start WORKSPACE [PORT]   code-server on this machine; the daemon runs on
