@@ -72,3 +72,8 @@ def test_no_image_means_no_findings_and_a_reason(tmp_path):
     assert parity.problem == "cannot check parity against prod:1: no such image"
     broken = _parity(tmp_path, image=ConnectionError("engine went away"))
     assert broken.findings("import six\n") == [] and broken.problem == "ConnectionError: engine went away"
+
+
+def test_a_package_written_with_escapes_marks_the_whole_install(tmp_path):
+    [finding] = _parity(tmp_path).findings("%pip install si\\x\n")
+    assert (finding.line, finding.column, finding.end_column) == (0, 12, 17)

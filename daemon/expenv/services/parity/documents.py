@@ -129,6 +129,8 @@ class DocumentParity:
             searched_from = match.start("args")
             for word, name in _pip_packages(match.group("args")):
                 column = line.find(word, searched_from)
+                if column < 0:  # written differently (escapes): mark the whole install
+                    column, word = match.start("args"), line[match.start("args"):].rstrip()
                 searched_from = column + len(word)
                 if name in image.packages:
                     continue
