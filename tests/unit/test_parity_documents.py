@@ -62,7 +62,7 @@ def test_a_hand_install_the_kernel_does_not_have_yet_keeps_the_words_as_written(
 
 def test_the_configured_requirements_file_is_the_one_named(tmp_path):
     parity = _parity(tmp_path, requirements="docker/requirements.lock")
-    assert parity.requirements_path == tmp_path / "docker" / "requirements.lock"
+    assert parity.config.requirements_file == tmp_path / "docker" / "requirements.lock"
     assert "docker/requirements.lock" in parity.findings("import six\n")[0].message
 
 

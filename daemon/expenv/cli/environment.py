@@ -177,7 +177,7 @@ def images_build(
     if ws.config is None or not ws.config.environment.production_image:
         _fail("images build", f"no [environment] production_image in a valid expenv.toml at {ws.root}")
     tag = ws.config.environment.production_image
-    requirements = ws.root / (ws.config.environment.requirements or "pipelines/requirements.txt")
+    requirements = ws.config.requirements_file
     result: dict[str, Any] = {}
     with err.status("building the base image (debootstrap; a minute or two when not cached)…") as status:
         result["base"] = _call("images build", lambda: images.build_base(force=force)).as_dict()

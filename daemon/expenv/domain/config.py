@@ -50,6 +50,9 @@ class ProjectSection:
     name: str
 
 
+DEFAULT_REQUIREMENTS = "pipelines/requirements.txt"
+
+
 @dataclass(frozen=True)
 class EnvironmentSection:
     production_image: str | None = None
@@ -126,3 +129,8 @@ class ExpenvConfig:
     def state_dir(self) -> Path:
         """Where expenv keeps per-workspace state (embedded MLflow, tokens, caches)."""
         return self.root / ".expenv"
+
+    @property
+    def requirements_file(self) -> Path:
+        """The production requirements: what the production image installs."""
+        return self.root / (self.environment.requirements or DEFAULT_REQUIREMENTS)

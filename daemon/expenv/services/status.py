@@ -35,10 +35,9 @@ def summarise(report: dict[str, Any]) -> str:
     where = report["runtime"]
     place = (f"in the devcontainer of {where['production_image']}" if where["production_image"]
              else "in a container" if where["container"] else "on the host")
-    failing = [name for name, part in report["parts"].items() if not part["ok"] and part.get("required")]
-    for ws in report["workspaces"]:
-        failing += [name for name, part in ws["parts"].items() if not part["ok"] and part.get("required")]
-    errors = sum(p["severity"] == "error" for ws in report["workspaces"] for p in ws["problems"])
+    missing = problems_in(report)
+    failing = [p["name"] for p in missing if p["name"] != "config"]
+    errors = len(missing) - len(failing)
     health = ", ".join(f"{name} not ok" for name in dict.fromkeys(failing)) or "every required part ok"
     if errors:
         health += f", {errors} config error{'s' if errors > 1 else ''}"

@@ -7,7 +7,6 @@ from lsprotocol import types
 
 from expenv.domain.errors import ExpenvError
 from expenv.lsp.server import ExpenvLanguageServer
-from expenv.services.parity.requirements import requirement_edit
 
 PARITY_CODES = ("parity_import", "parity_pip")
 
@@ -19,16 +18,18 @@ def parity_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> 
     ws = ls.workspace_for_uri(params.text_document.uri)
     if not diagnostics or ws is None or ws.services is None:
         return []
-    path = ws.services.parity.requirements_path
+    from expenv.services.parity.requirements import requirement_edit
+
+    path = ws.services.config.requirements_file
     uri = path.resolve().as_uri()
     open_doc = ls.open_document(uri)
+    text = open_doc.source if open_doc is not None else (path.read_text(encoding="utf-8") if path.exists() else "")
     actions, seen = [], set()
     for diagnostic in diagnostics:
         requirement = diagnostic.data["requirement"]
         if requirement in seen:
             continue
         seen.add(requirement)
-        text = open_doc.source if open_doc is not None else (path.read_text(encoding="utf-8") if path.exists() else "")
         try:
             new_text, _, replaced = requirement_edit(text, requirement)
         except ExpenvError as exc:

@@ -218,7 +218,8 @@ def references(root: Path, catalog, view: str, feature: str | None = None,
     open_texts = {Path(p).resolve(): cells for p, cells in (open_texts or {}).items()}
     root = Path(root).resolve()
     on_disk = [path.resolve() for path in _workspace_files(root)]
-    unsaved = sorted(p for p in open_texts if p not in set(on_disk) and p.is_relative_to(root))
+    unsaved = sorted(set(open_texts) - set(on_disk), key=str)
+    unsaved = [p for p in unsaved if p.is_relative_to(root)]
     for path in on_disk + unsaved:
         for cell, source in open_texts.get(path) or _cells(path):
             if view not in source:

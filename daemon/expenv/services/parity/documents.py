@@ -23,7 +23,6 @@ from expenv.services.parity.snapshot import EnvironmentSnapshot, ParityError, im
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REQUIREMENTS = "pipelines/requirements.txt"
 # `%pip install ...`, `!pip install ...`, `%pip3 install`, `!python -m pip install` in a cell
 _PIP = re.compile(r"^(?P<indent>\s*)[%!]\s*(?:python3?\s+-m\s+)?pip3?\s+install\b(?P<args>.*)$")
 # pip options whose value is the next word (that value is not a package)
@@ -90,10 +89,6 @@ class DocumentParity:
         self._kernel = _Kept(lambda: kernel_snapshot(self.kernel_python), self.KERNEL_TTL)
 
     @property
-    def requirements_path(self) -> Path:
-        return self.config.root / (self.config.environment.requirements or DEFAULT_REQUIREMENTS)
-
-    @property
     def problem(self) -> str | None:
         """Why no findings can be made (no image, no Docker engine), if so."""
         return self._image.error
@@ -117,7 +112,8 @@ class DocumentParity:
         return sorted(out, key=lambda f: (f.line, f.column))
 
     def _requirements_name(self) -> str:
-        return self.config.environment.requirements or DEFAULT_REQUIREMENTS
+        path = self.config.requirements_file
+        return str(path.relative_to(self.config.root)) if path.is_relative_to(self.config.root) else str(path)
 
     def _hand_installs(self, source: str, image: EnvironmentSnapshot,
                        kernel: EnvironmentSnapshot | None) -> list[DocumentFinding]:
