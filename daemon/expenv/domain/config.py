@@ -91,6 +91,11 @@ class ClusterSection:
     image: str | None = None
     namespace: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    cores: float | None = None           # per worker
+    memory: str | None = None            # per worker: "2Gi", "512Mi", "4GB"
+    idle_timeout: int | None = None      # seconds unused before expenv stops it
+    context: str | None = None           # kubernetes context (default: the kubeconfig's current)
+    secrets: tuple[str, ...] = ()        # names of Kubernetes Secrets given to the pods
 
 
 @dataclass(frozen=True)

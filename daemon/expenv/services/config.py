@@ -71,6 +71,19 @@ def _non_empty(value: Any) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _positive_number(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0, not {value}"
+
+
+def _memory_size(value: Any) -> str | None:
+    from expenv.domain.clusters import memory_bytes
+
+    try:
+        return None if memory_bytes(value) > 0 else "must be more than 0"
+    except ValueError as exc:
+        return f"must be a memory size like '2Gi', '512Mi' or '4GB' ({exc})"
+
+
 _STR = _Key((str,), "a string", _non_empty)
 _INT = _Key((int,), "an integer", _positive)
 _BOOL = _Key((bool,), "true or false")
@@ -93,6 +106,11 @@ _CLUSTER_KEYS = {
     "image": _STR,
     "namespace": _STR,
     "options": _TABLE,
+    "cores": _Key((int, float), "a number", _positive_number),
+    "memory": _Key((str,), "a string", _memory_size),
+    "idle_timeout": _INT,
+    "context": _STR,
+    "secrets": _STR_LIST,
 }
 _TARGET_KEYS = {
     "backend": _Key((str,), "a string", _one_of(*TARGET_BACKENDS, plugins=True)),
@@ -218,7 +236,8 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         curated=CuratedDataSection(**sections["data.curated"]),
         features=FeaturesSection(**sections["features"]),
         tracking=TrackingSection(**sections["tracking"]),
-        clusters={n: ClusterSection(name=n, **t) for n, t in clusters.items()},
+        clusters={n: ClusterSection(name=n, **{**t, "secrets": tuple(t.get("secrets", ()))})
+                  for n, t in clusters.items()},
         targets={n: TargetSection(name=n, **{**t, "include": tuple(t.get("include", ()))})
                  for n, t in targets.items()},
         pipelines=pipelines,
