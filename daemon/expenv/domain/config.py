@@ -7,6 +7,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from expenv.domain.pipelines import PipelineSpec
+
 CONFIG_FILENAME = "expenv.toml"
 
 
@@ -106,6 +108,13 @@ class TargetSection:
     context: str | None = None
     tracking_uri: str | None = None
     production_like: bool | None = None
+    # Workspace paths git does not hold (data a local target's steps need) copied in beside the code.
+    include: tuple[str, ...] = ()
+
+    @property
+    def is_production_like(self) -> bool:
+        """Policy and parity gate a submission: explicit, else true for kubernetes targets."""
+        return self.production_like if self.production_like is not None else self.backend == "kubernetes"
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,7 @@ class ExpenvConfig:
     tracking: TrackingSection = TrackingSection()
     clusters: dict[str, ClusterSection] = field(default_factory=dict)
     targets: dict[str, TargetSection] = field(default_factory=dict)
+    pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
     policy: PolicySection = PolicySection()
     warnings: tuple[ConfigProblem, ...] = ()
 

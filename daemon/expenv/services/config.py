@@ -26,6 +26,7 @@ from expenv.domain.config import (
     TargetSection,
     TrackingSection,
 )
+from expenv.services.pipelines.definition import parse_pipelines
 from expenv.services.toml_positions import key_positions, locate
 
 CLUSTER_KINDS = ("dask", "spark", "ray")
@@ -119,8 +120,10 @@ _TARGET_KEYS = {
     "context": _STR,
     "tracking_uri": _STR,
     "production_like": _BOOL,
+    "include": _STR_LIST,
 }
-_TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy")
+_TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy",
+              "pipelines")
 
 
 class _Validator:
@@ -220,6 +223,7 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
     v.unknown(v.table(doc, ("data",)), ("data",), ("raw", "curated"))
     clusters = v.named_tables(doc, "clusters", _CLUSTER_KEYS, required=("kind",))
     targets = v.named_tables(doc, "targets", _TARGET_KEYS, required=("backend",))
+    pipelines = parse_pipelines(v, doc)
     if any(p.severity is Severity.ERROR for p in v.problems):
         return None, v.problems
     raw = sections["data.raw"]
@@ -234,7 +238,9 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         tracking=TrackingSection(**sections["tracking"]),
         clusters={n: ClusterSection(name=n, **{**t, "secrets": tuple(t.get("secrets", ()))})
                   for n, t in clusters.items()},
-        targets={n: TargetSection(name=n, **t) for n, t in targets.items()},
+        targets={n: TargetSection(name=n, **{**t, "include": tuple(t.get("include", ()))})
+                 for n, t in targets.items()},
+        pipelines=pipelines,
         policy=PolicySection(
             feature_store_required=tuple(policy.get("feature_store_required", ())),
             pipeline_paths=tuple(policy.get("pipeline_paths", ("pipelines",))),
