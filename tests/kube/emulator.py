@@ -71,7 +71,7 @@ class KubeEmulator:
         import kmock
 
         raise kmock.KubernetesError(status=403, reason="Forbidden",
-                                    message=f'user "dev" cannot {request.method} in the namespace '
+                                    message=f'user "dev" cannot {request.method.name.lower()} in the namespace '
                                             f'"{request.namespace}"', details={"kind": "namespaces"})
 
     def start(self) -> "KubeEmulator":
@@ -94,6 +94,24 @@ class KubeEmulator:
             if resource.plural == plural and not obj.deleted and (namespace is None or ns == namespace):
                 out.append(_plain(obj.raw))
         return out
+
+    def set_status(self, api_version: str, plural: str, namespace: str, name: str, status: dict) -> None:
+        """Write `status` on an object, as the operator or controller owning it would."""
+        from kmock import resource
+
+        self.emulator.objects[resource(api_version, plural), namespace, name].patch({"status": status})
+
+    def add_pod(self, namespace: str, name: str, labels: dict, phase: str = "Running", ready: bool = True,
+                restarts: int = 0) -> None:
+        """A pod as the operator's controllers would create it (the emulator runs none)."""
+        from kmock import resource
+
+        self.emulator.objects[resource("v1", "pods"), namespace, name] = {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"containers": [{"name": "main", "image": "x"}]},
+            "status": {"phase": phase, "containerStatuses": [{"name": "main", "ready": ready,
+                                                               "restartCount": restarts}]},
+        }
 
     def write_kubeconfig(self, path: Path, context: str = "emu", namespace: str | None = None) -> Path:
         """A kubeconfig like a user's: one cluster, one user with a token, one context."""

@@ -40,7 +40,8 @@ def _validate_custom(manifest: dict, key: str) -> None:
     for label, value in (meta.get("labels") or {}).items():
         assert len(value) <= 63 and _LABEL_VALUE.match(value), f"bad label value {label}={value!r}"
     assert set(meta) <= {"name", "namespace", "labels", "annotations", "generateName"}, f"metadata {sorted(meta)}"
-    body = {k: v for k, v in manifest.items() if k != "metadata"}
+    # apiVersion, kind and metadata are the API server's to check, whatever the CRD schema says.
+    body = {k: v for k, v in manifest.items() if k not in ("metadata", "apiVersion", "kind")}
     jsonschema.Draft7Validator(_strict_schema(key)).validate(body)
 
 
@@ -52,7 +53,8 @@ def _strict_schema(key: str) -> dict:
     assert crd["spec"]["names"]["kind"] == kind
     (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
     schema = copy.deepcopy(served["schema"]["openAPIV3Schema"])
-    schema.setdefault("properties", {}).pop("metadata", None)  # checked above
+    for key in ("metadata", "apiVersion", "kind"):
+        schema.setdefault("properties", {}).pop(key, None)  # checked in _validate_custom
     _close(schema)
     return schema
 

@@ -143,10 +143,9 @@ class KubeApi:
         return KubeError(f"cannot {what} in {where}: HTTP {exc.status} {message}")
 
 
-def connect(target: KubeTarget, timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
-    """An API client for `target` from the user's kubeconfig; clear errors for what is missing."""
+def _context_of(target: KubeTarget) -> tuple[str, str, str]:
+    """(kubeconfig path, context name, namespace) for `target`, from the kubeconfig alone."""
     from kubernetes import config as kconfig
-    from kubernetes.client import ApiClient, Configuration
     from kubernetes.config.config_exception import ConfigException
 
     path = kubeconfig_path()
@@ -165,14 +164,33 @@ def connect(target: KubeTarget, timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
     if wanted not in names:
         raise KubeConfigError(f"kube context {wanted!r} is not in the kubeconfig at {path} "
                               f"(known contexts: {', '.join(names) or 'none'})")
+    context_namespace = next((c.get("context", {}).get("namespace") for c in contexts if c["name"] == wanted), None)
+    return path, wanted, target.namespace or context_namespace or "default"
+
+
+def namespace_of(target: KubeTarget) -> str:
+    """The namespace objects of `target` go to, without calling the API ("default" without a kubeconfig)."""
+    if target.namespace:
+        return target.namespace
+    try:
+        return _context_of(target)[2]
+    except KubeConfigError:
+        return "default"
+
+
+def connect(target: KubeTarget, timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
+    """An API client for `target` from the user's kubeconfig; clear errors for what is missing."""
+    from kubernetes import config as kconfig
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config.config_exception import ConfigException
+
+    path, context, namespace = _context_of(target)
     configuration = Configuration()
     try:
-        kconfig.load_kube_config(config_file=path, context=wanted, client_configuration=configuration,
+        kconfig.load_kube_config(config_file=path, context=context, client_configuration=configuration,
                                  persist_config=False)
     except ConfigException as exc:
-        raise KubeConfigError(f"kube context {wanted!r} in {path} cannot be used: {exc}") from None
+        raise KubeConfigError(f"kube context {context!r} in {path} cannot be used: {exc}") from None
     # One quick attempt per call: an unreachable API must fail within the time limit, not retry.
     configuration.retries = 0
-    context_namespace = next((c.get("context", {}).get("namespace") for c in contexts if c["name"] == wanted), None)
-    namespace = target.namespace or context_namespace or "default"
-    return KubeApi(ApiClient(configuration), namespace, wanted, timeout)
+    return KubeApi(ApiClient(configuration), namespace, context, timeout)

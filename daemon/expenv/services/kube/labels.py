@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-WORKSPACE = "expenv.workspace"
-CLUSTER = "expenv.cluster"
-PROFILE = "expenv.profile"
-RUN = "expenv.run"
-OURS = {MANAGED_BY: "expenv"}
+from expenv.domain.clusters import LABEL_WORKSPACE, MANAGED_BY
 
-
-def workspace_label(root: Path | str) -> str:
-    """The value of `expenv.workspace`: stable for a workspace folder, short, label-safe."""
-    return hashlib.sha1(str(root).encode()).hexdigest()[:12]
+OURS = {MANAGED_BY[0]: MANAGED_BY[1]}
 
 
 def common_labels(workspace: str, **more: str) -> dict[str, str]:
-    """managed-by + workspace + the given expenv.* labels (keys without the prefix)."""
-    labels = {**OURS, WORKSPACE: workspace}
+    """managed-by + workspace + the given expenv.* labels (keys without the prefix: cluster=, run=)."""
+    labels = {**OURS, LABEL_WORKSPACE: workspace}
     labels.update({f"expenv.{key}": label_value(value) for key, value in more.items()})
     return labels
 
@@ -51,7 +41,7 @@ def label_value(text: str) -> str:
     return _NOT_LABEL.sub("-", str(text))[:63].strip("-_.")
 
 
-_MEMORY = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|K|M|G|T|k)?$")
+_MEMORY = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT]i?|k)?B?$", re.IGNORECASE)
 
 
 def cpu_quantity(cores: float) -> str:
@@ -61,10 +51,20 @@ def cpu_quantity(cores: float) -> str:
 
 
 def memory_quantity(memory: str) -> str:
-    """Check a memory quantity such as "2Gi" or "512Mi" and return it unchanged."""
-    if not _MEMORY.match(str(memory)):
-        raise ValueError(f"memory {memory!r} is not a Kubernetes quantity such as '2Gi' or '512Mi'")
-    return str(memory)
+    """A Kubernetes quantity from "2Gi", "512Mi", "2GB" or "2gib" ("2Gi", "512Mi", "2G")."""
+    match = _MEMORY.match(str(memory).strip())
+    if not match:
+        raise ValueError(f"memory {memory!r} is not a size such as '2Gi' or '512Mi'")
+    unit = (match["unit"] or "")
+    unit = unit[0].upper() + unit[1:].lower() if unit else ""
+    return f"{match['n']}{'k' if unit == 'K' else unit}"
+
+
+def spark_memory(memory: str, share: float = 1.0) -> str:
+    """`share` of the size, as Spark writes sizes ("2048m"), in whole mebibytes."""
+    from expenv.domain.clusters import memory_bytes
+
+    return f"{max(int(memory_bytes(memory) * share) // 2**20, 1)}m"
 
 
 def resources(cores: float | None, memory: str | None) -> dict:
