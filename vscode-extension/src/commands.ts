@@ -17,6 +17,14 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.features.apply",
   "expenv.environment.parity",
   "expenv.environment.kernels",
+  "expenv.pipelines.list",
+  "expenv.pipelines.submit",
+  "expenv.pipelines.runNotebook",
+  "expenv.pipelines.status",
+  "expenv.pipelines.logs",
+  "expenv.pipelines.cancel",
+  "expenv.pipelines.rerun",
+  "expenv.pipelines.render",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

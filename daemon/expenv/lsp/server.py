@@ -62,6 +62,8 @@ class ExpenvLanguageServer(LanguageServer):
         # callback here: pygls allows one handler per notification.
         self.document_listeners: list = []
         self.repo_listeners: list = []
+        # (ls, uri) -> [CodeLens] of feature modules other than the tracking lens (one handler per method).
+        self.lens_providers: list = []
 
     # --- workspace folders and configs ---------------------------------------------------
 

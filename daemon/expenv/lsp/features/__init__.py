@@ -20,11 +20,14 @@ def register_all(server: ExpenvLanguageServer) -> None:
         feature_refs,
         hover,
         lifecycle,
+        pipeline_commands,
+        pipeline_lens,
         status,
         tracking_commands,
         tracking_lens,
     )
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
-                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens):
+                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
+                   pipeline_commands, pipeline_lens):
         module.register(server)

@@ -1,0 +1,31 @@
+"""A submission that would lose its tracking says so and stops (no engine needed: local target)."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.pipelines.conftest import expenv
+
+CONFIG = """[project]
+name = "t"
+
+[tracking]
+uri = "http://127.0.0.1:9"
+
+[targets.here]
+backend = "local"
+
+[pipelines.p.steps.s]
+python = "s.py"
+"""
+
+
+def test_a_tracking_server_that_does_not_answer_stops_the_submission(tmp_path):
+    (tmp_path / "expenv.toml").write_text(CONFIG)
+    (tmp_path / "s.py").write_text("print('hi')\n")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True)
+    result = expenv(tmp_path, "pipeline", "submit", "p", "--target", "here")
+    assert result.returncode == 1
+    assert "MLflow at http://127.0.0.1:9 does not answer" in " ".join(result.stderr.split())
+    assert expenv(tmp_path, "pipeline", "ls", "--json").stdout.count('"id"') == 0
