@@ -108,11 +108,11 @@ def churn_repo(tmp_path_factory, production_image) -> dict:  # noqa: F811
     expenv(root, "down", timeout=120)
 
 
-def mlflow_get(uri: str, path: str, **params) -> dict:
+def mlflow_get(uri: str, endpoint: str, **params) -> dict:
     import urllib.parse
     import urllib.request
 
-    url = f"{uri}/api/2.0/mlflow/{path}?{urllib.parse.urlencode(params)}"
+    url = f"{uri}/api/2.0/mlflow/{endpoint}?{urllib.parse.urlencode(params)}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 

@@ -35,7 +35,7 @@ async def test_example_pipeline_runs_to_completion_in_the_production_image(vscod
     root, uri = churn_repo["root"], churn_repo["uri"]
     await start(vscode, root)
     result = await command(vscode, "expenv.pipelines.submit",
-                           {"pipeline": "train", "target": "dev", "params": {"rows_limit": 1500}, "wait": True})
+                           {"pipeline": "train", "target": "dev", "params": {"rows_limit": 250}, "wait": True})
     assert result["status"] == "FINISHED", result
     assert [(s["name"], s["status"]) for s in result["steps"]] == [("prepare", "FINISHED"), ("train", "FINISHED")]
     assert result["commit"] == churn_repo["sha"] and result["branch"] == "feature/x" and result["patch"] is None
@@ -54,8 +54,8 @@ async def test_example_pipeline_runs_to_completion_in_the_production_image(vscod
 
     parent = mlflow_run(uri, result["mlflow_run_id"])
     assert parent["status"] == "FINISHED"
-    assert parent["params"]["train.rows_limit"] == "1500" and parent["params"]["train.seed"] == "7"
-    assert parent["params"]["prepare.rows_limit"] == "1500"
+    assert parent["params"]["train.rows_limit"] == "250" and parent["params"]["train.seed"] == "7"
+    assert parent["params"]["prepare.rows_limit"] == "250"
     tags = parent["tags"]
     assert tags["mlflow.source.git.commit"] == churn_repo["sha"]
     assert tags["mlflow.source.git.branch"] == "feature/x"
@@ -77,9 +77,9 @@ async def test_example_pipeline_runs_to_completion_in_the_production_image(vscod
         assert child["tags"]["expenv.image_digest"] == churn_repo["image_id"]
     train = mlflow_run(uri, by_step["train"]["info"]["run_id"])
     assert 0.5 < train["metrics"]["auc"] <= 1.0 and train["params"]["source"] == "features"
-    assert train["metrics"]["n_train"] + train["metrics"]["n_test"] == 1500
+    assert train["metrics"]["n_train"] + train["metrics"]["n_test"] == 250
     prepare = mlflow_run(uri, by_step["prepare"]["info"]["run_id"])
-    assert prepare["metrics"]["data_rows"] == 1500
+    assert prepare["metrics"]["data_rows"] == 250
     artifacts = mlflow_get(uri, "artifacts/list", run_id=by_step["prepare"]["info"]["run_id"])
     assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])]
     models = mlflow_post(uri, "logged-models/search", {"experiment_ids": [parent["experiment_id"]]})["models"]

@@ -144,3 +144,25 @@ def test_runs_survive_the_process_that_submitted_them(local_workspace):
     done = wait_for_status(root, run["id"], lambda r: r["status"] not in ("PENDING", "RUNNING"), timeout=600)
     assert done["status"] == "FINISHED" and done["params"]["prep"] == {"n": 1}
     assert subprocess.run([sys.executable, "-c", "print(1)"]).returncode == 0
+
+
+async def test_a_notebook_runs_as_a_one_step_pipeline_from_its_lens(vscode, local_workspace):
+    root, uri = local_workspace["root"], local_workspace["uri"]
+    await start(vscode, root)
+    notebook = root / "notebooks" / "look.ipynb"
+    [cell] = [c for c in __import__("nbformat").read(notebook, as_version=4).cells[:1]]
+    cell_uri = f"vscode-notebook-cell:{notebook}#W0sZmlsZQ%3D%3D"
+    vscode.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook.as_uri(), notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(kind=types.NotebookCellKind.Code,
+                                                                           document=cell_uri)]),
+        cell_text_documents=[types.TextDocumentItem(uri=cell_uri, language_id="python", version=1,
+                                                    text=cell.source)]))
+    lenses = await vscode.text_document_code_lens_async(types.CodeLensParams(
+        text_document=types.TextDocumentIdentifier(uri=cell_uri)))
+    [lens] = [lens for lens in lenses or [] if lens.command.command == "expenv.pipelines.runNotebook"]
+    assert lens.command.title == "Run this notebook as a pipeline step on here"
+    result = await command(vscode, "expenv.pipelines.runNotebook", {**lens.command.arguments[0], "wait": True})
+    assert result["status"] == "FINISHED" and result["pipeline"] == "notebook-look", result
+    child = mlflow_run(uri, result["steps"][0]["mlflow_run_id"])
+    assert child["metrics"] == {"looked": 1.0} and child["status"] == "FINISHED"
