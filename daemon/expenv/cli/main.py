@@ -115,8 +115,14 @@ def up(json_out: bool = JSON, workspace: Path = WORKSPACE, port: int = typer.Opt
         for p in ws.problems:
             err.print(escape(f"  {ws.config_path}:{p.line}:{p.column}: {p.message}"))
         raise typer.Exit(2)
-    with err.status("starting the embedded MLflow server…"):
-        result = bring_up(ws)
+    from expenv.domain.errors import ExpenvError
+
+    try:
+        with err.status("starting the embedded MLflow server…"):
+            result = bring_up(ws, mlflow_port=port)
+    except ExpenvError as exc:
+        err.print(f"[red]expenv up: {escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
     if json_out:
         emit_json(result)
         return
