@@ -186,7 +186,6 @@ def _pending_group(name: str, issue: int | None, summary: str) -> None:
 
 for _name, _issue, _summary in (
     ("cluster", None, "Clusters: up, ls, down"),
-    ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
 ):
     _pending_group(_name, _issue, _summary)
 
@@ -210,10 +209,12 @@ from expenv.cli.environment import images_app, kernels_app  # noqa: E402
 from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
 from expenv.cli.features import features_app  # noqa: E402
+from expenv.cli.pipelines import pipeline_app  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
+app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(features_app, name="features")
 app.command("check")(features_check)
 app.command("parity")(parity_command)
