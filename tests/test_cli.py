@@ -65,7 +65,7 @@ def test_doctor_on_a_broken_config_names_the_line(make_workspace):
     assert "expenv.toml:2:1: project.name must be a string" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["pipeline", "submit"], ["new"]])
+@pytest.mark.parametrize("args", [["new"]])
 def test_commands_of_later_issues_say_so_and_fail(args):
     result = run(*args)
     assert result.returncode == 2
