@@ -41,6 +41,12 @@ class Services:
         return TrackingService(self.config)
 
     @cached_property
+    def kernels(self):  # -> expenv.services.kernels.NotebookKernels
+        from expenv.services.kernels import NotebookKernels
+
+        return NotebookKernels(self.config.state_dir, run_env=self.tracking.kernel_env, workspace=self.config.root)
+
+    @cached_property
     def parity(self):  # -> expenv.services.parity.DocumentParity
         from expenv.services.parity.documents import DocumentParity
 
