@@ -47,6 +47,12 @@ class Services:
         return NotebookKernels(self.config.state_dir, run_env=self.tracking.kernel_env, workspace=self.config.root)
 
     @cached_property
+    def clusters(self):  # -> expenv.services.clusters.ClusterService
+        from expenv.services.clusters import ClusterService
+
+        return ClusterService(self.config)
+
+    @cached_property
     def parity(self):  # -> expenv.services.parity.DocumentParity
         from expenv.services.parity.documents import DocumentParity
 
