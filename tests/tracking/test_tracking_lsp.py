@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from lsprotocol import types
@@ -54,17 +55,18 @@ async def test_a_kernel_started_over_lsp_logs_to_the_workspace_with_tags(client,
     root, sha = tracked_workspace
     assert_nothing_preset()
     await start(client, root)
+    name = f"lsp-kernel-{uuid.uuid4().hex[:8]}"   # each client profile starts its own
     record = await command(client, "expenv.environment.kernels", {"action": "start"})
     try:
         result = execute(Path(record["connection_file"]), "import mlflow\n"
-                         "with mlflow.start_run(run_name='lsp-kernel'):\n    mlflow.log_metric('auc', 0.61)\n",
+                         f"with mlflow.start_run(run_name={name!r}):\n    mlflow.log_metric('auc', 0.61)\n",
                          timeout=180)
         assert result.status == "ok", result
     finally:
         stopped = await command(client, "expenv.environment.kernels", {"action": "stop", "id": record["id"]})
     assert stopped["state"] == "stopped"
     assert record["tracking_uri"] == server_uri(root)
-    run = run_named(server_uri(root), "churn", "lsp-kernel")
+    run = run_named(server_uri(root), "churn", name)
     assert run["metrics"]["auc"] == 0.61
     assert {k: run["tags"].get(k) for k in ("mlflow.source.git.commit", "mlflow.source.git.branch",
                                             "expenv.stage", "expenv.runner")} == {
