@@ -110,6 +110,7 @@ class TargetSection:
     production_like: bool | None = None
     # Workspace paths git does not hold (data a local target's steps need) copied in beside the code.
     include: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()        # kubernetes: names of Secrets given to each step's pod (envFrom)
 
     @property
     def is_production_like(self) -> bool:

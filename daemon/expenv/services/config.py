@@ -121,6 +121,7 @@ _TARGET_KEYS = {
     "tracking_uri": _STR,
     "production_like": _BOOL,
     "include": _STR_LIST,
+    "secrets": _STR_LIST,
 }
 _TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy",
               "pipelines")
@@ -238,7 +239,8 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         tracking=TrackingSection(**sections["tracking"]),
         clusters={n: ClusterSection(name=n, **{**t, "secrets": tuple(t.get("secrets", ()))})
                   for n, t in clusters.items()},
-        targets={n: TargetSection(name=n, **{**t, "include": tuple(t.get("include", ()))})
+        targets={n: TargetSection(name=n, **{**t, "include": tuple(t.get("include", ())),
+                                                   "secrets": tuple(t.get("secrets", ()))})
                  for n, t in targets.items()},
         pipelines=pipelines,
         policy=PolicySection(
