@@ -40,6 +40,19 @@ ARGS: dict[str, list[list[str]]] = {
     "kernels interrupt": [["no-such-kernel"]],
     "images build": [[]],
     "images devcontainer": [[]],
+    "cluster up": [["dask-local"], ["no-such-profile"]],
+    "cluster ls": [[]],
+    "cluster attach": [["no-such-cluster"]],
+    "cluster scale": [["no-such-cluster", "3"]],
+    "cluster render": [["dask-local"], ["spark-docker"], ["dask-k8s"], ["spark-k8s"], ["ray-k8s"]],
+    "cluster down": [["--all"]],
+    "pipeline ls": [[]],
+    "pipeline render": [["train", "--target", "preprod"], ["train", "--target", "dev"]],
+    "pipeline submit": [["train", "--target", "dev"], ["train", "--target", "preprod"]],
+    "pipeline status": [["no-such-run"]],
+    "pipeline logs": [["no-such-run"]],
+    "pipeline cancel": [["no-such-run"]],
+    "pipeline rerun": [["no-such-run"]],
     "down": [[]],
 }
 # Not run in-process: `serve` is the daemon, swept over LSP by test_canary_lsp.py.
@@ -77,8 +90,8 @@ def invocations(workspace, tmp_path, run_id) -> list[tuple[str, list[str]]]:
             if "workspace" in params:
                 args += ["-w", str(workspace)]
             calls.append((name, [*name.split(), *args]))
-    # `down` stops what `up` started: keep it last.
-    return sorted(calls, key=lambda c: c[0] == "down")
+    # `down` stops what `up` started: keep those last.
+    return sorted(calls, key=lambda c: c[0].endswith("down"))
 
 
 def test_every_cli_command_keeps_the_planted_secrets_out_of_its_output(canary_workspace, canary_env,
@@ -101,7 +114,7 @@ def test_every_cli_command_keeps_the_planted_secrets_out_of_its_output(canary_wo
             if leaks(text):
                 found[" ".join(argv)] = leaks(text)
     finally:
-        runner.invoke(app, ["kernels", "ls", "--json", "-w", str(canary_workspace)])
+        runner.invoke(app, ["cluster", "down", "--all", "-w", str(canary_workspace)])
         listed = runner.invoke(app, ["kernels", "ls", "--json", "-w", str(canary_workspace)])
         for kernel in json.loads(listed.stdout or '{"kernels": []}')["kernels"]:
             runner.invoke(app, ["kernels", "stop", kernel["id"], "-w", str(canary_workspace)])

@@ -32,6 +32,14 @@ COMMANDS: dict[str, list[dict]] = {
     "expenv.tracking.runs": [{}],
     "expenv.tracking.compare": [{"run_ids": ["{run_id}", "{run_id}"]}],
     "expenv.tracking.open": [{"run_id": "{run_id}"}, {"run_id": "no-such-run"}],
+    "expenv.clusters.launch": [{"profile": "no-such-profile"}],
+    "expenv.clusters.attach": [{"target": "no-such-cluster"}],
+    "expenv.clusters.list": [{}],
+    "expenv.clusters.scale": [{"id": "no-such-cluster", "workers": 3}],
+    "expenv.clusters.render": [{"profile": p} for p in ("dask-local", "spark-docker", "dask-k8s", "ray-k8s")],
+    "expenv.clusters.stop": [{"all": True}],
+    "expenv.pipelines.render": [{"name": "train", "target": "preprod"}],
+    "expenv.pipelines.submit": [{"name": "train", "target": "dev"}],
 }
 EXPLORE = '''import pandas as pd
 import duckdb
