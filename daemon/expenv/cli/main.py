@@ -184,12 +184,6 @@ def _pending_group(name: str, issue: int | None, summary: str) -> None:
     app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(group)
 
 
-for _name, _issue, _summary in (
-    ("cluster", None, "Clusters: up, ls, down"),
-):
-    _pending_group(_name, _issue, _summary)
-
-
 def _pending_command(name: str, issue: int | None, summary: str) -> None:
     def command() -> None:
         raise _not_yet(name, issue)
@@ -204,7 +198,8 @@ for _name, _issue, _summary in (
     _pending_command(_name, _issue, _summary)
 
 
-from expenv.cli.data import data_app  # noqa: E402 - registered after the app exists
+from expenv.cli.clusters import cluster_app  # noqa: E402 - registered after the app exists
+from expenv.cli.data import data_app  # noqa: E402
 from expenv.cli.environment import images_app, kernels_app  # noqa: E402
 from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
@@ -213,6 +208,7 @@ from expenv.cli.pipelines import pipeline_app  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(runs_app, name="runs")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(features_app, name="features")

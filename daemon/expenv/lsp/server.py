@@ -18,6 +18,7 @@ from pygls.uris import to_fs_path
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.lsp import client_units
+from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class ExpenvLanguageServer(LanguageServer):
             ),
         )
         self.workspaces = WorkspaceSet()
+        set_process_role("daemon")
         self.initialization_options: dict[str, Any] = {}
         self._warmed: set[Path] = set()
         # Feature modules that follow Python documents or a workspace's feature repo add a

@@ -41,6 +41,12 @@ class Services:
         return TrackingService(self.config)
 
     @cached_property
+    def kernels(self):  # -> expenv.services.kernels.NotebookKernels
+        from expenv.services.kernels import NotebookKernels
+
+        return NotebookKernels(self.config.state_dir, run_env=self.tracking.kernel_env, workspace=self.config.root)
+
+    @cached_property
     def clusters(self):  # -> expenv.services.clusters.ClusterService
         from expenv.services.clusters import ClusterService
 
