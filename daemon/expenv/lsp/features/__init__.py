@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(server: ExpenvLanguageServer) -> None:
     from expenv.lsp.features import (
+        cluster_commands,
         code_actions,
         completion,
         config_file,
@@ -26,5 +27,6 @@ def register_all(server: ExpenvLanguageServer) -> None:
     )
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
-                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens):
+                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
+                   cluster_commands):
         module.register(server)

@@ -7,6 +7,7 @@ and IPython magics (`%pip`, `!ls`) in notebook cells are blanked rather than fat
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -92,6 +93,13 @@ def _callee(tokens: list[tokenize.TokenInfo]) -> str | None:
 
 
 def string_literals(source: str) -> list[StringLiteral]:
+    return list(_literals(source))
+
+
+@functools.lru_cache(maxsize=16)
+def _literals(source: str) -> tuple[StringLiteral, ...]:
+    """Tokenizing is most of a hover's cost in a long document (~0.3 ms a line), and hovers,
+    diagnostics and code actions all ask again about the same unchanged text: keep the last few."""
     out: list[StringLiteral] = []
     seen: list[tokenize.TokenInfo] = []
     calls: list[str | None] = []
@@ -112,7 +120,7 @@ def string_literals(source: str) -> list[StringLiteral]:
                 seen.append(tok)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass  # half-typed code: keep what was read before the error
-    return out
+    return tuple(out)
 
 
 def ast_column(lines: list[str], lit: StringLiteral) -> int:
