@@ -8,6 +8,8 @@ import threading
 
 from lsprotocol import types
 
+from expenv.domain.secrets import RedactingFormatter
+
 _LEVELS = {
     logging.ERROR: types.MessageType.Error,
     logging.WARNING: types.MessageType.Warning,
@@ -20,6 +22,7 @@ class ClientLogHandler(logging.Handler):
 
     def __init__(self, server, loop: asyncio.AbstractEventLoop):
         super().__init__(level=logging.INFO)
+        self.setFormatter(RedactingFormatter())
         self.server = server
         self.loop = loop
         self._busy = threading.local()
@@ -47,7 +50,7 @@ def configure_stderr_logging(level: str = "INFO") -> None:
     root.setLevel(logging.DEBUG)
     handler = logging.StreamHandler()  # stderr: stdout belongs to the protocol
     handler.setLevel(level.upper())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     # pygls logs whole messages (initializationOptions included) at INFO: keep it quiet.
     logging.getLogger("pygls").setLevel(logging.WARNING)

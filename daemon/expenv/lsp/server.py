@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ from pygls.uris import to_fs_path
 
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
+from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
 from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
@@ -38,6 +40,14 @@ class ExpenvProtocol(LanguageServerProtocol):
             general.position_encodings = [types.PositionEncodingKind.Utf32 if types.PositionEncodingKind.Utf32
                                           in offered else types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
+
+    def _send_data(self, data):
+        """Everything the daemon sends (results, hovers, lenses, diagnostics, logs, errors) is
+        redacted here, once; only the text of an edit to the user's own file is left as is."""
+        if data:
+            data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)),
+                               keep=frozenset({"newText"}))
+        return super()._send_data(data)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
