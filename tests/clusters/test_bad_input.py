@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.clusters.conftest import EXPENV, expenv, labelled_pids, ledger_ids
+from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, labelled_pids, ledger_ids, wait_until
 
 
 @pytest.fixture
@@ -93,3 +93,17 @@ def test_ray_without_the_extra_says_it_is_optional(workspace):
     result = _up(root, "r")
     assert result.returncode == 2 and "ray is not installed" in result.stderr and "expenv[ray]" in result.stderr
     _nothing_recorded_or_running(root)
+
+
+def test_a_cluster_nobody_uses_is_stopped_by_the_next_list(workspace):
+    root = workspace('[clusters.d]\nkind = "dask"\nworkers = 1\nidle_timeout = 2\n')
+    cluster = expenv("cluster", "up", "d", "--json", "-w", str(root))
+    assert cluster["expires_at"] == pytest.approx(cluster["started_at"] + 2, abs=1)
+
+    def stopped():
+        listing = expenv("cluster", "ls", "--json", "-w", str(root))
+        return next((c for c in listing["clusters"] if c["status"] == "stopped"), None)
+
+    gone = wait_until(stopped, 60, "the idle cluster to be stopped")
+    assert gone["id"] == cluster["id"] and "idle for more than 2 s" in gone["detail"]
+    assert_nothing_left(root, cluster)
