@@ -70,6 +70,7 @@ class RawDataSection:
 @dataclass(frozen=True)
 class CuratedDataSection:
     url: str | None = None
+    schemas: tuple[str, ...] | None = None  # curated schemas for the policy (None: the warehouse's, else curated)
 
 
 @dataclass(frozen=True)
