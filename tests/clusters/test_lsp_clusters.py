@@ -127,3 +127,8 @@ def test_run_this_on_a_cluster_profile_launches_it_and_rewrites_the_call(shared_
     # reuse: the same action again gives the running cluster, not a second one
     again = daemon.command(command["command"], command["arguments"][0])["result"]
     assert again["id"] == cluster["id"]
+    # scale and stop from the editor too
+    scaled = daemon.command("expenv.clusters.scale", {"id": cluster["id"], "workers": 1})["result"]
+    assert (scaled["workers_alive"], scaled["workers_wanted"]) == (1, 1)
+    assert daemon.command("expenv.clusters.stop", {"id": cluster["id"]})["result"] == {"stopped": [cluster["id"]]}
+    assert_nothing_left(cluster_example, cluster)
