@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -31,7 +30,18 @@ EXPECTED_CONFIG = {
              "curated": {"url": "duckdb:///data/warehouse.duckdb"}},
     "features": {"repo": "features"},
     "tracking": {},
-    "clusters": {"dask-local": {"kind": "dask", "backend": "local", "workers": 2}},
+    "clusters": {
+        "dask-local": {"kind": "dask", "backend": "local", "workers": 2, "idle_timeout": 3600},
+        "spark-local": {"kind": "spark", "backend": "local", "workers": 2, "memory": "1Gi", "idle_timeout": 3600},
+        "dask-docker": {"kind": "dask", "backend": "docker", "workers": 2, "memory": "1Gi"},
+        "spark-docker": {"kind": "spark", "backend": "docker", "workers": 2},
+        "dask-k8s": {"kind": "dask", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,
+                     "memory": "4Gi", "idle_timeout": 1800},
+        "spark-k8s": {"kind": "spark", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,
+                      "memory": "4Gi"},
+        "ray-k8s": {"kind": "ray", "backend": "kubernetes", "namespace": "ml-dev", "workers": 2, "cores": 2,
+                    "memory": "4Gi"},
+    },
     "targets": {"dev": {"backend": "docker", "include": ["features/data"]},
                 "preprod": {"backend": "kubernetes", "namespace": "ml-preprod", "production_like": True,
                             "tracking_uri": "http://mlflow.preprod:5000"}},
@@ -121,7 +131,8 @@ def test_files_and_config(small):
     assert {"/data/", "/.expenv/", "/features/data/"} <= set(ignored)
     requirements = (root / "pipelines/requirements.txt").read_text().split()
     assert {r.split(">=")[0] for r in requirements} == {
-        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow", "papermill", "ipykernel"}
+        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow", "papermill", "ipykernel",
+        "dask[distributed]"}
     assert all(">=" in r for r in requirements)
     yaml = (root / "features/feature_store.yaml").read_text()
     for line in ["project: churn", "provider: local", "registry: data/registry.db",
@@ -343,10 +354,7 @@ def test_default_size(tmp_path):
     import pyarrow.parquet as pq
 
     messages: list[str] = []
-    started = time.perf_counter()
-    project = create_example(tmp_path / "full", progress=messages.append)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60, f"generation took {elapsed:.1f}s"
+    project = create_example(tmp_path / "full", progress=messages.append)   # its time: bench/example.py
     assert project.rows == 1_000_000 and len(messages) >= 3
 
     raw = project.root / "data" / "raw"

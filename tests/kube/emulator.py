@@ -113,6 +113,10 @@ class KubeEmulator:
                                                                "restartCount": restarts}]},
         }
 
+    def set_pod_log(self, namespace: str, pod: str, text: str) -> None:
+        """What the kubelet would serve as the pod's log (the emulator has no pod logs)."""
+        self.emulator[f"get /api/v1/namespaces/{namespace}/pods/{pod}/log"] << text.encode()
+
     def write_kubeconfig(self, path: Path, context: str = "emu", namespace: str | None = None) -> Path:
         """A kubeconfig like a user's: one cluster, one user with a token, one context."""
         ctx = {"cluster": "emu-cluster", "user": "dev"}

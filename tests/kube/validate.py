@@ -55,6 +55,7 @@ def _strict_schema(key: str) -> dict:
     schema = copy.deepcopy(served["schema"]["openAPIV3Schema"])
     for key in ("metadata", "apiVersion", "kind"):
         schema.setdefault("properties", {}).pop(key, None)  # checked in _validate_custom
+    schema["required"] = [r for r in schema.get("required", []) if r not in ("metadata", "apiVersion", "kind")]
     _close(schema)
     return schema
 

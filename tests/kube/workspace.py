@@ -67,6 +67,41 @@ backend = "kubernetes"
 context = "emu"
 namespace = "ml"
 tracking_uri = "http://ci:{CANARY_PASSWORD}@mlflow.preprod:5000"
+secrets = ["mlflow-creds", "lake-creds"]
+
+[targets.loopback]
+backend = "kubernetes"
+context = "emu"
+namespace = "ml"
+production_like = false
+tracking_uri = "http://127.0.0.1:5000"
+
+[targets.locked]
+backend = "kubernetes"
+context = "emu"
+namespace = "locked"
+tracking_uri = "http://mlflow.preprod:5000"
+
+[pipelines.train]
+feature_service = "churn_model_v1"
+
+[pipelines.train.steps.prepare]
+notebook = "notebooks/prepare.ipynb"
+params = {{ rows_limit = 2000 }}
+
+[pipelines.train.steps.train]
+python = "pipelines/train.py"
+depends_on = ["prepare"]
+params = {{ seed = {{ type = "int", default = 7 }} }}
+cpu = 1.0
+memory = "2g"
+
+[pipelines.evaluate]
+feature_service = "churn_model_v1"
+
+[pipelines.evaluate.steps.score]
+python = "churn.evaluate:main"
+params = {{ threshold = 0.5 }}
 """
 
 

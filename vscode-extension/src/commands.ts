@@ -25,6 +25,13 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.pipelines.cancel",
   "expenv.pipelines.rerun",
   "expenv.pipelines.render",
+  "expenv.clusters.launch",
+  "expenv.clusters.list",
+  "expenv.clusters.scale",
+  "expenv.clusters.stop",
+  "expenv.clusters.render",
+  "expenv.clusters.attach",
+  "expenv.clusters.runOnProfile",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

@@ -96,10 +96,13 @@ def _print_report(report) -> None:
 
 
 def _kernels(ws):
+    """The workspace's kernel service (the composition root's); a folder without a valid
+    expenv.toml still has kernels, told nothing about tracking."""
+    if ws.services is not None:
+        return ws.services.kernels
     from expenv.services.kernels import NotebookKernels
 
-    tracking = ws.services.tracking.uri if ws.services is not None else None
-    return NotebookKernels(ws.root / ".expenv", tracking_uri=tracking, workspace=ws.root)
+    return NotebookKernels(ws.root / ".expenv", workspace=ws.root)
 
 
 def _print_kernels(records) -> None:
@@ -127,11 +130,20 @@ def kernels_start(
     python: str = typer.Option(None, "--python", help="Interpreter (default: the production Python)."),
     cluster_address: str = typer.Option(None, "--cluster-address", help="Handed to the kernel as "
                                         "EXPENV_CLUSTER_ADDRESS."),
+    cluster: str = typer.Option(None, "--cluster", help="A running cluster id or a profile (launched when none "
+                                "runs): its address goes into the kernel's EXPENV_CLUSTER_ADDRESS."),
     json_out: bool = JSON,
     workspace: Path = WORKSPACE,
 ) -> None:
     """Start a kernel (it keeps running after this command returns)."""
-    record = _call("kernels start", lambda: _kernels(_workspace(workspace)).start(python, cluster_address))
+    ws = _workspace(workspace)
+    if cluster:
+        if cluster_address:
+            _fail("kernels start", "give --cluster or --cluster-address, not both")
+        if ws.services is None:
+            _fail("kernels start", f"--cluster needs a valid expenv.toml in {ws.root}")
+        cluster_address = _call("kernels start", lambda: ws.services.clusters.attach(cluster, python))["address"]
+    record = _call("kernels start", lambda: _kernels(ws).start(python, cluster_address))
     if json_out:
         return emit_json(record.as_dict())
     if record.state != "alive":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -16,6 +18,9 @@ from pygls.uris import to_fs_path
 
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
+from expenv.domain.secrets import redact_data
+from expenv.lsp import client_units
+from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
 log = logging.getLogger(__name__)
@@ -23,9 +28,9 @@ log = logging.getLogger(__name__)
 
 class ExpenvProtocol(LanguageServerProtocol):
     """Position encoding: expenv's features count columns in Python characters (code points), so
-    UTF-32 when the client offers it (Neovim, Helix, ...), else UTF-16, the LSP default. pygls
-    would take the client's first choice, often UTF-8, where every non-ASCII character before a
-    column ("Zürich") would shift hovers and diagnostics."""
+    UTF-32 when the client offers it (Neovim, Helix, ...), else UTF-16, the LSP default, which
+    lsp/client_units.py converts at the edge. pygls would take the client's first choice, often
+    UTF-8, where every non-ASCII character before a column ("Zürich") would shift hovers."""
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
@@ -35,6 +40,24 @@ class ExpenvProtocol(LanguageServerProtocol):
             general.position_encodings = [types.PositionEncodingKind.Utf32 if types.PositionEncodingKind.Utf32
                                           in offered else types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
+
+    def _send_data(self, data):
+        """Everything the daemon sends (results, hovers, lenses, diagnostics, logs, errors) is
+        redacted here, once; only the text of an edit to the user's own file is left as is."""
+        if data:
+            data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)),
+                               keep=frozenset({"newText"}))
+        return super()._send_data(data)
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args):
+        """Exit at once. pygls leaves through asyncio.run, which first waits for every thread
+        still busy (a diagnostics pass importing Feast: half a minute on a loaded machine), though
+        nothing they produce can reach the client any more."""
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        logging.shutdown()
+        os._exit(0 if self._shutdown else 1)
 
 
 class ExpenvLanguageServer(LanguageServer):
@@ -56,6 +79,7 @@ class ExpenvLanguageServer(LanguageServer):
             ),
         )
         self.workspaces = WorkspaceSet()
+        set_process_role("daemon")
         self.initialization_options: dict[str, Any] = {}
         self._warmed: set[Path] = set()
         # Feature modules that follow Python documents or a workspace's feature repo add a
@@ -64,6 +88,23 @@ class ExpenvLanguageServer(LanguageServer):
         self.repo_listeners: list = []
         # (ls, uri) -> [CodeLens] of feature modules other than the tracking lens (one handler per method).
         self.lens_providers: list = []
+        self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
+
+    # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
+
+    def feature(self, feature_name: str, options: Any | None = None):
+        register = super().feature(feature_name, options)
+        if feature_name not in client_units.POSITIONED_REQUESTS:
+            return register
+
+        def register_in_client_units(handler):
+            register(client_units.in_client_units(self, handler))
+            return handler
+
+        return register_in_client_units
+
+    def text_document_publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None:
+        super().text_document_publish_diagnostics(client_units.to_client(self, params))
 
     # --- workspace folders and configs ---------------------------------------------------
 
@@ -102,6 +143,14 @@ class ExpenvLanguageServer(LanguageServer):
         """The editor's text of an open document or notebook cell, else None (pygls keys its
         documents by the unquoted URI: cell URIs arrive quoted, `...#W0sZmlsZQ%3D%3D`)."""
         return self.workspace.text_documents.get(unquote(uri))
+
+    def notebook_text(self, cell_uri: str) -> str:
+        """All cells of the notebook holding `cell_uri` ("" for a plain document)."""
+        notebook = self.workspace.get_notebook_document(cell_uri=cell_uri)
+        if notebook is None:
+            return ""
+        docs = (self.open_document(cell.document) for cell in notebook.cells)
+        return "\n".join(doc.source for doc in docs if doc is not None)
 
     def path_for_uri(self, uri: str) -> Path | None:
         """The file of a document, or of the notebook that holds a cell."""

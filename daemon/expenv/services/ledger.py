@@ -24,10 +24,17 @@ LEDGER_FILENAME = "ledger.json"
 ENTRY_TYPES = ("cluster", "kernel", "pipeline_run")
 
 
+_role = {"name": "cli"}
+
+
+def set_process_role(role: str) -> None:
+    """The daemon says it is the daemon (owners in the ledger say which process started what)."""
+    _role["name"] = role
+
+
 def process_owner(role: str = "") -> str:
     """Who started something: "cli:1234@host" / "daemon:1234@host"."""
-    role = role or os.environ.get("EXPENV_OWNER_ROLE", "cli")
-    return f"{role}:{os.getpid()}@{socket.gethostname()}"
+    return f"{role or _role['name']}:{os.getpid()}@{socket.gethostname()}"
 
 
 @dataclass

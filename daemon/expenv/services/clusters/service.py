@@ -58,10 +58,9 @@ def _never() -> bool:
 class ClusterService:
     """The clusters of one workspace, whichever process (CLI or daemon) asks."""
 
-    def __init__(self, config: ExpenvConfig, owner_role: str = ""):
+    def __init__(self, config: ExpenvConfig):
         self.config = config
         self.ledger = Ledger(config.state_dir)
-        self.owner_role = owner_role
         self.context = BackendContext(root=config.root, state_dir=config.state_dir,
                                       workspace_label=workspace_label(config.root), raw_roots=config.raw.roots)
         self._backends: dict[str, ClusterBackend] = {}
@@ -88,14 +87,14 @@ class ClusterService:
         """Start a cluster of the profile (or, with `reuse`, return a running one of it)."""
         progress, cancelled = progress or _no_progress, cancelled or _never
         profile = self.profile(profile_name)
-        if reuse:
-            running = [h for h in self.list()["clusters"] if h.profile == profile.name and h.status == "running"]
-            if running:
-                return running[0]
+        # Listing reconciles the ledger and stops idle clusters before this one adds to the machine.
+        running = [h for h in self.list()["clusters"] if h.profile == profile.name and h.status == "running"]
+        if reuse and running:
+            return running[0]
         backend = self.backend(profile.backend)
         cluster_id = new_cluster_id(profile.name)
         handle = ClusterHandle(id=cluster_id, profile=profile.name, kind=profile.kind, backend=profile.backend,
-                               owner=process_owner(self.owner_role), workers_wanted=profile.workers)
+                               owner=process_owner(), workers_wanted=profile.workers)
         # Recorded before anything starts, so a launcher killed half-way leaves a findable entry.
         self._record(handle)
         try:
@@ -135,6 +134,16 @@ class ClusterService:
         clusters = [self._refresh(handle, cluster_id in orphans) for cluster_id, handle in entries.items()]
         return {"clusters": clusters, "orphans": orphans, "problems": problems}
 
+    def listing(self) -> dict[str, Any]:
+        """`list()` as JSON: what `cluster ls --json` and `expenv.clusters.list` return."""
+        found = self.list()
+        return {**found, "clusters": [h.as_dict() for h in found["clusters"]]}
+
+    def recorded(self) -> list[dict[str, Any]]:
+        """The ledger's clusters as last seen, without asking any engine (fast, for status)."""
+        keys = ("id", "profile", "kind", "backend", "status", "address", "dashboard_url", "owner", "expires_at")
+        return [{k: e.data.get(k) for k in keys} for e in self.ledger.entries("cluster")]
+
     def get(self, cluster_id: str) -> ClusterHandle:
         entry = self.ledger.get(cluster_id)
         if entry is None:
@@ -171,6 +180,36 @@ class ClusterService:
         if failures:
             raise ClusterError("some clusters could not be stopped: " + "; ".join(failures))
         return stopped
+
+    def attach(self, target: str, python: str | None = None, progress: Progress | None = None,
+               cancelled: Cancelled | None = None) -> dict[str, Any]:
+        """A running cluster by id, else a running one of the profile `target` (launched when
+        none runs): its connection, the cell to insert, and the kernel/cluster version check."""
+        entry = self.ledger.get(target)
+        if entry is not None:
+            handle = ClusterHandle.from_dict(entry.data)
+        elif target in self.profiles():
+            handle = self.launch(target, progress, cancelled, reuse=True)
+        else:
+            running = ", ".join(e.id for e in self.ledger.entries("cluster")) or "none"
+            profiles = ", ".join(sorted(self.profiles())) or "none"
+            raise ClusterError(f"target: {target!r} is neither a running cluster (running: {running}) "
+                               f"nor a profile (profiles: {profiles})")
+        self.touch(handle.id)
+        return self.report(handle, python)
+
+    def report(self, handle: ClusterHandle, python: str | None = None) -> dict[str, Any]:
+        """The handle as JSON, with the connection cell and the version check for `python`
+        (default: the kernel's interpreter, the production Python)."""
+        from expenv.services.clusters.versions import check
+        from expenv.services.kernels.spec import default_python
+
+        data = handle.as_dict()
+        if handle.address:
+            header = f"# expenv: cluster {handle.id} (profile {handle.profile}, {handle.kind} on {handle.backend})\n"
+            data["cell"] = header + handle.connection()["snippet"]
+            data["version_check"] = check(handle.kind, python or default_python(), handle.versions)
+        return data
 
     def render(self, profile_name: str) -> list[dict]:
         profile = self.profile(profile_name)
