@@ -141,3 +141,14 @@ def test_a_missing_context_is_named(workspace, kube):
 
 def _by_name(objects: list[dict]) -> dict[str, dict]:
     return {o["metadata"]["name"]: o for o in objects}
+
+
+def test_ls_says_when_the_api_of_a_running_cluster_cannot_be_reached(workspace, kube, tmp_path, monkeypatch):
+    up = cluster(workspace, "up", "dask-k8s")
+    kube.url = "http://127.0.0.1:9"
+    monkeypatch.setenv("KUBECONFIG", str(kube.write_kubeconfig(tmp_path / "dead")))
+    listing = cluster(workspace, "ls")
+    (entry,) = listing["clusters"]
+    assert entry["id"] == up["id"] and entry["status"] == "unknown"
+    assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in entry["detail"]
+    assert len(kube.objects("daskclusters", "ml")) == 1   # nothing was deleted meanwhile

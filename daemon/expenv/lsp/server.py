@@ -86,6 +86,7 @@ class ExpenvLanguageServer(LanguageServer):
         # callback here: pygls allows one handler per notification.
         self.document_listeners: list = []
         self.repo_listeners: list = []
+        self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
 
@@ -140,6 +141,14 @@ class ExpenvLanguageServer(LanguageServer):
         """The editor's text of an open document or notebook cell, else None (pygls keys its
         documents by the unquoted URI: cell URIs arrive quoted, `...#W0sZmlsZQ%3D%3D`)."""
         return self.workspace.text_documents.get(unquote(uri))
+
+    def notebook_text(self, cell_uri: str) -> str:
+        """All cells of the notebook holding `cell_uri` ("" for a plain document)."""
+        notebook = self.workspace.get_notebook_document(cell_uri=cell_uri)
+        if notebook is None:
+            return ""
+        docs = (self.open_document(cell.document) for cell in notebook.cells)
+        return "\n".join(doc.source for doc in docs if doc is not None)
 
     def path_for_uri(self, uri: str) -> Path | None:
         """The file of a document, or of the notebook that holds a cell."""

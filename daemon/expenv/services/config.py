@@ -80,8 +80,8 @@ def _memory_size(value: Any) -> str | None:
 
     try:
         return None if memory_bytes(value) > 0 else "must be more than 0"
-    except ValueError as exc:
-        return f"must be a memory size like '2Gi', '512Mi' or '4GB' ({exc})"
+    except ValueError:
+        return f"must be a memory size like '2Gi', '512Mi' or '4GB', not {value!r}"
 
 
 _STR = _Key((str,), "a string", _non_empty)
