@@ -10,20 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from expenv.domain.secrets import RedactingFormatter, redact, redact_data
-
-
-class _RedactingStream:
-    """A text stream whose every write is redacted (rich writes a whole rendered print at once)."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(redact(text) or "")
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
+from expenv.domain.secrets import RedactingFormatter, RedactingStream, redact, redact_data
 
 
 class _RedactingConsole(Console):
@@ -31,7 +18,7 @@ class _RedactingConsole(Console):
 
     @property
     def file(self):
-        return _RedactingStream(super().file)
+        return RedactingStream(super().file)
 
     @file.setter
     def file(self, new_file) -> None:

@@ -117,8 +117,11 @@ def _redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", text)
-    return _QUERY_SECRET.sub(lambda m: f"{m['key']}{MASK}", text)
+    if "@" in text:  # cheap tests first: a preview holds many strings, few of them URLs
+        text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['at']}", text)
+    if "=" in text:
+        text = _QUERY_SECRET.sub(lambda m: f"{m['key']}{MASK}", text)
+    return text
 
 
 def redact(text: str | None) -> str | None:
@@ -165,6 +168,19 @@ def masked_options(options: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = redact_data(value)
     return out
+
+
+class RedactingStream:
+    """A text stream whose every write is redacted (a log handler or rich writes whole lines)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact(text) or "")
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 class RedactingFormatter(logging.Formatter):

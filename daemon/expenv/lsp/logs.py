@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 
 from lsprotocol import types
 
-from expenv.domain.secrets import RedactingFormatter
+from expenv.domain.secrets import RedactingFormatter, RedactingStream
 
 _LEVELS = {
     logging.ERROR: types.MessageType.Error,
@@ -44,6 +45,9 @@ class ClientLogHandler(logging.Handler):
 
 
 def configure_stderr_logging(level: str = "INFO") -> None:
+    # Libraries that log through handlers of their own (MLflow, botocore) write to sys.stderr too.
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)
     root = logging.getLogger()
     for existing in list(root.handlers):  # the CLI's own handler: one line per record, not two
         root.removeHandler(existing)
