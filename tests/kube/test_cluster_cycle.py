@@ -152,3 +152,34 @@ def test_ls_says_when_the_api_of_a_running_cluster_cannot_be_reached(workspace, 
     assert entry["id"] == up["id"] and entry["status"] == "unknown"
     assert "cannot reach the Kubernetes API at http://127.0.0.1:9" in entry["detail"]
     assert len(kube.objects("daskclusters", "ml")) == 1   # nothing was deleted meanwhile
+
+
+def test_a_cluster_the_operator_never_makes_ready_times_out_and_is_removed(workspace, kube):
+    """The operator answers (phase Pending) but the cluster never becomes ready: the launch gives
+    up at its deadline and deletes what it created."""
+    import threading
+
+    text = (workspace / "expenv.toml").read_text().replace("options = { status_wait = 0.5 }",
+                                                           "options = { status_wait = 0.5, launch_timeout = 3 }", 1)
+    (workspace / "expenv.toml").write_text(text)
+    stop = threading.Event()
+
+    def operator() -> None:   # reports every DaskCluster it sees as Pending, like a stuck operator
+        while not stop.is_set():
+            for obj in kube.objects("daskclusters", "ml"):
+                if not obj.get("status"):
+                    kube.set_status("kubernetes.dask.org/v1", "daskclusters", "ml", obj["metadata"]["name"],
+                                    {"phase": "Pending"})
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=operator, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ClusterError, match=r"launch timeout: dask-k8s-\w+ was not ready after 3 s "
+                                               r"\(Dask operator phase: Pending\); removed it"):
+            _service(workspace).launch("dask-k8s")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert kube.objects("daskclusters") == []
+    assert _service(workspace).ledger.entries("cluster") == []
