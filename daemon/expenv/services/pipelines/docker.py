@@ -124,9 +124,11 @@ class ContainerSteps:
         container_id = resources["container"]
         try:
             container = self.client.containers.get(container_id)
+            stopped = False
             while True:
-                if stopping.is_set():
-                    container.stop(timeout=10)
+                if stopping.is_set() and not stopped:
+                    container.stop(timeout=10)   # SIGTERM, then SIGKILL after 10 s
+                    stopped = True
                 try:
                     result = container.wait(timeout=1)
                     break
