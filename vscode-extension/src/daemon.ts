@@ -9,17 +9,14 @@ import { showCommandResult } from "./results";
 import { CLIENT_ID, clientOptions, serverOptions } from "./server";
 import { readSettings } from "./settings";
 import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
-import type { FileSystemWatcher, OutputChannel } from "./vscodeapi";
+import type { OutputChannel } from "./vscodeapi";
 
 const RESTART = "Restart";
 
 export class Daemon {
   private client: LanguageClient | undefined;
 
-  constructor(
-    private readonly channel: OutputChannel,
-    private readonly tomlWatcher: FileSystemWatcher,
-  ) {}
+  constructor(private readonly channel: OutputChannel) {}
 
   readonly showLog = (): void => this.channel.show(true);
 
@@ -45,9 +42,7 @@ export class Daemon {
       "expenv",
       serverOptions(interpreter.path, settings.serverArgs, cwd),
       clientOptions({
-        settings,
         channel: this.channel,
-        tomlWatcher: this.tomlWatcher,
         errorHandler: this.errorHandler(() => client, budget),
         onCommandResult: (command, result) => showCommandResult(command, result, this.channel, this.showLog),
       }),

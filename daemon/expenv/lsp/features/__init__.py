@@ -18,6 +18,7 @@ def register_all(server: ExpenvLanguageServer) -> None:
         environment_commands,
         feature_commands,
         feature_refs,
+        file_watching,
         hover,
         lifecycle,
         status,
@@ -26,5 +27,6 @@ def register_all(server: ExpenvLanguageServer) -> None:
     )
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
-                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens):
+                   data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
+                   file_watching):
         module.register(server)

@@ -14,10 +14,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: ExpenvLanguageServer, params: types.InitializeParams) -> None:
         # Only tomllib parsing here: no service is built until something asks for it.
-        options = params.initialization_options
-        ls.initialization_options = (
-            {k: v for k, v in options.items() if k != "token"} if isinstance(options, dict) else {}
-        )
+        # initializationOptions carry only the TCP token (checked in serve.py): no setting is read.
         for folder in ls.workspace.folders.values():
             ls.add_folder_uri(folder.uri)
         if not ls.workspace.folders and ls.workspace.root_uri:
@@ -32,6 +29,7 @@ def register(server: ExpenvLanguageServer) -> None:
                 ls.feature_repo_changed(ws)
         roots = ", ".join(str(ws.root) for ws in ls.workspaces.all()) or "no folder"
         ls.log_to_client(f"expenv {ls.version} serving {roots}", types.MessageType.Info)
+        ls.watching.start()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: ExpenvLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
@@ -42,3 +40,4 @@ def register(server: ExpenvLanguageServer) -> None:
             ws = ls.add_folder_uri(added.uri)
             if ws is not None and (ws.problems or ws.has_config_file):
                 ls.publish_config_problems(ws)
+        ls.watching.update()
