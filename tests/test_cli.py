@@ -37,7 +37,8 @@ def test_status_json_has_the_same_keys_as_the_lsp_command(make_workspace):
     assert report["runtime"]["python"] == sys.executable and report["runtime"]["production_image"] is None
     assert report["summary"].startswith(f"expenv 0.1.0 on {sys.executable} ")
     assert "; 1 workspace; " in report["summary"]
-    assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri"}
+    assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri",
+                                          "clusters"}
 
 
 def test_status_shows_config_problems_with_location(make_workspace):
@@ -64,7 +65,7 @@ def test_doctor_on_a_broken_config_names_the_line(make_workspace):
     assert "expenv.toml:2:1: project.name must be a string" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["cluster", "up"], ["pipeline", "submit"], ["new"]])
+@pytest.mark.parametrize("args", [["new"]])
 def test_commands_of_later_issues_say_so_and_fail(args):
     result = run(*args)
     assert result.returncode == 2

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -337,10 +336,7 @@ def test_default_size(tmp_path):
     import pyarrow.parquet as pq
 
     messages: list[str] = []
-    started = time.perf_counter()
-    project = create_example(tmp_path / "full", progress=messages.append)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60, f"generation took {elapsed:.1f}s"
+    project = create_example(tmp_path / "full", progress=messages.append)   # its time: bench/example.py
     assert project.rows == 1_000_000 and len(messages) >= 3
 
     raw = project.root / "data" / "raw"

@@ -81,19 +81,37 @@ def test_a_server_started_in_another_pid_namespace_is_judged_by_health(up_worksp
     assert EmbeddedMlflow(root / ".expenv").running() is not None
 
 
-def test_a_taken_port_is_replaced_by_a_free_one(tmp_path):
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_up_serves_on_the_port_it_is_given(tmp_path):
+    (tmp_path / "expenv.toml").write_text('[project]\nname = "ported"\n')
+    port = _free_port()
+    result = run("up", "--port", str(port), "--json", "-w", str(tmp_path))
+    try:
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["tracking_uri"] == f"http://127.0.0.1:{port}"
+        status, body = http_get(f"http://127.0.0.1:{port}/health")
+        assert (status, body.strip()) == (200, b"OK")
+        other = run("up", "--port", str(_free_port()), "-w", str(tmp_path))   # running: it does not move
+        assert other.returncode == 1 and f"already runs on port {port}" in other.stderr
+    finally:
+        run("down", "-w", str(tmp_path))
+
+
+def test_up_refuses_a_taken_port_and_names_it(tmp_path):
+    (tmp_path / "expenv.toml").write_text('[project]\nname = "taken"\n')
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = EmbeddedMlflow(tmp_path / ".expenv")
-        try:
-            started = server.start(port=port)
-            assert started.port != port
-            assert http_get(started.uri + "/health")[0] == 200
-        finally:
-            assert server.stop() is True
-    assert server.running() is None
+        result = run("up", "--port", str(port), "-w", str(tmp_path))
+    assert result.returncode == 1 and f"port {port} on 127.0.0.1 is taken" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert EmbeddedMlflow(tmp_path / ".expenv").running() is None
 
 
 def test_a_corrupt_store_is_refused_and_left_untouched(tmp_path):

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +36,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def silent_listener(port: int):
+    """A server on `port` that accepts and never answers; yields `attempted()`: whether anything
+    has connected to it since. Tells "not asked again" apart from "asked, and failed quickly"."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(16)
+    sock.setblocking(False)
+
+    def attempted() -> bool:
+        try:
+            sock.accept()[0].close()
+        except BlockingIOError:
+            return False
+        return True
+
+    try:
+        yield attempted
+    finally:
+        sock.close()
 
 
 # ---- generated raw files ----------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -32,10 +31,8 @@ def test_a_warehouse_locked_by_a_writer_says_so_and_by_whom(warehouse_file):
     service = make_service(warehouse_file, url="duckdb:///data/wh.duckdb")
     writer = hold_write_lock(warehouse_file / "data" / "wh.duckdb")
     try:
-        started = time.monotonic()
-        with pytest.raises(DataError) as caught:
+        with pytest.raises(DataError) as caught:   # how fast: bench/failures.py
             service.schema("orders")
-        assert time.monotonic() - started < 5
         message = str(caught.value)
         assert message.startswith("the warehouse data/wh.duckdb (duckdb) is locked by python")
         assert f"PID {writer.pid}" in message and "open for writing" in message

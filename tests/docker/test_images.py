@@ -34,8 +34,7 @@ def test_base_image_is_cached_by_its_recipe(docker_client, base_image):
     from expenv.services.images import build_base, image_info
 
     again = build_base()
-    assert again.cached and again.id == base_image.id
-    assert again.seconds < 10
+    assert again.cached and again.id == base_image.id   # how long a cached build takes: bench/environment.py
     labels = image_info("expenv-base:bookworm").labels
     assert re.fullmatch(r"[0-9a-f]{16}", labels["org.expenv.base-recipe"])
 
@@ -90,7 +89,7 @@ def test_production_build_is_skipped_when_its_recipe_is_built(production_image, 
     from expenv.services.images import build_production
 
     again = build_production(example_project, PROD_TAG)
-    assert again.cached and again.id == production_image.id and again.seconds < 5
+    assert again.cached and again.id == production_image.id
 
 
 @pytest.fixture

@@ -82,8 +82,10 @@ def test_a_kernel_that_dies_is_reported_and_restarts(kernel, devcontainer, examp
     connection = _host_path(example_project, kernel, devcontainer.remote_workspace_folder)
     assert _execute(connection, "x = 41").status == "ok"
     dc_exec(example_project, "sh", "-c", f"kill -KILL {kernel['pid']}")   # a shell builtin in minbase
-    time.sleep(0.5)
     dead = _kernels(example_project, f"k.get({kernel['id']!r})")
+    deadline = time.monotonic() + 30   # until the container's init has reaped the killed process
+    while dead["state"] != "dead" and time.monotonic() < deadline:
+        dead = _kernels(example_project, f"k.get({kernel['id']!r})")
     assert dead["state"] == "dead"
     assert f"kernel process {kernel['pid']}" in dead["detail"] and "restart it" in dead["detail"]
     revived = _kernels(example_project, f"k.restart({kernel['id']!r})")

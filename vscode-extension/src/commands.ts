@@ -17,6 +17,12 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.features.apply",
   "expenv.environment.parity",
   "expenv.environment.kernels",
+  "expenv.clusters.launch",
+  "expenv.clusters.list",
+  "expenv.clusters.scale",
+  "expenv.clusters.stop",
+  "expenv.clusters.render",
+  "expenv.clusters.attach",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

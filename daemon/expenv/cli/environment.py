@@ -127,11 +127,20 @@ def kernels_start(
     python: str = typer.Option(None, "--python", help="Interpreter (default: the production Python)."),
     cluster_address: str = typer.Option(None, "--cluster-address", help="Handed to the kernel as "
                                         "EXPENV_CLUSTER_ADDRESS."),
+    cluster: str = typer.Option(None, "--cluster", help="A running cluster id or a profile (launched when none "
+                                "runs): its address goes into the kernel's EXPENV_CLUSTER_ADDRESS."),
     json_out: bool = JSON,
     workspace: Path = WORKSPACE,
 ) -> None:
     """Start a kernel (it keeps running after this command returns)."""
-    record = _call("kernels start", lambda: _kernels(_workspace(workspace)).start(python, cluster_address))
+    ws = _workspace(workspace)
+    if cluster:
+        if cluster_address:
+            _fail("kernels start", "give --cluster or --cluster-address, not both")
+        if ws.services is None:
+            _fail("kernels start", f"--cluster needs a valid expenv.toml in {ws.root}")
+        cluster_address = _call("kernels start", lambda: ws.services.clusters.attach(cluster, python))["address"]
+    record = _call("kernels start", lambda: _kernels(ws).start(python, cluster_address))
     if json_out:
         return emit_json(record.as_dict())
     if record.state != "alive":

@@ -115,8 +115,14 @@ def up(json_out: bool = JSON, workspace: Path = WORKSPACE, port: int = typer.Opt
         for p in ws.problems:
             err.print(escape(f"  {ws.config_path}:{p.line}:{p.column}: {p.message}"))
         raise typer.Exit(2)
-    with err.status("starting the embedded MLflow server…"):
-        result = bring_up(ws)
+    from expenv.domain.errors import ExpenvError
+
+    try:
+        with err.status("starting the embedded MLflow server…"):
+            result = bring_up(ws, mlflow_port=port)
+    except ExpenvError as exc:
+        err.print(f"[red]expenv up: {escape(str(exc))}[/]")
+        raise typer.Exit(1) from None
     if json_out:
         emit_json(result)
         return
@@ -178,13 +184,6 @@ def _pending_group(name: str, issue: int | None, summary: str) -> None:
     app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(group)
 
 
-for _name, _issue, _summary in (
-    ("cluster", None, "Clusters: up, ls, down"),
-    ("pipeline", None, "Pipelines: submit, status, logs, cancel, render"),
-):
-    _pending_group(_name, _issue, _summary)
-
-
 def _pending_command(name: str, issue: int | None, summary: str) -> None:
     def command() -> None:
         raise _not_yet(name, issue)
@@ -199,15 +198,19 @@ for _name, _issue, _summary in (
     _pending_command(_name, _issue, _summary)
 
 
-from expenv.cli.data import data_app  # noqa: E402 - registered after the app exists
+from expenv.cli.clusters import cluster_app  # noqa: E402 - registered after the app exists
+from expenv.cli.data import data_app  # noqa: E402
 from expenv.cli.environment import images_app, kernels_app  # noqa: E402
 from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
 from expenv.cli.features import features_app  # noqa: E402
+from expenv.cli.pipelines import pipeline_app  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(runs_app, name="runs")
+app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(features_app, name="features")
 app.command("check")(features_check)
 app.command("parity")(parity_command)

@@ -7,6 +7,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from expenv.domain.pipelines import PipelineSpec
+
 CONFIG_FILENAME = "expenv.toml"
 
 
@@ -89,6 +91,11 @@ class ClusterSection:
     image: str | None = None
     namespace: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    cores: float | None = None           # per worker
+    memory: str | None = None            # per worker: "2Gi", "512Mi", "4GB"
+    idle_timeout: int | None = None      # seconds unused before expenv stops it
+    context: str | None = None           # kubernetes context (default: the kubeconfig's current)
+    secrets: tuple[str, ...] = ()        # names of Kubernetes Secrets given to the pods
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,14 @@ class TargetSection:
     context: str | None = None
     tracking_uri: str | None = None
     production_like: bool | None = None
+    # Workspace paths git does not hold (data a local target's steps need) copied in beside the code.
+    include: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()        # kubernetes: names of Secrets given to each step's pod (envFrom)
+
+    @property
+    def is_production_like(self) -> bool:
+        """Policy and parity gate a submission: explicit, else true for kubernetes targets."""
+        return self.production_like if self.production_like is not None else self.backend == "kubernetes"
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class ExpenvConfig:
     tracking: TrackingSection = TrackingSection()
     clusters: dict[str, ClusterSection] = field(default_factory=dict)
     targets: dict[str, TargetSection] = field(default_factory=dict)
+    pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
     policy: PolicySection = PolicySection()
     warnings: tuple[ConfigProblem, ...] = ()
 

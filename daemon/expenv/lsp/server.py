@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -16,7 +17,9 @@ from pygls.uris import to_fs_path
 
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
+from expenv.lsp import client_units
 from expenv.lsp.watching import FileWatching
+from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
 log = logging.getLogger(__name__)
@@ -24,9 +27,9 @@ log = logging.getLogger(__name__)
 
 class ExpenvProtocol(LanguageServerProtocol):
     """Position encoding: expenv's features count columns in Python characters (code points), so
-    UTF-32 when the client offers it (Neovim, Helix, ...), else UTF-16, the LSP default. pygls
-    would take the client's first choice, often UTF-8, where every non-ASCII character before a
-    column ("Zürich") would shift hovers and diagnostics."""
+    UTF-32 when the client offers it (Neovim, Helix, ...), else UTF-16, the LSP default, which
+    lsp/client_units.py converts at the edge. pygls would take the client's first choice, often
+    UTF-8, where every non-ASCII character before a column ("Zürich") would shift hovers."""
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
@@ -36,6 +39,16 @@ class ExpenvProtocol(LanguageServerProtocol):
             general.position_encodings = [types.PositionEncodingKind.Utf32 if types.PositionEncodingKind.Utf32
                                           in offered else types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args):
+        """Exit at once. pygls leaves through asyncio.run, which first waits for every thread
+        still busy (a diagnostics pass importing Feast: half a minute on a loaded machine), though
+        nothing they produce can reach the client any more."""
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        logging.shutdown()
+        os._exit(0 if self._shutdown else 1)
 
 
 class ExpenvLanguageServer(LanguageServer):
@@ -58,11 +71,28 @@ class ExpenvLanguageServer(LanguageServer):
         )
         self.workspaces = WorkspaceSet()
         self.watching = FileWatching(self)
+        set_process_role("daemon")
         self._warmed: set[Path] = set()
         # Feature modules that follow Python documents or a workspace's feature repo add a
         # callback here: pygls allows one handler per notification.
         self.document_listeners: list = []
         self.repo_listeners: list = []
+
+    # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
+
+    def feature(self, feature_name: str, options: Any | None = None):
+        register = super().feature(feature_name, options)
+        if feature_name not in client_units.POSITIONED_REQUESTS:
+            return register
+
+        def register_in_client_units(handler):
+            register(client_units.in_client_units(self, handler))
+            return handler
+
+        return register_in_client_units
+
+    def text_document_publish_diagnostics(self, params: types.PublishDiagnosticsParams) -> None:
+        super().text_document_publish_diagnostics(client_units.to_client(self, params))
 
     # --- workspace folders and configs ---------------------------------------------------
 

@@ -26,6 +26,7 @@ from expenv.domain.config import (
     TargetSection,
     TrackingSection,
 )
+from expenv.services.pipelines.definition import parse_pipelines
 from expenv.services.toml_positions import key_positions, locate
 
 CLUSTER_KINDS = ("dask", "spark", "ray")
@@ -70,6 +71,19 @@ def _non_empty(value: Any) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _positive_number(value: Any) -> str | None:
+    return None if value > 0 else f"must be more than 0, not {value}"
+
+
+def _memory_size(value: Any) -> str | None:
+    from expenv.domain.clusters import memory_bytes
+
+    try:
+        return None if memory_bytes(value) > 0 else "must be more than 0"
+    except ValueError as exc:
+        return f"must be a memory size like '2Gi', '512Mi' or '4GB' ({exc})"
+
+
 _STR = _Key((str,), "a string", _non_empty)
 _INT = _Key((int,), "an integer", _positive)
 _BOOL = _Key((bool,), "true or false")
@@ -92,6 +106,11 @@ _CLUSTER_KEYS = {
     "image": _STR,
     "namespace": _STR,
     "options": _TABLE,
+    "cores": _Key((int, float), "a number", _positive_number),
+    "memory": _Key((str,), "a string", _memory_size),
+    "idle_timeout": _INT,
+    "context": _STR,
+    "secrets": _STR_LIST,
 }
 _TARGET_KEYS = {
     "backend": _Key((str,), "a string", _one_of(*TARGET_BACKENDS, plugins=True)),
@@ -101,8 +120,11 @@ _TARGET_KEYS = {
     "context": _STR,
     "tracking_uri": _STR,
     "production_like": _BOOL,
+    "include": _STR_LIST,
+    "secrets": _STR_LIST,
 }
-_TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy")
+_TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy",
+              "pipelines")
 
 
 class _Validator:
@@ -202,6 +224,7 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
     v.unknown(v.table(doc, ("data",)), ("data",), ("raw", "curated"))
     clusters = v.named_tables(doc, "clusters", _CLUSTER_KEYS, required=("kind",))
     targets = v.named_tables(doc, "targets", _TARGET_KEYS, required=("backend",))
+    pipelines = parse_pipelines(v, doc)
     if any(p.severity is Severity.ERROR for p in v.problems):
         return None, v.problems
     raw = sections["data.raw"]
@@ -214,8 +237,12 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         curated=CuratedDataSection(**sections["data.curated"]),
         features=FeaturesSection(**sections["features"]),
         tracking=TrackingSection(**sections["tracking"]),
-        clusters={n: ClusterSection(name=n, **t) for n, t in clusters.items()},
-        targets={n: TargetSection(name=n, **t) for n, t in targets.items()},
+        clusters={n: ClusterSection(name=n, **{**t, "secrets": tuple(t.get("secrets", ()))})
+                  for n, t in clusters.items()},
+        targets={n: TargetSection(name=n, **{**t, "include": tuple(t.get("include", ())),
+                                                   "secrets": tuple(t.get("secrets", ()))})
+                 for n, t in targets.items()},
+        pipelines=pipelines,
         policy=PolicySection(
             feature_store_required=tuple(policy.get("feature_store_required", ())),
             pipeline_paths=tuple(policy.get("pipeline_paths", ("pipelines",))),

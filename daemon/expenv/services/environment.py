@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from expenv.domain.errors import ExpenvError
 from expenv.domain.secrets import redact
 from expenv.services.workspace import Workspace
 
@@ -16,6 +17,9 @@ def bring_up(ws: Workspace, mlflow_port: int | None = None) -> dict[str, Any]:
     started = []
     if ws.services.config.tracking.uri:
         uri = ws.services.config.tracking.uri
+        if mlflow_port is not None:
+            raise ExpenvError(f"a port starts the embedded MLflow server, but [tracking] uri names "
+                              f"{redact(uri)}: nothing to start there")
     else:
         server = tracking.embedded.start(port=mlflow_port)
         uri = server.uri

@@ -41,6 +41,18 @@ class Services:
         return TrackingService(self.config)
 
     @cached_property
+    def clusters(self):  # -> expenv.services.clusters.ClusterService
+        from expenv.services.clusters import ClusterService
+
+        return ClusterService(self.config)
+
+    @cached_property
+    def pipelines(self):  # -> expenv.services.pipelines.service.PipelineService
+        from expenv.services.pipelines.service import PipelineService
+
+        return PipelineService(self.config, tracking=self.tracking, features=self.features)
+
+    @cached_property
     def parity(self):  # -> expenv.services.parity.DocumentParity
         from expenv.services.parity.documents import DocumentParity
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(server: ExpenvLanguageServer) -> None:
     from expenv.lsp.features import (
+        cluster_commands,
         code_actions,
         completion,
         config_file,
@@ -28,5 +29,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
-                   file_watching):
+                   cluster_commands, file_watching):
         module.register(server)

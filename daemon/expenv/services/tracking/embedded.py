@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from expenv.domain.errors import ExpenvError
 from expenv.services.http_probe import http_get
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,8 @@ class EmbeddedServer:
         return not self.pidns or self.pidns == _pid_namespace()
 
 
-class EmbeddedMlflowError(RuntimeError):
-    pass
+class EmbeddedMlflowError(ExpenvError):
+    """The embedded server cannot start where or as asked."""
 
 
 def _free_port() -> int:
@@ -101,16 +102,20 @@ class EmbeddedMlflow:
         return None
 
     def start(self, port: int | None = None, timeout: float = 90.0) -> EmbeddedServer:
-        """Reuse the running server, or start one (a taken port is replaced by a free one)."""
+        """Reuse the running server, or start one on `port` (default: a free one). A port the user
+        named is honoured or refused, never silently swapped for another."""
         if (server := self.running()) is not None:
+            if port is not None and server.port != port:
+                raise EmbeddedMlflowError(f"the embedded MLflow server already runs on port {server.port}, "
+                                          f"not {port}: run `expenv down` first to move it")
             return server
         self._check_store()
+        if port is not None and not _port_free(port):
+            raise EmbeddedMlflowError(f"port {port} on {LOOPBACK} is taken: choose another with --port, "
+                                      "or leave it out for a free one")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.artifacts.mkdir(exist_ok=True)
-        if port is None or not _port_free(port):
-            if port is not None:
-                log.warning("port %d is taken; the embedded MLflow server uses another", port)
-            port = _free_port()
+        port = port if port is not None else _free_port()
         uri = f"http://{LOOPBACK}:{port}"
         cmd = [
             sys.executable, "-m", "mlflow", "server",

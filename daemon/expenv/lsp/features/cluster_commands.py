@@ -1,0 +1,80 @@
+"""`workspace/executeCommand` `expenv.clusters.{launch,list,scale,stop,render,attach}`: one JSON
+object in, the same JSON as `expenv cluster ... --json` out. Launch and attach show cancellable
+work-done progress; cancelling removes everything the launch started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from expenv.domain.clusters import ClusterError
+from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.server import ExpenvLanguageServer
+from expenv.lsp.work import CancellableWork
+
+
+def _text(options: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = options.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ClusterError(f'{key}: pass {{"{key}": "<{key}>"}} (a non-empty string)')
+    return value
+
+
+def register(server: ExpenvLanguageServer) -> None:
+    @server.command("expenv.clusters.launch")
+    @user_errors
+    async def clusters_launch(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"profile", "reuse"?, "python"?, "workspace"?} → the cluster with its connection and version check."""
+        options = command_options(args)
+        clusters = ls.workspace_for_command(options).services.clusters
+        profile, python = _text(options, "profile"), _text(options, "python", required=False)
+        async with CancellableWork(ls, f"Launching cluster {profile}") as work:
+            handle = await work.run(clusters.launch, profile, work.report, work.cancelled, bool(options.get("reuse")))
+            return await ls.run_blocking(clusters.report, handle, python)
+
+    @server.command("expenv.clusters.attach")
+    @user_errors
+    async def clusters_attach(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"target": cluster id or profile, "python"?, "workspace"?} → the connection cell to insert."""
+        options = command_options(args)
+        clusters = ls.workspace_for_command(options).services.clusters
+        target, python = _text(options, "target"), _text(options, "python", required=False)
+        async with CancellableWork(ls, f"Attaching cluster {target}") as work:
+            return await work.run(clusters.attach, target, python, work.report, work.cancelled)
+
+    @server.command("expenv.clusters.list")
+    @user_errors
+    async def clusters_list(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"workspace"?} → {clusters, orphans, problems}."""
+        return await ls.run_blocking(ls.workspace_for_command(command_options(args)).services.clusters.listing)
+
+    @server.command("expenv.clusters.scale")
+    @user_errors
+    async def clusters_scale(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"id", "workers"} → the cluster."""
+        options = command_options(args)
+        clusters = ls.workspace_for_command(options).services.clusters
+        handle = await ls.run_blocking(clusters.scale, _text(options, "id"), options.get("workers"))
+        return handle.as_dict()
+
+    @server.command("expenv.clusters.stop")
+    @user_errors
+    async def clusters_stop(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"id"} or {"all": true} → {stopped: [ids]}."""
+        options = command_options(args)
+        clusters = ls.workspace_for_command(options).services.clusters
+        if options.get("all") is True:
+            stopped = await ls.run_blocking(clusters.stop_all)
+        else:
+            stopped = [await ls.run_blocking(clusters.stop, _text(options, "id"))]
+        return {"stopped": [h.id for h in stopped]}
+
+    @server.command("expenv.clusters.render")
+    @user_errors
+    async def clusters_render(ls: ExpenvLanguageServer, *args: Any) -> Any:
+        """{"profile"} → {profile, manifests}: what a kubernetes launch would apply."""
+        options = command_options(args)
+        profile = _text(options, "profile")
+        manifests = await ls.run_blocking(ls.workspace_for_command(options).services.clusters.render, profile)
+        return {"profile": profile, "manifests": manifests}

@@ -1,0 +1,183 @@
+"""The `docker` backend's steps: each a container of the production image on the local engine.
+
+The pinned code is copied into the created container (put_archive, owned by the image's user) at
+/workspace, never bind-mounted, so a daemon inside the devcontainer talking to the host's engine
+through its socket submits the same way. Host networking lets a step reach the loopback MLflow
+server; the image's non-root user runs it (uid 1000 when the image would run as root), with the
+step's cpu/memory limits, no capabilities and no new privileges."""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from expenv.domain.pipelines import StepSpec
+from expenv.services.pipelines.source import owned_by
+from expenv.services.pipelines.steps import notebook_output
+
+WORKDIR = "/workspace"
+OUT_DIR = f"{WORKDIR}/.expenv-outputs"
+FALLBACK_USER = (1000, 1000)
+_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+          "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+
+
+def memory_bytes(size: str) -> int:
+    """"2Gi" / "512m" / "1g" / "1073741824" as bytes (Kubernetes and Docker spellings)."""
+    match = re.match(r"^(\d+(?:\.\d+)?)\s*([kKmMgGtT]i?)?[bB]?$", size.strip())
+    if not match:
+        raise ValueError(f"not a memory size: {size!r}")
+    return int(float(match[1]) * _UNITS[(match[2] or "").lower()])
+
+
+def prepare_docker(image: str, image_id: str | None) -> dict[str, Any]:
+    """What the plan needs: the image pinned by id, and its Python."""
+    from expenv.services.images import image_info
+
+    info = image_info(image_id or image)
+    return {"image_id": info.id, "python": info.labels.get("org.expenv.python") or "python",
+            "image_user": info.user, "out_dir": OUT_DIR}
+
+
+def _passwd_ids(container, user: str) -> tuple[int, int]:
+    """uid:gid of the image's user (a name is looked up in the image's /etc/passwd)."""
+    name, _, group = user.partition(":")
+    if name.isdigit():
+        return int(name), int(group) if group.isdigit() else int(name)
+    stream, _ = container.get_archive("/etc/passwd")
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        member = archive.getmembers()[0]
+        text = archive.extractfile(member).read().decode()
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) > 3 and fields[0] == name:
+            return int(fields[2]), int(fields[3])
+    return FALLBACK_USER
+
+
+class ContainerSteps:
+    """StepExecutor: one container per step, removed once its log and outputs are saved."""
+
+    def __init__(self, plan: dict[str, Any]):
+        self.plan = plan
+        self._client = None
+        self._streams: dict[str, threading.Thread] = {}
+
+    @property
+    def client(self):
+        if self._client is None:
+            from expenv.services.images import docker_client
+
+            self._client = docker_client()
+        return self._client
+
+    def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]:
+        plan = self.plan
+        user = plan.get("image_user") or ""
+        root_user = user.split(":")[0] in ("", "root", "0")
+        limits: dict[str, Any] = {"pids_limit": 4096}
+        if step.cpu:
+            limits["nano_cpus"] = int(step.cpu * 1e9)
+        if step.memory:
+            limits["mem_limit"] = memory_bytes(step.memory)
+        name = f"expenv-{plan['run_id']}-{step.name}"
+        container = self.client.containers.create(
+            plan["image_id"], entrypoint=[argv[0]], command=argv[1:], name=name,
+            environment={**env, "PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
+            working_dir=WORKDIR, labels={**plan["labels"], "expenv.step": step.name},
+            network_mode="host", user=f"{FALLBACK_USER[0]}:{FALLBACK_USER[1]}" if root_user else user or None,
+            security_opt=["no-new-privileges"], cap_drop=["ALL"], detach=True, **limits)
+        resources = {"container": container.id, "name": name}
+        try:
+            uid, gid = FALLBACK_USER if root_user else _passwd_ids(container, user)
+            container.put_archive("/", owned_by(Path(plan["code"]), uid, gid, WORKDIR.strip("/"),
+                                                   extra_dirs=(".expenv-outputs",)))
+            container.start()
+        except Exception:
+            self.cleanup(resources)
+            raise
+        thread = threading.Thread(target=self._copy_logs, args=(container, log_path), daemon=True)
+        thread.start()
+        self._streams[container.id] = thread
+        return resources
+
+    def _copy_logs(self, container, log_path: Path) -> None:
+        from docker.errors import APIError, NotFound
+
+        with open(log_path, "ab") as log:
+            try:
+                for chunk in container.logs(stream=True, follow=True):
+                    log.write(chunk)
+                    log.flush()
+            except (APIError, NotFound, OSError):
+                pass
+
+    def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]:
+        from docker.errors import NotFound
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+        from requests.exceptions import ReadTimeout
+
+        container_id = resources["container"]
+        try:
+            container = self.client.containers.get(container_id)
+            while True:
+                if stopping.is_set():
+                    container.stop(timeout=10)
+                try:
+                    result = container.wait(timeout=1)
+                    break
+                except (ReadTimeout, RequestsConnectionError):
+                    continue
+            container.reload()
+        except NotFound:
+            return None, "the step's container disappeared while it ran (removed from the engine)"
+        finally:
+            thread = self._streams.pop(container_id, None)
+            if thread:
+                thread.join(timeout=10)
+        code = int(result.get("StatusCode", -1))
+        state = container.attrs.get("State") or {}
+        if state.get("OOMKilled"):
+            return code, f"the container ran out of memory (limit {container.attrs['HostConfig'].get('Memory')} bytes)"
+        if code == 137 and not stopping.is_set():
+            return code, "the container was killed (exit 137: SIGKILL, e.g. `docker kill`)"
+        return code, "" if code == 0 else f"exit code {code}"
+
+    def collect(self, resources: dict[str, Any], step: StepSpec, dest: Path) -> list[Path]:
+        """The executed notebook, copied out of the stopped container."""
+        from docker.errors import APIError, NotFound
+
+        if step.kind != "notebook":
+            return []
+        try:
+            stream, _ = self.client.containers.get(resources["container"]).get_archive(
+                notebook_output(step, OUT_DIR))
+            data = b"".join(stream)
+        except (APIError, NotFound):
+            return []
+        dest.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.getmembers()[0]
+            path = dest / f"{step.name}.ipynb"
+            path.write_bytes(archive.extractfile(member).read())
+        return [path]
+
+    def stop(self, resources: dict[str, Any]) -> None:
+        from docker.errors import APIError, NotFound
+
+        try:
+            self.client.containers.get(resources["container"]).stop(timeout=10)
+        except (NotFound, APIError):
+            pass
+
+    def cleanup(self, resources: dict[str, Any]) -> None:
+        from docker.errors import APIError, NotFound
+
+        try:
+            self.client.containers.get(resources["container"]).remove(force=True)
+        except (NotFound, APIError):
+            pass

@@ -1,0 +1,228 @@
+"""The driver of a local or docker run: a detached process (`python -m
+expenv.services.pipelines.driver STATE_DIR RUN_ID`) that runs the steps in order, writes each
+step's log file, records statuses in the ledger and mirrors them to MLflow. Being its own process,
+the run goes on when the CLI that submitted it exits or the daemon restarts; status, logs and
+cancel work from any process through the ledger, the log files and a cancel marker + SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from expenv.domain.pipelines import (
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    RUNNING,
+    SKIPPED,
+    PipelineRun,
+    StepSpec,
+)
+from expenv.services.pipelines import tracking
+from expenv.services.pipelines.store import RunStore
+from expenv.services.tracking.embedded import _alive as process_exists
+from expenv.services.tracking.embedded import _pid_namespace as pid_namespace
+
+log = logging.getLogger(__name__)
+PLAN = "plan.json"
+
+
+class StepExecutor(Protocol):
+    """How one backend runs one step (a process, a container)."""
+
+    def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]: ...
+
+    def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]: ...
+
+    def collect(self, resources: dict[str, Any], step: StepSpec, dest: Path) -> list[Path]: ...
+
+    def stop(self, resources: dict[str, Any]) -> None: ...
+
+    def cleanup(self, resources: dict[str, Any]) -> None: ...
+
+
+def alive(pid: int | None) -> bool:
+    """A process that exists and is not a zombie (our own child that exited)."""
+    if not pid or not process_exists(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def start_driver(store: RunStore, run_id: str) -> int:
+    """Start the detached driver of a run; its own output goes to the run's driver.log."""
+    logfile = store.run_dir(run_id) / "driver.log"
+    with open(logfile, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver", str(store.state_dir), run_id],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={**os.environ, "EXPENV_OWNER_ROLE": "driver"})
+    return proc.pid
+
+
+def _step_specs(plan: dict[str, Any]) -> list[tuple[StepSpec, dict[str, Any]]]:
+    from expenv.domain.pipelines import ParamSpec
+
+    out = []
+    for s in plan["steps"]:
+        spec = StepSpec(s["name"], s["kind"], s["entrypoint"], tuple(s["depends_on"]),
+                        {n: ParamSpec(n) for n in s["params"]}, s.get("cpu"), s.get("memory"))
+        out.append((spec, s))
+    return out
+
+
+def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: threading.Event) -> PipelineRun:
+    """Run every step in order; a failed step stops the rest (SKIPPED); returns the final run."""
+    plan = store.read_json(run_id, PLAN)
+    uri = plan["tracking_uri"]
+
+    def started(run: PipelineRun) -> None:
+        run.status, run.started_at = RUNNING, run.started_at or time.time()
+        run.resources.update(driver_pid=os.getpid(), driver_pidns=pid_namespace())
+
+    run = store.update(run_id, started)
+    tracking.mirror_status(uri, run.mlflow_run_id, RUNNING)
+    outcome = FINISHED
+    for step, planned in _step_specs(plan):
+        record = run.step(step.name)
+        if outcome != FINISHED or stopping.is_set():
+            outcome = CANCELLED if stopping.is_set() else outcome
+            _finish_step(store, run_id, uri, step.name, SKIPPED, None, "not run: " + (
+                "the run was cancelled" if outcome == CANCELLED else "an earlier step failed"), record.mlflow_run_id)
+            continue
+        log_path = store.log_path(run_id, step.name)
+        try:
+            resources = executor.start(step, planned["argv"], planned["env"], log_path)
+        except Exception as exc:  # noqa: BLE001 - a step that cannot start fails the run, with the reason
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(f"expenv: the step could not start: {exc}\n")
+            _finish_step(store, run_id, uri, step.name, FAILED, None, f"could not start: {exc}", record.mlflow_run_id)
+            outcome = FAILED
+            continue
+
+        def running(r: PipelineRun, resources=resources, name=step.name) -> None:
+            s = r.step(name)
+            s.status, s.started_at, s.resources = RUNNING, time.time(), resources
+
+        store.update(run_id, running)
+        try:
+            code, detail = executor.wait(resources, stopping)
+            outputs = executor.collect(resources, step, store.run_dir(run_id) / "outputs")
+        finally:
+            executor.cleanup(resources)
+        for path in outputs:
+            detail += (" " if detail else "") + (tracking.log_artifact(uri, record.mlflow_run_id, path) or "")
+        status = FINISHED if code == 0 and not stopping.is_set() else CANCELLED if stopping.is_set() else FAILED
+        _finish_step(store, run_id, uri, step.name, status, code, detail.strip(), record.mlflow_run_id)
+        if status != FINISHED:
+            outcome = status
+    return _finish_run(store, run_id, uri, outcome)
+
+
+def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str, code: int | None,
+                 detail: str, mlflow_run_id: str | None) -> None:
+    problem = tracking.mirror_status(uri, mlflow_run_id, status)
+
+    def change(r: PipelineRun) -> None:
+        s = r.step(name)
+        s.status, s.exit_code, s.ended_at = status, code, time.time()
+        s.detail = "; ".join(p for p in (detail, problem) if p)
+
+    store.update(run_id, change)
+
+
+def _finish_run(store: RunStore, run_id: str, uri: str, status: str, detail: str = "") -> PipelineRun:
+    run = store.get(run_id)
+    problem = tracking.mirror_status(uri, run.mlflow_run_id, status)
+
+    def change(r: PipelineRun) -> None:
+        r.status, r.ended_at = status, time.time()
+        failed = [s for s in r.steps if s.status == FAILED]
+        r.detail = "; ".join(p for p in (detail, f"step {failed[0].name} failed: {failed[0].detail}" if failed
+                                         else "", problem) if p)
+
+    return store.update(run_id, change)
+
+
+def abandon(store: RunStore, run: PipelineRun, executor: StepExecutor, status: str, detail: str) -> PipelineRun:
+    """End a run whose driver is gone (died, or a cancel found none): stop what it left running."""
+    plan = store.read_json(run.id, PLAN)
+    for step in run.steps:
+        if step.status == RUNNING and step.resources:
+            executor.stop(step.resources)
+            executor.cleanup(step.resources)
+        if step.status not in (FINISHED, FAILED, CANCELLED, SKIPPED):
+            end = status if step.status == RUNNING else SKIPPED
+            _finish_step(store, run.id, plan["tracking_uri"], step.name, end, None, detail, step.mlflow_run_id)
+    return _finish_run(store, run.id, plan["tracking_uri"], status, detail)
+
+
+def driver_gone(run: PipelineRun) -> bool:
+    """True when the run's driver ran in this PID namespace and is no longer alive."""
+    pid = run.resources.get("driver_pid")
+    if run.done or not pid or run.resources.get("driver_pidns", "") != pid_namespace():
+        return False
+    return not alive(pid)
+
+
+def follow_logs(store: RunStore, run_id: str, follow: bool, poll: float = 0.2) -> Iterator[tuple[str, str]]:
+    """(step, line) of every step's log in step order; with `follow`, until the run ends."""
+    offsets: dict[str, int] = {}
+    pending: dict[str, str] = {}
+    while True:
+        run = store.get(run_id)
+        finished = run.done
+        for step in run.steps:
+            path = store.log_path(run_id, step.name)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offsets.get(step.name, 0))
+                    chunk = f.read()
+            except FileNotFoundError:
+                continue
+            offsets[step.name] = offsets.get(step.name, 0) + len(chunk)
+            text = pending.pop(step.name, "") + chunk.decode("utf-8", "replace")
+            *lines, rest = text.split("\n")
+            yield from ((step.name, line) for line in lines)
+            if rest and (finished or not follow):
+                yield step.name, rest
+            elif rest:
+                pending[step.name] = rest
+        if finished or not follow:
+            return
+        time.sleep(poll)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state_dir, run_id = Path(argv[0]), argv[1]
+    store = RunStore(state_dir)
+    plan = store.read_json(run_id, PLAN)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    if store.cancel_marker(run_id).exists():
+        stopping.set()
+    from expenv.services.pipelines.runners import executor_for
+
+    executor = executor_for(plan)
+    try:
+        run = drive(store, run_id, executor, stopping)
+    except Exception as exc:  # noqa: BLE001 - the run must end FAILED, saying why, never stay RUNNING
+        log.exception("the driver of %s failed", run_id)
+        run = abandon(store, store.get(run_id), executor, FAILED, f"the run's driver failed: {exc}")
+    log.info("run %s ended %s", run_id, run.status)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,201 @@
+"""The pipeline service: list, submit (after the checks), status, logs, cancel, rerun, render.
+
+Plain Python used by the CLI and the LSP alike; the runner is chosen by the target's backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from expenv.domain.config import ExpenvConfig, TargetSection
+from expenv.domain.pipelines import PipelineError, PipelineRun, PipelineSpec, StepRun
+from expenv.domain.secrets import redact
+from expenv.services.pipelines import checks
+from expenv.services.pipelines.interface import SubmitContext
+from expenv.services.pipelines.runners import runner_for
+from expenv.services.pipelines.store import RunStore
+
+Progress = Callable[[str], None]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def workspace_label(root: Path) -> str:
+    import hashlib
+
+    return hashlib.sha1(str(root).encode()).hexdigest()[:12]
+
+
+class PipelineService:
+    def __init__(self, config: ExpenvConfig, tracking, features=None):
+        self.config = config
+        self.tracking = tracking
+        self.features = features
+        self.store = RunStore(config.state_dir)
+
+    # --- what is declared -------------------------------------------------------------------
+
+    def pipelines(self) -> list[dict[str, Any]]:
+        from expenv.domain.data import to_json
+
+        return [{**to_json(spec), "steps": [{**to_json(s), "params": list(to_json(s.params).values())}
+                                            for s in spec.steps]} for spec in self.config.pipelines.values()]
+
+    def targets(self) -> list[dict[str, Any]]:
+        return [{"name": t.name, "backend": t.backend, "production_like": t.is_production_like,
+                 "namespace": t.namespace, "image": t.image or self.config.environment.production_image}
+                for t in self.config.targets.values()]
+
+    def spec(self, name: str) -> PipelineSpec:
+        if name not in self.config.pipelines:
+            known = ", ".join(self.config.pipelines) or "none declared: add [pipelines.NAME] to expenv.toml"
+            raise PipelineError(f"unknown pipeline {name!r} (pipelines: {known})")
+        return self.config.pipelines[name]
+
+    def target(self, name: str) -> TargetSection:
+        if name not in self.config.targets:
+            known = ", ".join(self.config.targets) or "none declared: add [targets.NAME] to expenv.toml"
+            raise PipelineError(f"unknown target {name!r} (targets: {known})")
+        return self.config.targets[name]
+
+    # --- submission ---------------------------------------------------------------------------
+
+    def submit(self, pipeline: str, target: str, params: dict[str, Any] | None = None, allow_drift: bool = False,
+               progress: Progress | None = None, _rerun: PipelineRun | None = None) -> PipelineRun:
+        say = progress or (lambda _m: None)
+        spec, tgt = self.spec(pipeline), self.target(target)
+        resolved = _rerun.params if _rerun else spec.resolve_params(params)
+        run = PipelineRun(id=self.store.new_id(spec.name), pipeline=spec.name, target=tgt.name, backend=tgt.backend,
+                          params=resolved, created_at=time.time(), production_like=tgt.is_production_like,
+                          steps=[StepRun(s.name) for s in spec.steps], rerun_of=_rerun.id if _rerun else None)
+        run_dir = self.store.run_dir(run.id)
+        say("pinning the code to a git commit")
+        if _rerun:
+            code = self.store.run_dir(_rerun.id) / "code.tar"
+            run.commit, run.branch, run.patch = _rerun.commit, _rerun.branch, _rerun.patch
+        else:
+            code, pinned = run_dir / "code.tar", checks.pin_code(self.config.root, tgt, run_dir)
+            run.commit, run.branch, run.patch = pinned.commit, pinned.branch, pinned.patch_sha
+        if tgt.is_production_like:
+            say("checking the sourcing policy and parity (production-like target)")
+            checks.check_policy(self.config, self.features, spec, run.branch)
+            run.drift = checks.check_parity(self.config, tgt, allow_drift)
+        say("resolving the image and the tracking server")
+        run.image, run.image_digest = checks.resolve_image(self.config, tgt, _rerun)
+        uri = self._tracking_uri(tgt)
+        runner = runner_for(tgt, self.store)
+        tags = self._tags(spec, run)
+        from expenv.services.pipelines.tracking import open_runs
+
+        parent, children, url = open_runs(uri, self.config.project.name, spec, run, tags)
+        run.mlflow_run_id, run.mlflow_url = parent, url
+        for step in run.steps:
+            step.mlflow_run_id = children[step.name]
+        self.store.create(run)
+        if run.patch:
+            from expenv.services.pipelines.tracking import log_artifact
+
+            log_artifact(uri, parent, run_dir / "patch.diff", "expenv")
+        context = self._context(spec, run, tgt, code, uri, tags)
+        say(f"submitting {run.id} to {tgt.name} ({tgt.backend})")
+        try:
+            return runner.submit(spec, run, context)
+        except Exception as exc:
+            from expenv.services.pipelines.driver import _finish_run
+
+            _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
+            raise
+
+    def _tracking_uri(self, target: TargetSection) -> str:
+        uri = target.tracking_uri or self.tracking.require_uri()
+        host = urlparse(uri).hostname or ""
+        if target.backend == "kubernetes" and (host in LOOPBACK_HOSTS or not uri.startswith(("http://", "https://"))):
+            raise PipelineError(
+                f"target {target.name} runs on a cluster, which cannot reach the tracking server {redact(uri)}: "
+                f"the run would lose its tracking; set tracking_uri in [targets.{target.name}] to a server the "
+                "cluster can reach")
+        return uri
+
+    def _tags(self, spec: PipelineSpec, run: PipelineRun) -> dict[str, str]:
+        from expenv.domain import tracking as t
+        from expenv.services.tracking.context import run_tags
+
+        tags = run_tags(self.config.root, run.backend, image=run.image, image_digest=run.image_digest,
+                        pipeline=spec.name, feature_service=spec.feature_service)
+        tags.pop("expenv.git.dirty", None)
+        tags[t.TAG_GIT_SHA] = run.commit or ""
+        if run.branch:
+            tags[t.TAG_GIT_BRANCH] = run.branch
+            tags[t.TAG_STAGE] = t.stage_of(run.branch)
+        if run.patch:
+            tags["expenv.git.patch_sha256"] = run.patch
+        if run.drift:
+            tags["expenv.parity.drift"] = "; ".join(run.drift)[:4000]
+        return tags
+
+    def _context(self, spec: PipelineSpec, run: PipelineRun, target: TargetSection, code: Path, uri: str,
+                 tags: dict[str, str]) -> SubmitContext:
+        import json
+
+        from expenv.services.tracking.context import child_env
+
+        env = {**child_env(uri, self.config.project.name, tags), "EXPENV_PIPELINE_RUN": run.id,
+               "MLFLOW_PARENT_RUN_ID": run.mlflow_run_id or ""}
+        step_env = {s.name: {"MLFLOW_RUN_ID": s.mlflow_run_id or "", "EXPENV_STEP": s.name,
+                             "EXPENV_RUN_TAGS": json.dumps({**tags, "expenv.step": s.name})} for s in run.steps}
+        labels = {"app.kubernetes.io/managed-by": "expenv", "expenv.workspace": workspace_label(self.config.root),
+                  "expenv.run": run.id, "expenv.pipeline": spec.name}
+        return SubmitContext(root=self.config.root, target=target, commit=run.commit or "", code=code,
+                             run_dir=self.store.run_dir(run.id), image=run.image, image_digest=run.image_digest,
+                             tracking_uri=uri, experiment=self.config.project.name, env=env, step_env=step_env,
+                             labels=labels)
+
+    # --- following a run ------------------------------------------------------------------------
+
+    def runs(self) -> list[PipelineRun]:
+        return self.store.all()
+
+    def _runner_of(self, run: PipelineRun):
+        target = self.config.targets.get(run.target) or TargetSection(run.target, run.backend)
+        return runner_for(target, self.store)
+
+    def status(self, run_id: str) -> PipelineRun:
+        run = self.store.get(run_id)
+        return self._runner_of(run).status(run)
+
+    def logs(self, run_id: str, follow: bool = False) -> Iterator[tuple[str, str]]:
+        run = self.store.get(run_id)
+        return self._runner_of(run).logs(run, follow)
+
+    def cancel(self, run_id: str) -> PipelineRun:
+        run = self.store.get(run_id)
+        return self._runner_of(run).cancel(run)
+
+    def wait(self, run_id: str, on_line: Callable[[str, str], None] | None = None) -> PipelineRun:
+        """Follow a run to its end (streaming its log lines to `on_line`); the final run."""
+        for step, line in self.logs(run_id, follow=True):
+            if on_line:
+                on_line(step, line)
+        return self.status(run_id)
+
+    def rerun(self, run_id: str, progress: Progress | None = None, allow_drift: bool = False) -> PipelineRun:
+        """Submit again with the same commit (and patch), parameters and image digest."""
+        old = self.store.get(run_id)
+        if not (self.store.run_dir(old.id) / "code.tar").is_file():
+            raise PipelineError(f"run {old.id} kept no code archive to run again")
+        return self.submit(old.pipeline, old.target, allow_drift=allow_drift, progress=progress, _rerun=old)
+
+    def render(self, pipeline: str, target: str, params: dict[str, Any] | None = None) -> list[dict]:
+        """What a submission would create (kubernetes: the Job or Workflow), without submitting."""
+        spec, tgt = self.spec(pipeline), self.target(target)
+        run = PipelineRun(id=self.store.new_id(spec.name), pipeline=spec.name, target=tgt.name, backend=tgt.backend,
+                          params=spec.resolve_params(params), steps=[StepRun(s.name) for s in spec.steps])
+        run.commit, run.branch = checks.current_commit(self.config.root)
+        run.image = tgt.image or self.config.environment.production_image
+        run.image_digest = checks.resolve_image(self.config, tgt, None)[1] if tgt.backend == "docker" else None
+        uri = tgt.tracking_uri or self.tracking.uri() or ""
+        tags = self._tags(spec, run)
+        context = self._context(spec, run, tgt, self.store.run_dir(run.id) / "code.tar", uri, tags)
+        return runner_for(tgt, self.store).render(spec, run, context)

@@ -1,0 +1,107 @@
+"""The code a run ships: the workspace at a git commit, plus uncommitted changes to tracked files
+as a patch recorded on the run (its sha256 on the run and in MLflow, the diff as an artifact).
+Untracked files are never shipped, except a target's `include` paths (data git does not hold)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from expenv.domain.pipelines import PipelineError
+
+
+@dataclass(frozen=True)
+class PinnedCode:
+    commit: str
+    branch: str | None
+    tree: str            # what is archived: the commit, or a `git stash create` commit holding the changes
+    patch: str           # `git diff` of the uncommitted changes ("" when clean)
+    subdir: str          # the workspace folder inside the repository ("" at its top)
+
+    @property
+    def patch_sha(self) -> str | None:
+        return hashlib.sha256(self.patch.encode()).hexdigest() if self.patch else None
+
+
+def _git(root: Path, *args: str, check: bool = True) -> str:
+    try:
+        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise PipelineError("git is not installed: a pipeline runs code pinned to a git commit") from None
+    if check and result.returncode != 0:
+        raise PipelineError(f"git {' '.join(args)} failed in {root}: {result.stderr.strip()[:500]}")
+    return result.stdout.strip()
+
+
+def pin(root: Path) -> PinnedCode:
+    """The commit the workspace is at, and the patch of its uncommitted changes."""
+    inside = _git(root, "rev-parse", "--is-inside-work-tree", check=False)
+    if inside != "true":
+        raise PipelineError(f"{root} is not in a git repository: a pipeline runs code pinned to a commit "
+                            "(git init && git add -A && git commit)")
+    commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    if not commit:
+        raise PipelineError(f"the repository at {root} has no commit yet: commit the code the pipeline runs")
+    branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False) or None
+    subdir = _git(root, "rev-parse", "--show-prefix").rstrip("/")
+    patch = _git(root, "diff", "--binary", "HEAD", "--", ".") if _git(root, "status", "--porcelain",
+                                                                       "--untracked-files=no", "--", ".") else ""
+    tree = commit
+    if patch:
+        # A commit object of the working tree (no ref, nothing in the user's checkout changes).
+        tree = _git(root, "stash", "create") or commit
+    return PinnedCode(commit, branch, tree, patch + "\n" if patch else "", subdir)
+
+
+def write_archive(root: Path, code: PinnedCode, includes: tuple[str, ...], dest: Path) -> int:
+    """A tar of the workspace at `code.tree` (paths relative to the workspace) plus `includes`;
+    returns its size in bytes."""
+    treeish = f"{code.tree}:{code.subdir}" if code.subdir else code.tree
+    try:
+        data = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", treeish], capture_output=True,
+                              timeout=300, check=True).stdout
+    except subprocess.CalledProcessError as exc:
+        raise PipelineError(f"git archive {treeish} failed: {exc.stderr.decode(errors='replace')[:500]}") from None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest, "w") as out:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archived:
+            for member in archived.getmembers():
+                out.addfile(member, archived.extractfile(member) if member.isfile() else None)
+        for rel in includes:
+            path = root / rel
+            if not path.exists():
+                raise PipelineError(f"the target includes {rel}, which does not exist in {root}")
+            if root.resolve() not in path.resolve().parents:
+                raise PipelineError(f"the target includes {rel}, which is outside the workspace {root}")
+            out.add(path, arcname=rel, filter=_plain)
+    return dest.stat().st_size
+
+
+def _plain(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """Included files as plain entries: no host owner names, no special files."""
+    if not (member.isfile() or member.isdir()):
+        return None
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    return member
+
+
+def owned_by(archive: Path, uid: int, gid: int, prefix: str, extra_dirs: tuple[str, ...] = ()) -> bytes:
+    """The archive re-rooted under `prefix` and owned by uid:gid (what a step's user can write),
+    with empty `extra_dirs` (for outputs) added."""
+    buffer = io.BytesIO()
+    with tarfile.open(archive) as src, tarfile.open(fileobj=buffer, mode="w") as out:
+        for name in (prefix, *(f"{prefix}/{d}" for d in extra_dirs)):
+            folder = tarfile.TarInfo(name)
+            folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o755, uid, gid
+            out.addfile(folder)
+        for member in src.getmembers():
+            data = src.extractfile(member) if member.isfile() else None
+            member.name = f"{prefix}/{member.name.removeprefix('./')}".rstrip("/")
+            member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""
+            out.addfile(member, data)
+    return buffer.getvalue()

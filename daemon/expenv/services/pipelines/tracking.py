@@ -1,0 +1,89 @@
+"""A pipeline run in MLflow: one parent run, one child run per step, created at submission so each
+step is handed its own run id (MLFLOW_RUN_ID: the step's plain `mlflow.start_run()` resumes it,
+nested under the parent). Statuses are mirrored as steps end. MLflow is imported on first use."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from expenv.domain.pipelines import MLFLOW_STATUS, PipelineRun, PipelineSpec
+from expenv.domain.secrets import redact
+from expenv.services.tracking.runs import TrackingError
+
+log = logging.getLogger(__name__)
+PARENT_TAG = "mlflow.parentRunId"
+RUN_TAG = "expenv.pipeline_run"
+TARGET_TAG = "expenv.target"
+
+
+def _client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    from expenv.services.tracking.embedded import healthy
+
+    if uri.startswith(("http://", "https://")) and not healthy(uri, timeout=3.0):
+        raise TrackingError(f"MLflow at {redact(uri)} does not answer: a run would lose its tracking, so it is "
+                            "not submitted (start it with `expenv up`, or fix the tracking URI)")
+    return MlflowClient(tracking_uri=uri)
+
+
+def _flat_params(params: dict[str, dict[str, Any]]) -> dict[str, str]:
+    return {f"{step}.{name}": str(value) for step, values in params.items() for name, value in values.items()}
+
+
+def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
+              tags: dict[str, str]) -> tuple[str, dict[str, str], str]:
+    """Create the parent and the step runs; (parent id, {step: child id}, the parent's UI url)."""
+    from mlflow.entities import Param, RunTag
+
+    client = _client(uri)
+    found = client.get_experiment_by_name(experiment)
+    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    common = {**tags, RUN_TAG: run.id, TARGET_TAG: run.target}
+    parent = client.create_run(experiment_id, run_name=f"{spec.name} ({run.id})", tags=common)
+    parent_id = parent.info.run_id
+    client.log_batch(parent_id, params=[Param(k, v) for k, v in _flat_params(run.params).items()])
+    children = {}
+    for step in spec.steps:
+        child = client.create_run(experiment_id, run_name=step.name,
+                                  tags={**common, PARENT_TAG: parent_id, "expenv.step": step.name})
+        children[step.name] = child.info.run_id
+        values = run.params.get(step.name, {})
+        if values:
+            client.log_batch(child.info.run_id, params=[Param(k, str(v)) for k, v in values.items()],
+                             tags=[RunTag("expenv.step.kind", step.kind)])
+    url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_id}" if uri.startswith("http") else ""
+    return parent_id, children, url
+
+
+def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
+    """Set a run's terminal status; the error as text when the server cannot be told (the run
+    record keeps the truth either way)."""
+    if not run_id:
+        return None
+    try:
+        client = _client(uri)
+        current = client.get_run(run_id).info.status
+        wanted = MLFLOW_STATUS[status]
+        if wanted in ("RUNNING", "SCHEDULED"):
+            if current != "RUNNING":
+                client.update_run(run_id, status="RUNNING")
+        elif current in ("RUNNING", "SCHEDULED") or current != wanted:
+            client.set_terminated(run_id, status=wanted)
+    except Exception as exc:  # noqa: BLE001 - tracking trouble must not lose the run's own record
+        log.warning("could not mirror status %s to MLflow run %s: %s", status, run_id, exc)
+        return f"MLflow could not be told the status ({redact(str(exc))[:200]})"
+    return None
+
+
+def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | None = None) -> str | None:
+    if not run_id or not path.is_file():
+        return None
+    try:
+        _client(uri).log_artifact(run_id, str(path), artifact_path)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not log %s to MLflow run %s: %s", path, run_id, exc)
+        return f"could not log {path.name} to MLflow ({redact(str(exc))[:200]})"
+    return None

@@ -1,0 +1,108 @@
+"""Clusters under test are started the way a user starts them: `expenv cluster ...` and the daemon's
+`expenv.clusters.*` commands, in a workspace made by `expenv example create`. One cluster per
+engine is shared by a module's tests; every fixture checks that nothing outlives `down`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXPENV = [sys.executable, "-m", "expenv"]
+
+
+def expenv(*args: str, cwd: Path | None = None, timeout: float = 300, check: bool = True) -> Any:
+    """Run the CLI; with --json among the args, return the parsed output."""
+    result = subprocess.run([*EXPENV, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"expenv {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    if check and "--json" in args:
+        return json.loads(result.stdout)
+    return result
+
+
+@pytest.fixture(scope="session")
+def cluster_example(tmp_path_factory) -> Path:
+    """The example project, created by the CLI, with small data (its own copy: clusters write state)."""
+    root = tmp_path_factory.mktemp("clusters") / "churn"
+    expenv("example", "create", str(root), "--rows", "20000", "--json")
+    return root
+
+
+def ledger_ids(root: Path) -> set[str]:
+    path = root / ".expenv" / "ledger.json"
+    if not path.exists():
+        return set()
+    return {e["id"] for e in json.loads(path.read_text())["entries"]}
+
+
+def labelled_pids(cluster_id: str) -> list[int]:
+    """Every process on the machine whose environment names the cluster (children included)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"EXPENV_CLUSTER={cluster_id}".encode() in env and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ports_of(cluster: dict[str, Any]) -> list[int]:
+    urls = [cluster.get("address") or "", cluster.get("dashboard_url") or ""]
+    ports = [int(u.rsplit(":", 1)[1].split("/")[0]) for u in urls if u.count(":") >= 2]
+    return ports + [v for k, v in cluster.get("resources", {}).items() if k.endswith("port") and isinstance(v, int)]
+
+
+def wait_until(condition, timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def assert_nothing_left(root: Path, cluster: dict[str, Any]) -> None:
+    """After `down`: no process, no listening port, no ledger entry of the cluster."""
+    wait_until(lambda: not labelled_pids(cluster["id"]), 30, f"the processes of {cluster['id']} to end")
+    assert not [p for p in ports_of(cluster) if port_open(p)], f"ports still listening: {ports_of(cluster)}"
+    assert cluster["id"] not in ledger_ids(root)
+
+
+def run_client(code: str, timeout: float = 240) -> Any:
+    """Run `code` in a fresh Python process (a notebook kernel's stand-in); it prints one JSON line."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def launched(cluster_example):
+    """Clusters a test launched; whatever it did not stop is stopped (and checked) afterwards."""
+    started: list[dict[str, Any]] = []
+    yield started
+    for cluster in started:
+        if cluster["id"] in ledger_ids(cluster_example):
+            expenv("cluster", "down", cluster["id"], "-w", str(cluster_example), check=False)
+        assert_nothing_left(cluster_example, cluster)

@@ -1,0 +1,96 @@
+"""A local Dask cluster launched with `expenv cluster up`, used from a client process over the
+example's raw data, listed, scaled, with a lost worker, and stopped with nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.clusters.conftest import (
+    assert_nothing_left,
+    expenv,
+    labelled_pids,
+    ledger_ids,
+    run_client,
+    wait_until,
+)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(cluster_example):
+    cluster = expenv("cluster", "up", "dask-local", "--json", "-w", str(cluster_example))
+    yield cluster
+    if cluster["id"] in ledger_ids(cluster_example):
+        expenv("cluster", "down", cluster["id"], "--json", "-w", str(cluster_example))
+    assert_nothing_left(cluster_example, cluster)
+
+
+def _listed(root, cluster_id):
+    listing = expenv("cluster", "ls", "--json", "-w", str(root))
+    return next(c for c in listing["clusters"] if c["id"] == cluster_id)
+
+
+def _worker_pids(cluster):
+    return sorted(p["pid"] for p in cluster["resources"]["processes"] if p["role"] == "worker")
+
+
+def test_up_returns_a_connection_and_the_cluster_outlives_the_command(dask_cluster, cluster_example):
+    assert dask_cluster["status"] == "running" and dask_cluster["workers_alive"] == 2
+    assert dask_cluster["address"].startswith("tcp://127.0.0.1:")
+    assert f'Client("{dask_cluster["address"]}")' in dask_cluster["connection"]["snippet"]
+    assert dask_cluster["cell"].endswith(dask_cluster["connection"]["snippet"])
+    # The CLI process has exited; the scheduler and both workers still run, labelled with the id.
+    assert len(labelled_pids(dask_cluster["id"])) == 3
+    check = dask_cluster["version_check"]
+    assert check["ok"] is True, check   # the kernel is this venv's Python: same packages as the cluster
+
+
+def test_a_client_process_computes_over_the_raw_data_on_the_cluster_workers(dask_cluster, cluster_example):
+    usage = cluster_example / "data" / "raw" / "usage"
+    table = pq.read_table(usage)
+    result = run_client(f"""
+import json, os
+import dask.dataframe as dd
+from dask.distributed import Client
+client = Client({dask_cluster['address']!r}, timeout=30)
+df = dd.read_parquet({str(usage)!r})
+rows, sessions = len(df), int(df.sessions.sum().compute())
+pids = sorted(client.run(os.getpid).values())
+print(json.dumps({{"rows": rows, "sessions": sessions, "pids": pids}}))
+""")
+    assert result["rows"] == table.num_rows
+    assert result["sessions"] == sum(table.column("sessions").to_pylist())
+    assert result["pids"] == _worker_pids(_listed(cluster_example, dask_cluster["id"]))
+
+
+def test_ls_shows_status_workers_address_age_and_profile(dask_cluster, cluster_example):
+    listed = _listed(cluster_example, dask_cluster["id"])
+    assert (listed["status"], listed["profile"], listed["kind"], listed["backend"]) == \
+        ("running", "dask-local", "dask", "local")
+    assert (listed["workers_alive"], listed["workers_lost"]) == (2, 0)
+    assert listed["address"] == dask_cluster["address"] and listed["age_seconds"] > 0
+    assert listed["owner"].startswith("cli:")
+    assert listed["expires_at"] > listed["started_at"]   # the profile's idle_timeout
+
+
+def test_a_dead_worker_is_shown_lost_and_scale_replaces_it(dask_cluster, cluster_example):
+    victim = _worker_pids(_listed(cluster_example, dask_cluster["id"]))[0]
+    os.kill(victim, signal.SIGKILL)
+    lost = wait_until(lambda: (c := _listed(cluster_example, dask_cluster["id"]))["workers_lost"] == 1 and c,
+                      60, "the dead worker to be shown lost")
+    assert lost["workers_alive"] == 1 and "lost" in lost["detail"]
+    scaled = expenv("cluster", "scale", dask_cluster["id"], "3", "--json", "-w", str(cluster_example))
+    assert (scaled["workers_alive"], scaled["workers_lost"]) == (3, 0)
+    assert victim not in _worker_pids(scaled)
+    down = expenv("cluster", "scale", dask_cluster["id"], "1", "--json", "-w", str(cluster_example))
+    assert down["workers_alive"] == 1 and len(labelled_pids(dask_cluster["id"])) == 2
+
+
+def test_bad_scale_and_unknown_id_are_clear_errors(dask_cluster, cluster_example):
+    bad = expenv("cluster", "scale", dask_cluster["id"], "-1", "-w", str(cluster_example), check=False)
+    assert bad.returncode != 0
+    unknown = expenv("cluster", "down", "dask-local-00000000", "-w", str(cluster_example), check=False)
+    assert unknown.returncode == 2 and "no cluster 'dask-local-00000000'" in unknown.stderr

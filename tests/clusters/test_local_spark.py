@@ -1,0 +1,65 @@
+"""A local Spark Connect server launched from the editor (`expenv.clusters.launch` on the real
+daemon), queried by a client process over the example's raw data, then stopped from the CLI with
+nothing left behind."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.clusters.conftest import assert_nothing_left, expenv, labelled_pids, ledger_ids, port_open, run_client
+from tests.clusters.daemon_client import Daemon
+
+
+@pytest.fixture(scope="module")
+def spark_cluster(cluster_example):
+    daemon = Daemon(cluster_example)
+    try:
+        answer = daemon.command("expenv.clusters.launch", {"profile": "spark-local"})
+    finally:
+        daemon.finish(timeout=120)
+    assert "result" in answer, answer
+    cluster = answer["result"]
+    yield cluster
+    if cluster["id"] in ledger_ids(cluster_example):
+        expenv("cluster", "down", cluster["id"], "--json", "-w", str(cluster_example))
+    assert_nothing_left(cluster_example, cluster)
+
+
+def test_launch_returns_a_spark_connect_connection_bound_to_loopback(spark_cluster):
+    assert spark_cluster["status"] == "running"
+    assert spark_cluster["address"].startswith("sc://127.0.0.1:")
+    assert f'SparkSession.builder.remote("{spark_cluster["address"]}")' in spark_cluster["cell"]
+    assert port_open(spark_cluster["resources"]["port"]) and port_open(spark_cluster["resources"]["ui_port"])
+    # The daemon that launched it has exited; the server still runs.
+    assert labelled_pids(spark_cluster["id"])
+    assert spark_cluster["versions"]["packages"]["pyspark"]
+    assert spark_cluster["version_check"]["ok"] is True, spark_cluster["version_check"]
+
+
+def test_a_client_process_queries_the_raw_data_through_spark_connect(spark_cluster, cluster_example):
+    customers = cluster_example / "data" / "raw" / "customers.parquet"
+    usage = cluster_example / "data" / "raw" / "usage"
+    table = pq.read_table(usage)
+    result = run_client(f"""
+import json
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.remote({spark_cluster['address']!r}).getOrCreate()
+usage = spark.read.parquet({str(usage)!r})
+customers = spark.read.parquet({str(customers)!r})
+joined = usage.join(customers, "customer_id")
+row = joined.agg(F.count("*").alias("rows"), F.sum("sessions").alias("sessions")).collect()[0]
+print(json.dumps({{"rows": row["rows"], "sessions": row["sessions"], "customers": customers.count()}}))
+""")
+    assert result["rows"] == table.num_rows   # every usage event has its customer
+    assert result["sessions"] == sum(table.column("sessions").to_pylist())
+    assert result["customers"] == pq.read_metadata(customers).num_rows
+
+
+def test_ls_shows_it_and_scale_says_why_it_cannot(spark_cluster, cluster_example):
+    listing = expenv("cluster", "ls", "--json", "-w", str(cluster_example))
+    listed = next(c for c in listing["clusters"] if c["id"] == spark_cluster["id"])
+    assert (listed["status"], listed["kind"], listed["workers_alive"]) == ("running", "spark", 2)
+    assert listed["owner"].startswith("daemon:") and listed["dashboard_url"] == spark_cluster["dashboard_url"]
+    refused = expenv("cluster", "scale", spark_cluster["id"], "3", "-w", str(cluster_example), check=False)
+    assert refused.returncode == 2 and "local[N] in one JVM" in refused.stderr
