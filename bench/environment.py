@@ -28,10 +28,9 @@ KERNEL_STARTS = r"""
 import json, statistics, time
 from pathlib import Path
 from expenv.services.workspace import WorkspaceSet
-from expenv.services.kernels import NotebookKernels
 from jupyter_client.manager import start_new_kernel
 ws = WorkspaceSet().add('.')
-k = NotebookKernels(ws.config.state_dir, ws.services.tracking.uri, ws.root)
+k = ws.services.kernels
 ours, bare = [], []
 for _ in range(3):
     t = time.perf_counter(); r = k.start(); ours.append(time.perf_counter() - t); k.stop(r.id)

@@ -114,6 +114,15 @@ def test_up_refuses_a_taken_port_and_names_it(tmp_path):
     assert EmbeddedMlflow(tmp_path / ".expenv").running() is None
 
 
+def test_up_with_a_port_refuses_when_tracking_uri_names_a_server(tmp_path):
+    (tmp_path / "expenv.toml").write_text('[project]\nname = "remote"\n\n[tracking]\n'
+                                          'uri = "http://mlflow-user:hunter2-pw@127.0.0.1:5999"\n')
+    result = run("up", "--port", str(_free_port()), "-w", str(tmp_path))
+    assert result.returncode == 1 and "[tracking] uri names" in result.stderr
+    assert "hunter2-pw" not in result.stderr + result.stdout
+    assert not (tmp_path / ".expenv" / "mlflow" / "server.json").exists()
+
+
 def test_a_corrupt_store_is_refused_and_left_untouched(tmp_path):
     server = EmbeddedMlflow(tmp_path / ".expenv")
     server.dir.mkdir(parents=True)

@@ -19,8 +19,7 @@ from tests.docker.conftest import CLUSTER_ADDRESS, PROD_TAG, TRACKING_URI, dc_ex
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1200)]
 
 KERNELS = ("import json, sys; from expenv.services.workspace import WorkspaceSet; "
-           "from expenv.services.kernels import NotebookKernels; ws = WorkspaceSet().add('.'); "
-           "k = NotebookKernels(ws.config.state_dir, ws.services.tracking.uri, ws.root); ")
+           "k = WorkspaceSet().add('.').services.kernels; ")
 HAND_INSTALLED = "iniconfig"   # small, pure, in neither the production image nor the dev tools
 
 

@@ -1,83 +1,118 @@
-"""One MLflow for notebook and local runs: each lands in the project's experiment with expenv's tags,
-read back through MLflow's own client and through `expenv runs`."""
+"""One MLflow for notebook and local runs, reached the way a user starts them: a plain
+`python pipelines/train.py` and a kernel from `expenv kernels start`, with nothing set by hand.
+Each run lands in the project's experiment with expenv's tags, read back through MLflow's REST API
+and through `expenv runs`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.tracking.conftest import runs_json
+from tests.tracking.conftest import assert_nothing_preset, rest_runs, run_named, runs_json, server_uri
+
+NOTEBOOK_CELL = "import mlflow\nwith mlflow.start_run(run_name={name!r}):\n    mlflow.log_metric('auc', {auc})\n"
 
 
-def _mlflow_runs(uri: str, experiment: str):
-    from mlflow.tracking import MlflowClient
+def expenv(root: Path, *args: str) -> dict:
+    result = subprocess.run([sys.executable, "-m", "expenv", *args, "--json", "-w", str(root)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
-    client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name(experiment)
-    return client.search_runs([exp.experiment_id]) if exp else []
+
+def run_in_kernel(record: dict, code: str) -> None:
+    """Execute a cell in a running kernel over its connection file (what `jupyter console
+    --existing` or the editor does)."""
+    from expenv.services.kernels.client import execute
+
+    result = execute(Path(record["connection_file"]), code, timeout=180)
+    assert result.status == "ok", result
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.email=t@example.org", "-c", "user.name=t", *args],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
-def local_run(tracked_workspace, tracking):
+def local_run(tracked_workspace):
+    """`python pipelines/train.py` in the workspace, as typed in a terminal."""
     root, _ = tracked_workspace
-    env = {**os.environ, **tracking.child_env("local", pipeline="pipelines/train.py", step="train"), "AUC": "0.71"}
-    result = subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env=env, capture_output=True,
-                            text=True, timeout=120)
+    assert_nothing_preset()
+    result = subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env={**os.environ, "AUC": "0.71"},
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
-def notebook_run(tracked_workspace, tracking):
-    from jupyter_client.manager import start_new_kernel
-
+def notebook_run(tracked_workspace):
+    """A cell that starts a run, in a kernel from `expenv kernels start`."""
     root, _ = tracked_workspace
-    env = {**os.environ, **tracking.child_env("notebook")}
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(root), env=env)
+    assert_nothing_preset()
+    record = expenv(root, "kernels", "start")
     try:
-        reply = kc.execute_interactive(
-            "import mlflow, os\nmlflow.set_experiment(os.environ['MLFLOW_EXPERIMENT_NAME'])\n"
-            "with mlflow.start_run(run_name='from-notebook'):\n    mlflow.log_metric('auc', 0.69)\n",
-            timeout=120)
-        assert reply["content"]["status"] == "ok", reply["content"]
+        run_in_kernel(record, NOTEBOOK_CELL.format(name="from-notebook", auc=0.69))
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        expenv(root, "kernels", "stop", record["id"])
 
 
-def test_local_and_notebook_runs_land_in_one_experiment_with_tags(tracked_workspace, tracking, local_run,
-                                                                    notebook_run):
+def test_local_and_notebook_runs_land_in_one_experiment_with_tags(tracked_workspace, local_run, notebook_run):
     root, sha = tracked_workspace
-    runs = _mlflow_runs(tracking.uri(), "churn")
-    by_runner = {r.data.tags.get("expenv.runner"): r for r in runs}
-    assert {"local", "notebook"} <= set(by_runner)
-    for runner in ("local", "notebook"):
-        tags = by_runner[runner].data.tags
+    uri = server_uri(root)
+    local = [r for r in rest_runs(uri, "churn") if r["metrics"].get("auc") == pytest.approx(0.71)]
+    assert len(local) == 1, local
+    notebook = run_named(uri, "churn", "from-notebook")
+    for run, runner in ((local[0], "local"), (notebook, "notebook")):
+        tags = run["tags"]
+        assert tags["expenv.runner"] == runner
         assert tags["mlflow.source.git.commit"] == sha
         assert tags["mlflow.source.git.branch"] == "feature/x"
         assert tags["expenv.stage"] == "dev"
-    assert by_runner["local"].data.tags["expenv.pipeline"] == "pipelines/train.py"
-    assert by_runner["local"].data.tags["expenv.step"] == "train"
-    assert by_runner["local"].data.metrics["auc"] == pytest.approx(0.71)
-    assert by_runner["notebook"].data.metrics["auc"] == pytest.approx(0.69)
+    assert local[0]["tags"]["expenv.pipeline"] == "pipelines/train.py"
+    assert float(notebook["metrics"]["auc"]) == pytest.approx(0.69)
 
 
-def test_expenv_runs_filters_and_matches_mlflow(tracked_workspace, tracking, local_run, notebook_run):
+def test_a_running_kernel_tags_runs_with_the_commit_and_branch_of_the_moment(tracked_workspace):
+    """A kernel lives for hours: a run after a commit on another branch carries that commit, that
+    branch and its stage, not the ones of the kernel's start."""
+    root, first_sha = tracked_workspace
+    record = expenv(root, "kernels", "start")
+    try:
+        git(root, "checkout", "-q", "-b", "release/9.0")
+        (root / "notes.md").write_text("release notes\n")
+        git(root, "add", "notes.md")
+        git(root, "commit", "-q", "-m", "notes")
+        release_sha = git(root, "rev-parse", "HEAD")
+        run_in_kernel(record, NOTEBOOK_CELL.format(name="after-commit", auc=0.5))
+    finally:
+        git(root, "checkout", "-q", "feature/x")
+        expenv(root, "kernels", "stop", record["id"])
+    tags = run_named(server_uri(root), "churn", "after-commit")["tags"]
+    assert release_sha != first_sha
+    assert (tags["mlflow.source.git.commit"], tags["mlflow.source.git.branch"], tags["expenv.stage"],
+            tags["expenv.runner"]) == (release_sha, "release/9.0", "preprod", "notebook")
+
+
+def test_expenv_runs_filters_and_matches_mlflow(tracked_workspace, local_run, notebook_run):
     root, _ = tracked_workspace
+    uri = server_uri(root)
     every = runs_json(root)
-    assert {r["run_id"] for r in every} == {r.info.run_id for r in _mlflow_runs(tracking.uri(), "churn")}
+    assert {r["run_id"] for r in every} == {r["run_id"] for r in rest_runs(uri, "churn")}
     only_pipeline = runs_json(root, "--pipeline", "pipelines/train.py")
     assert {r["tags"]["expenv.runner"] for r in only_pipeline} == {"local"}
     assert runs_json(root, "--branch", "release/1.0") == []
-    assert all(r["url"].startswith(tracking.uri()) for r in every)
+    assert all(r["url"].startswith(uri) for r in every)
 
 
 def test_compare_puts_params_and_metrics_side_by_side(tracked_workspace, tracking, local_run):
     root, _ = tracked_workspace
-    env = {**os.environ, **tracking.child_env("local", pipeline="pipelines/train.py"), "AUC": "0.8", "C": "0.1"}
-    subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env=env, check=True, timeout=120)
+    subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env={**os.environ, "AUC": "0.8", "C": "0.1"},
+                   check=True, timeout=180)
     ids = [r["run_id"] for r in runs_json(root, "--pipeline", "pipelines/train.py")][:2]
     comparison = tracking.compare(ids)
     assert comparison.params["C"][ids[0]] == "0.1" and comparison.params["C"][ids[1]] == "1.0"

@@ -5,17 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 from lsprotocol import types
 
 from tests.lsp.session import command, open_python, start
-from tests.tracking.conftest import runs_json
+from tests.tracking.conftest import assert_nothing_preset, run_named, runs_json, server_uri
+
+
+def train(root: Path, auc: str) -> None:
+    """`python pipelines/train.py` as typed in the workspace's terminal (AUC is the script's input)."""
+    assert_nothing_preset()
+    subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env={**os.environ, "AUC": auc}, check=True,
+                   timeout=180)
 
 
 async def test_runs_command_matches_the_cli(client, tracked_workspace, tracking):
     root, _ = tracked_workspace
-    env = {**os.environ, **tracking.child_env("local", pipeline="pipelines/train.py"), "AUC": "0.75"}
-    subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env=env, check=True, timeout=120)
+    train(root, "0.75")
     await start(client, root)
     over_lsp = await command(client, "expenv.tracking.runs", {"pipeline": "pipelines/train.py"})
     assert over_lsp == runs_json(root, "--pipeline", "pipelines/train.py")
@@ -26,8 +34,7 @@ async def test_runs_command_matches_the_cli(client, tracked_workspace, tracking)
 
 async def test_code_lens_shows_the_latest_run_and_opens_it(client, tracked_workspace, tracking):
     root, _ = tracked_workspace
-    env = {**os.environ, **tracking.child_env("local", pipeline="pipelines/train.py"), "AUC": "0.8125"}
-    subprocess.run([sys.executable, "pipelines/train.py"], cwd=root, env=env, check=True, timeout=120)
+    train(root, "0.8125")
     await start(client, root)
     path = root / "pipelines" / "train.py"
     uri = open_python(client, path, path.read_text())
@@ -38,6 +45,33 @@ async def test_code_lens_shows_the_latest_run_and_opens_it(client, tracked_works
     assert lens.command.command == "expenv.tracking.open"
     opened = await command(client, "expenv.tracking.open", lens.command.arguments[0])
     assert opened["url"].startswith(tracking.uri()) and lens.command.arguments[0]["run_id"] in opened["url"]
+
+
+async def test_a_kernel_started_over_lsp_logs_to_the_workspace_with_tags(client, tracked_workspace):
+    """`expenv.environment.kernels` {"action": "start"} through `expenv serve`: a cell's run lands in
+    the project's experiment with the git and runner tags, nothing set by hand."""
+    from expenv.services.kernels.client import execute
+
+    root, sha = tracked_workspace
+    assert_nothing_preset()
+    await start(client, root)
+    name = f"lsp-kernel-{uuid.uuid4().hex[:8]}"   # each client profile starts its own
+    record = await command(client, "expenv.environment.kernels", {"action": "start"})
+    try:
+        result = execute(Path(record["connection_file"]), "import mlflow\n"
+                         f"with mlflow.start_run(run_name={name!r}):\n    mlflow.log_metric('auc', 0.61)\n",
+                         timeout=180)
+        assert result.status == "ok", result
+    finally:
+        stopped = await command(client, "expenv.environment.kernels", {"action": "stop", "id": record["id"]})
+    assert stopped["state"] == "stopped"
+    assert record["tracking_uri"] == server_uri(root)
+    run = run_named(server_uri(root), "churn", name)
+    assert run["metrics"]["auc"] == 0.61
+    assert {k: run["tags"].get(k) for k in ("mlflow.source.git.commit", "mlflow.source.git.branch",
+                                            "expenv.stage", "expenv.runner")} == {
+        "mlflow.source.git.commit": sha, "mlflow.source.git.branch": "feature/x", "expenv.stage": "dev",
+        "expenv.runner": "notebook"}
 
 
 async def test_no_lens_on_files_that_do_not_log(client, tracked_workspace):

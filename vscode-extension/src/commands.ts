@@ -17,12 +17,21 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.features.apply",
   "expenv.environment.parity",
   "expenv.environment.kernels",
+  "expenv.pipelines.list",
+  "expenv.pipelines.submit",
+  "expenv.pipelines.runNotebook",
+  "expenv.pipelines.status",
+  "expenv.pipelines.logs",
+  "expenv.pipelines.cancel",
+  "expenv.pipelines.rerun",
+  "expenv.pipelines.render",
   "expenv.clusters.launch",
   "expenv.clusters.list",
   "expenv.clusters.scale",
   "expenv.clusters.stop",
   "expenv.clusters.render",
   "expenv.clusters.attach",
+  "expenv.clusters.runOnProfile",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

@@ -96,10 +96,13 @@ def _print_report(report) -> None:
 
 
 def _kernels(ws):
+    """The workspace's kernel service (the composition root's); a folder without a valid
+    expenv.toml still has kernels, told nothing about tracking."""
+    if ws.services is not None:
+        return ws.services.kernels
     from expenv.services.kernels import NotebookKernels
 
-    tracking = ws.services.tracking.uri if ws.services is not None else None
-    return NotebookKernels(ws.root / ".expenv", tracking_uri=tracking, workspace=ws.root)
+    return NotebookKernels(ws.root / ".expenv", workspace=ws.root)
 
 
 def _print_kernels(records) -> None:

@@ -38,7 +38,7 @@ class Column:
 class DatasetSchema:
     ref: DatasetRef
     columns: list[Column]
-    row_count: int | None  # from metadata (parquet footers, catalogs); None when unknown without a scan
+    row_count: int | None  # metadata where there is some, a scan of small CSV/JSON files; None when unknown
     size_bytes: int | None = None
     files: int = 1
     partitions: list[str] = field(default_factory=list)  # hive partition keys

@@ -12,6 +12,7 @@ feature: position-taking request handlers are wrapped when they register
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -34,6 +35,7 @@ POSITIONED_REQUESTS = frozenset({
 })
 # Fields whose values are the feature's own JSON (command arguments, resolve data): never units.
 _OPAQUE_FIELDS = frozenset({"arguments", "data"})
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")   # LSP's line breaks (str.splitlines also splits on \x0c, \u2028, ...)
 
 
 def _width(encoding: str) -> Callable[[str], int]:
@@ -47,12 +49,17 @@ class _Pass:
 
     def __init__(self, ls: ExpenvLanguageServer, to_client: bool):
         self.ls, self.to_client = ls, to_client
-        self.width = _width(ls.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        self.width = _width(encoding)
+        self.utf16 = encoding != types.PositionEncodingKind.Utf8
         self._lines: dict[str, list[str] | None] = {}
 
     def lines(self, uri: str) -> list[str] | None:
+        """The document's lines, or None when its units and code points agree everywhere."""
         if uri not in self._lines:
-            self._lines[uri] = _document_lines(self.ls, uri)
+            text = _document_text(self.ls, uri)
+            same = text is None or text.isascii() or (self.utf16 and max(text) <= "\uffff")
+            self._lines[uri] = None if same else _LINE_BREAK.split(text)
         return self._lines[uri]
 
     def position(self, uri: str | None, pos: types.Position) -> types.Position:
@@ -106,15 +113,15 @@ def _uri_of(value: Any) -> str | None:
     return document.uri if isinstance(getattr(document, "uri", None), str) else None
 
 
-def _document_lines(ls: ExpenvLanguageServer, uri: str) -> list[str] | None:
+def _document_text(ls: ExpenvLanguageServer, uri: str) -> str | None:
     """The editor's text of an open document or cell, else the file on disk (what a client
     counts in for a location in a file it has not opened)."""
     document = ls.open_document(uri)
     try:
         if document is not None:
-            return document.source.splitlines()
+            return document.source
         path = to_fs_path(uri)
-        return Path(path).read_text(encoding="utf-8").splitlines() if path else None
+        return Path(path).read_text(encoding="utf-8") if path else None
     except (OSError, UnicodeDecodeError, ValueError):
         return None
 

@@ -27,13 +27,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
-def _rows(n: int | None) -> str:
-    return "? rows (needs a scan)" if n is None else f"{n:,} rows"
+def _rows(n: int | None, estimated: bool = False) -> str:
+    if n is None:
+        return "? rows (needs a scan)"
+    return f"~{n:,} rows (estimate)" if estimated else f"{n:,} rows"
 
 
 def dataset_hover(schema: DatasetSchema, preview: Preview | None) -> str:
     ref = schema.ref
-    head = (f"**{ref.layer.value}** · `{ref.format}` · {_rows(schema.row_count)} · {_size(schema.size_bytes)}"
+    head = (f"**{ref.layer.value}** · `{ref.format}` · {_rows(schema.row_count, schema.row_count_estimated)} · {_size(schema.size_bytes)}"
             + (f" · {schema.files} files" if schema.files > 1 else "")
             + (f" · partitioned by {', '.join(schema.partitions)}" if schema.partitions else ""))
     lines = [f"### `{redact(ref.name)}`", head, "", "| column | type |", "|---|---|"]

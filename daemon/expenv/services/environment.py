@@ -30,7 +30,8 @@ def bring_up(ws: Workspace, mlflow_port: int | None = None) -> dict[str, Any]:
         + (f" ({vsix[-1]})" if vsix else " (build it: cd vscode-extension && npm run package)"),
         "any LSP editor over stdio: expenv serve",
         "or over loopback TCP: expenv serve --tcp 127.0.0.1:PORT (the client sends initializationOptions.token)",
-        f"notebooks and scripts log to MLflow with MLFLOW_TRACKING_URI={redact(uri)}",
+        f"notebooks and scripts under {ws.root} log to MLflow at {redact(uri)} with no setting "
+        "(expenv's MLflow plugin finds it where expenv is installed; elsewhere set MLFLOW_TRACKING_URI)",
     ]
     return {"project": ws.services.config.project.name, "root": str(ws.root), "tracking_uri": redact(uri),
             "started": started, "attach": attach}

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(server: ExpenvLanguageServer) -> None:
     from expenv.lsp.features import (
+        cluster_actions,
         cluster_commands,
         code_actions,
         completion,
@@ -22,6 +23,8 @@ def register_all(server: ExpenvLanguageServer) -> None:
         file_watching,
         hover,
         lifecycle,
+        pipeline_commands,
+        pipeline_lens,
         status,
         tracking_commands,
         tracking_lens,
@@ -29,5 +32,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
-                   cluster_commands, file_watching):
+                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching):
         module.register(server)

@@ -11,21 +11,12 @@ from expenv.domain.errors import ExpenvError
 from expenv.lsp.errors import command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
-KERNEL_ACTIONS = ("list", "start", "stop", "restart", "interrupt")
-
-
 
 def _text(options: dict[str, Any], key: str) -> str | None:
     value = options.get(key)
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise ExpenvError(f"{key} must be a non-empty string")
     return value
-
-
-def _kernels(ws):
-    from expenv.services.kernels import NotebookKernels
-
-    return NotebookKernels(ws.config.state_dir, tracking_uri=ws.services.tracking.uri, workspace=ws.root)
 
 
 def register(server: ExpenvLanguageServer) -> None:
@@ -39,7 +30,7 @@ def register(server: ExpenvLanguageServer) -> None:
         ws = ls.workspace_for_command(options)
         python = _text(options, "python")
         if kernel_id := _text(options, "kernel"):
-            python = (await ls.run_blocking(_kernels(ws).get, kernel_id)).python
+            python = (await ls.run_blocking(ws.services.kernels.get, kernel_id)).python
         token = f"expenv-parity-{id(options)}"
         progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
         if progress:
@@ -59,22 +50,10 @@ def register(server: ExpenvLanguageServer) -> None:
     async def environment_kernels(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"action": list|start|stop|restart|interrupt, "id"?, "python"?, "cluster_address"?, "workspace"?}."""
         options = command_options(args)
-        action = options.get("action", "list")
-        if action not in KERNEL_ACTIONS:
-            raise ExpenvError(f"action must be one of {', '.join(KERNEL_ACTIONS)}")
-        kernels = _kernels(ls.workspace_for_command(options))
-        if action == "list":
-            records = await ls.run_blocking(kernels.list)
-            for dead in (r for r in records if r.state == "dead"):
-                ls.log_to_client(f"expenv: kernel {dead.id} is dead: {dead.detail}", types.MessageType.Warning)
-            return {"kernels": [r.as_dict() for r in records]}
-        if action == "start":
-            record = await ls.run_blocking(kernels.start, _text(options, "python"), _text(options, "cluster_address"))
-            return record.as_dict()
-        kernel_id = _text(options, "id")
-        if not kernel_id:
-            raise ExpenvError(f'{action} needs {{"id": "<kernel id>"}} (from action "list")')
-        record = await ls.run_blocking(getattr(kernels, action), kernel_id)
-        if record.state == "dead":
-            ls.log_to_client(f"expenv: kernel {record.id} is dead: {record.detail}", types.MessageType.Warning)
-        return record.as_dict()
+        kernels = ls.workspace_for_command(options).services.kernels
+        result = await ls.run_blocking(kernels.act, options.get("action", "list"), _text(options, "id"),
+                                       _text(options, "python"), _text(options, "cluster_address"))
+        records = result if isinstance(result, list) else [result]
+        for dead in (r for r in records if r.state == "dead"):
+            ls.log_to_client(f"expenv: kernel {dead.id} is dead: {dead.detail}", types.MessageType.Warning)
+        return {"kernels": [r.as_dict() for r in result]} if isinstance(result, list) else result.as_dict()

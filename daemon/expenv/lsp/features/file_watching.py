@@ -10,6 +10,8 @@ from expenv.lsp.watching import paths_of
 
 
 def register(server: ExpenvLanguageServer) -> None:
+    server.initialized_listeners.append(lambda ls: ls.watching.start())
+
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def watched_changed(ls: ExpenvLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
         ls.watching.changed(paths_of(params))

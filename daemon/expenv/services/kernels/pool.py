@@ -24,6 +24,9 @@ from expenv.services.kernels import client as kernel_client
 from expenv.services.kernels.spec import KERNEL_NAME, default_python, kernelspec
 
 
+KERNEL_ACTIONS = ("list", "start", "stop", "restart", "interrupt")
+
+
 class KernelError(ExpenvError):
     """A kernel cannot be started, found or controlled."""
 
@@ -59,10 +62,11 @@ def _pid_namespace() -> str:
 class NotebookKernels:
     """Start, list, interrupt, restart and stop the kernels of one workspace."""
 
-    def __init__(self, state_dir: Path, tracking_uri: Callable[[], str | None] | None = None,
+    def __init__(self, state_dir: Path, *, run_env: Callable[[], dict[str, str]] | None = None,
                  workspace: Path | None = None):
+        """`run_env`: what each kernel is told at start (tracking URI, experiment, run tags)."""
         self.folder = Path(state_dir) / "kernels"
-        self.tracking_uri = tracking_uri or (lambda: None)
+        self.run_env = run_env or dict
         self.workspace = workspace
 
     # --- the public operations ------------------------------------------------------------
@@ -124,6 +128,19 @@ class NotebookKernels:
             raise KernelError(f"kernel {kernel_id} is dead: {record.detail}")
         return kernel_client.execute(Path(record.connection_file), code, timeout)
 
+    def act(self, action: str, kernel_id: str | None = None, python: str | None = None,
+            cluster_address: str | None = None) -> list[KernelRecord] | KernelRecord:
+        """One of KERNEL_ACTIONS by name (the LSP command `expenv.environment.kernels`)."""
+        if action not in KERNEL_ACTIONS:
+            raise KernelError(f"action must be one of {', '.join(KERNEL_ACTIONS)}")
+        if action == "list":
+            return self.list()
+        if action == "start":
+            return self.start(python, cluster_address)
+        if not kernel_id:
+            raise KernelError(f'{action} needs {{"id": "<kernel id>"}} (from action "list")')
+        return getattr(self, action)(kernel_id)
+
     # --- launching and watching processes ---------------------------------------------------
 
     def _launch(self, record: KernelRecord, extra_env: dict[str, str], timeout: float) -> KernelRecord:
@@ -138,11 +155,10 @@ class NotebookKernels:
         spec_dir = specs / KERNEL_NAME
         spec_dir.mkdir(parents=True, exist_ok=True)
         (spec_dir / "kernel.json").write_text(json.dumps(kernelspec(record.python)))
-        tracking = self.tracking_uri()
-        env = {**os.environ, **extra_env, "EXPENV_KERNEL_ID": record.id, "PYTHONUNBUFFERED": "1"}
+        run_env = self.run_env()
+        tracking = run_env.get("MLFLOW_TRACKING_URI")
+        env = {**os.environ, **run_env, **extra_env, "EXPENV_KERNEL_ID": record.id, "PYTHONUNBUFFERED": "1"}
         env.pop("JPY_PARENT_PID", None)
-        if tracking:
-            env["MLFLOW_TRACKING_URI"] = tracking
         if record.cluster_address:
             env["EXPENV_CLUSTER_ADDRESS"] = record.cluster_address
         if self.workspace:

@@ -5,10 +5,14 @@ nothing from expenv to honour it."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
 from expenv.domain import tracking as t
+from expenv.services.tracking import locate
+
+log = logging.getLogger(__name__)
 
 ENV_TAGS = "EXPENV_RUN_TAGS"
 
@@ -47,22 +51,77 @@ def run_tags(root: Path, runner: str, image: str | None = None, image_digest: st
     return tags
 
 
-def child_env(uri: str, experiment: str, tags: dict[str, str]) -> dict[str, str]:
-    """Environment for a kernel, a process or a container: one tracking server, one experiment."""
-    return {"MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": experiment, ENV_TAGS: json.dumps(tags)}
+def child_env(uri: str | None, experiment: str, tags: dict[str, str]) -> dict[str, str]:
+    """Environment for a kernel, a process or a container: one tracking server, one experiment.
+    Without a URI (no server up yet) a process with expenv installed finds it at `import mlflow`."""
+    env = {"MLFLOW_EXPERIMENT_NAME": experiment, ENV_TAGS: json.dumps(tags)}
+    if uri:
+        env["MLFLOW_TRACKING_URI"] = uri
+    return env
+
+
+def given_tags() -> dict[str, str]:
+    """The tags the launcher handed over in EXPENV_RUN_TAGS (empty when absent or not a JSON object)."""
+    try:
+        value = json.loads(os.environ.get(ENV_TAGS) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def live_tags(workspace: Path | None) -> dict[str, str]:
+    """The tags of a run, computed where and when it starts: git sha and branch of the script's (else
+    the working folder's) repository, stage, runner (notebook in a kernel, else local), the
+    production image of the devcontainer, and the pipeline (the script, relative to the workspace)."""
+    start = locate.origin()
+    tags = {t.TAG_RUNNER: "notebook" if locate.in_kernel() else "local"}
+    try:
+        tags.update(git_state(start))
+    except Exception:  # noqa: BLE001 - a repository git cannot read (ownership, corruption) gives no git tags
+        pass
+    if t.TAG_GIT_SHA in tags:
+        tags[t.TAG_STAGE] = t.stage_of(tags.get(t.TAG_GIT_BRANCH))
+    if image := os.environ.get("EXPENV_PRODUCTION_IMAGE"):
+        tags[t.TAG_IMAGE] = image
+    script = None if locate.in_kernel() else locate.script_path()
+    if script and workspace and workspace in script.parents:
+        tags[t.TAG_PIPELINE] = script.relative_to(workspace).as_posix()
+    return tags
+
+
+GIT_TAGS = (t.TAG_GIT_SHA, t.TAG_GIT_BRANCH, t.TAG_STAGE, "expenv.git.dirty")
+
+
+def merged_tags(live: dict[str, str], given: dict[str, str], in_kernel: bool = False) -> dict[str, str]:
+    """What the launcher said wins (a pipeline knows the commit and patch it submitted), the git
+    state as one block: the launcher's, unless it gave none, or in a kernel. A kernel lives for
+    hours, and the repository read at run start is newer than the one read when it started (the
+    user may have committed or switched branch since)."""
+    def split(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        return ({k: v for k, v in tags.items() if k in GIT_TAGS}, {k: v for k, v in tags.items() if k not in GIT_TAGS})
+
+    (live_git, live_rest), (given_git, given_rest) = split(live), split(given)
+    use_live = t.TAG_GIT_SHA in live_git and (in_kernel or t.TAG_GIT_SHA not in given_git)
+    return {**live_rest, **given_rest, **(live_git if use_live else given_git)}
 
 
 class ExpenvRunContext:
-    """MLflow run-context provider (entry point `mlflow.run_context_provider`): where expenv is
-    installed (the notebook kernel, local runs), every run gets the tags of `EXPENV_RUN_TAGS`
-    without a line of user code."""
+    """MLflow run-context provider (entry point `mlflow.run_context_provider`), loaded at
+    `import mlflow` wherever expenv is installed (the devcontainer's production Python, the
+    kernels, local runs). Loading points MLflow at the workspace's server and experiment when
+    nothing else did (see `locate`); every run in a workspace, or launched by expenv
+    (EXPENV_RUN_TAGS), then gets expenv's tags without a line of user code."""
+
+    def __init__(self) -> None:
+        self.workspace: Path | None = None
+        try:
+            self.workspace = locate.point_mlflow_at_workspace()
+        except Exception as exc:  # noqa: BLE001 - `import mlflow` must never fail because of expenv
+            log.warning("expenv: could not read the workspace's tracking settings: %s", exc)
 
     def in_context(self) -> bool:
-        return bool(os.environ.get(ENV_TAGS))
+        return bool(os.environ.get(ENV_TAGS)) or locate.find_workspace() is not None
 
     def tags(self) -> dict[str, str]:
-        try:
-            value = json.loads(os.environ.get(ENV_TAGS, "{}"))
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        workspace = locate.find_workspace()
+        return merged_tags(live_tags(workspace), given_tags(), locate.in_kernel())

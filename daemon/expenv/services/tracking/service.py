@@ -60,11 +60,18 @@ class TrackingService:
 
         return RunLenses(self, self.config.root)
 
-    def child_env(self, runner: str, **tags: str | None) -> dict[str, str]:
-        """Environment that sends a kernel, process or container's runs to this workspace's MLflow."""
+    def child_env(self, runner: str, *, require_server: bool = True, **tags: str | None) -> dict[str, str]:
+        """Environment that sends a kernel, process or container's runs to this workspace's MLflow.
+        Without `require_server`, no server up is no error: a process with expenv installed finds
+        the server at `import mlflow` (a kernel may outlive this moment by hours)."""
         from expenv.services.tracking.context import child_env, run_tags
 
-        return child_env(self.require_uri(), self.experiment, run_tags(self.config.root, runner, **tags))
+        uri = self.require_uri() if require_server else self.uri()
+        return child_env(uri, self.experiment, run_tags(self.config.root, runner, **tags))
+
+    def kernel_env(self) -> dict[str, str]:
+        """What a notebook kernel expenv starts is told (runner `notebook`)."""
+        return self.child_env("notebook", require_server=False)
 
     def probe(self) -> PartStatus:
         configured = self.config.tracking.uri
