@@ -9,11 +9,11 @@ EXAMPLE_ROWS ?= 1000000
 EDITOR_PORT ?= 8765
 VSIX := $(EXT)/expenv-0.1.0.vsix
 
-.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools
+.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java
 
 ## up: images, example project, embedded MLflow, and the devcontainer running the browser editor
 ## (code-server with the extension; its daemon and kernels on the production image) on loopback
-up: venv docker vsix example devcontainer editor-tools
+up: venv docker vsix example devcontainer editor-tools java
 	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
 	@set -o pipefail; url=$$(bash devcontainer/scripts/editor.sh start-devcontainer $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
 	  echo "expenv: the editor is at $$url (code-server in the devcontainer, loopback only; \`make down\` stops everything)"
@@ -24,7 +24,7 @@ down: venv
 	-docker ps -q --filter "label=devcontainer.local_folder=$(abspath $(EXAMPLE_DIR))" | xargs -r docker rm -f >/dev/null
 
 ## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix test-services devcontainer-cli editor-tools
+test: venv node docker vsix test-services devcontainer-cli editor-tools java
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -45,6 +45,13 @@ vsix: node
 
 docker:
 	bash devcontainer/scripts/ensure-docker.sh
+
+## java: a Java runtime for local Spark Connect clusters (Debian's default-jre-headless, as root)
+java:
+	@command -v java >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else echo "expenv: local Spark clusters need Java 17+: install default-jre-headless (or set JAVA_HOME)" >&2; fi; }
 
 devcontainer-cli: devcontainer/node_modules/.installed
 devcontainer/node_modules/.installed: devcontainer/package.json devcontainer/package-lock.json

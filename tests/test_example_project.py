@@ -30,7 +30,18 @@ EXPECTED_CONFIG = {
              "curated": {"url": "duckdb:///data/warehouse.duckdb"}},
     "features": {"repo": "features"},
     "tracking": {},
-    "clusters": {"dask-local": {"kind": "dask", "backend": "local", "workers": 2}},
+    "clusters": {
+        "dask-local": {"kind": "dask", "backend": "local", "workers": 2, "idle_timeout": 3600},
+        "spark-local": {"kind": "spark", "backend": "local", "workers": 2, "memory": "1Gi", "idle_timeout": 3600},
+        "dask-docker": {"kind": "dask", "backend": "docker", "workers": 2, "memory": "1Gi"},
+        "spark-docker": {"kind": "spark", "backend": "docker", "workers": 2},
+        "dask-k8s": {"kind": "dask", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,
+                     "memory": "4Gi", "idle_timeout": 1800},
+        "spark-k8s": {"kind": "spark", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,
+                      "memory": "4Gi"},
+        "ray-k8s": {"kind": "ray", "backend": "kubernetes", "namespace": "ml-dev", "workers": 2, "cores": 2,
+                    "memory": "4Gi"},
+    },
     "targets": {"dev": {"backend": "docker"},
                 "preprod": {"backend": "kubernetes", "namespace": "ml-preprod"}},
     "policy": {"feature_store_required": ["release/*", "main"]},
@@ -114,7 +125,7 @@ def test_files_and_config(small):
     assert {"/data/", "/.expenv/", "/features/data/"} <= set(ignored)
     requirements = (root / "pipelines/requirements.txt").read_text().split()
     assert {r.split(">=")[0] for r in requirements} == {
-        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow"}
+        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow", "dask[distributed]"}
     assert all(">=" in r for r in requirements)
     yaml = (root / "features/feature_store.yaml").read_text()
     for line in ["project: churn", "provider: local", "registry: data/registry.db",

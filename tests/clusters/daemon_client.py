@@ -25,8 +25,8 @@ class Daemon(RawLspClient):
 
     def _answer(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" in message:   # a request of the server's: progress create, ...
-            body = {"jsonrpc": "2.0", "id": message["id"], "result": None}
-            self._write(body)
+            result = {"applied": True} if message["method"] == "workspace/applyEdit" else None
+            self._write({"jsonrpc": "2.0", "id": message["id"], "result": result})
         elif message.get("method") == "$/progress":
             self.progress.append(message["params"])
 
@@ -51,10 +51,31 @@ class Daemon(RawLspClient):
             if message.get("id") == msg_id and "method" not in message:
                 return message
 
+    def command_request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return self.response(self.send(method, params))
+
     def command(self, name: str, options: dict[str, Any], on_message=None) -> dict[str, Any]:
         """The response message of `workspace/executeCommand` (with "result" or "error")."""
         msg_id = self.send("workspace/executeCommand", {"command": name, "arguments": [options]})
         return self.response(msg_id, on_message=on_message)
+
+    def open_python(self, path: Path, text: str) -> str:
+        uri = path.as_uri()
+        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                                                              "text": text}})
+        return uri
+
+    def diagnostics(self, uri: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """The first non-empty diagnostics published for `uri` (reading on until they come)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.received):
+                if message.get("method") == "textDocument/publishDiagnostics" and \
+                        message["params"]["uri"] == uri and message["params"]["diagnostics"]:
+                    return message["params"]["diagnostics"]
+            self.command("expenv.clusters.list", {})   # any round trip reads what came meanwhile
+            time.sleep(0.5)
+        raise AssertionError(f"no diagnostics for {uri} in {timeout} s")
 
     def kill(self) -> None:
         self.proc.kill()

@@ -94,3 +94,40 @@ def test_bad_scale_and_unknown_id_are_clear_errors(dask_cluster, cluster_example
     assert bad.returncode != 0
     unknown = expenv("cluster", "down", "dask-local-00000000", "-w", str(cluster_example), check=False)
     assert unknown.returncode == 2 and "no cluster 'dask-local-00000000'" in unknown.stderr
+
+
+def test_attach_says_which_packages_differ_for_another_kernel(dask_cluster, cluster_example, tmp_path):
+    # A kernel Python without dask: a venv of the base interpreter, as a drifted kernel would be.
+    import subprocess
+    import sys
+
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True, timeout=120)
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    attached = expenv("cluster", "attach", dask_cluster["id"], "--python", bare, "--json", "-w", str(cluster_example))
+    check = attached["version_check"]
+    assert check["ok"] is False and check["python"] == bare
+    differing = {d["package"]: d for d in check["differences"]}
+    assert differing["distributed"]["kernel"] is None and differing["distributed"]["cluster"]
+    assert "distributed missing (kernel)" in check["detail"]
+
+
+def test_a_kernel_started_with_the_cluster_has_its_address(dask_cluster, cluster_example):
+    record = expenv("kernels", "start", "--cluster", dask_cluster["id"], "--json", "-w", str(cluster_example))
+    try:
+        assert record["cluster_address"] == dask_cluster["address"] and record["state"] == "alive"
+        env = open(f"/proc/{record['pid']}/environ", "rb").read().split(b"\0")
+        assert f"EXPENV_CLUSTER_ADDRESS={dask_cluster['address']}".encode() in env
+    finally:
+        expenv("kernels", "stop", record["id"], "--json", "-w", str(cluster_example))
+
+
+def test_a_cluster_the_ledger_lost_is_listed_as_an_orphan_and_down_stops_it(dask_cluster, cluster_example):
+    (cluster_example / ".expenv" / "ledger.json").unlink()   # the ledger is gone (deleted by hand, a crash)
+    listing = expenv("cluster", "ls", "--json", "-w", str(cluster_example))
+    assert listing["orphans"] == [dask_cluster["id"]]
+    orphan = next(c for c in listing["clusters"] if c["id"] == dask_cluster["id"])
+    assert orphan["status"] == "orphan" and orphan["address"] == dask_cluster["address"]
+    assert "no ledger entry" in orphan["detail"]
+    assert expenv("cluster", "down", "--all", "--json", "-w", str(cluster_example)) == {"stopped": [dask_cluster["id"]]}
+    assert_nothing_left(cluster_example, dask_cluster)

@@ -87,3 +87,48 @@ def test_bad_input_from_the_editor_names_the_field(shared_daemon):
         assert "error" in answer and needle in answer["error"]["message"], answer
     answer = daemon.command("expenv.clusters.render", {"profile": "dask-local"})
     assert answer["result"] == {"profile": "dask-local", "manifests": []}
+
+
+def test_spark_connect_code_gets_diagnostics_naming_the_alternative(shared_daemon, cluster_example):
+    daemon = shared_daemon
+    path = cluster_example / "notebooks" / "spark_connect_check.py"
+    text = ('from pyspark.sql import SparkSession\n'
+            'spark = SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()\n'
+            'n = spark.sparkContext.defaultParallelism\n'
+            'rows = spark.range(3).rdd.collect()\n')
+    # the first diagnostics of a document wait for the feature registry and the parity snapshot (slow)
+    found = daemon.diagnostics(daemon.open_python(path, text), timeout=240)
+    ours = sorted((d["range"]["start"]["line"], d["range"]["start"]["character"], d["message"])
+                  for d in found if d.get("code") == "spark_connect")
+    assert [(line, col) for line, col, _ in ours] == [(2, 10), (3, 22)]
+    assert "use the SparkSession itself" in ours[0][2] and "mapInPandas" in ours[1][2]
+
+
+def test_run_this_on_a_cluster_profile_launches_it_and_rewrites_the_call(shared_daemon, cluster_example, launched):
+    daemon = shared_daemon
+    path = cluster_example / "notebooks" / "local_compute.py"
+    text = "from dask.distributed import Client\n\nclient = Client()\nprint(client)\n"
+    uri = daemon.open_python(path, text)
+    answer = daemon.command_request("textDocument/codeAction", {
+        "textDocument": {"uri": uri}, "range": {"start": {"line": 2, "character": 0}, "end": {"line": 2, "character": 0}},
+        "context": {"diagnostics": []}})
+    titles = {a["title"]: a for a in answer["result"]}
+    action = titles["Run this on cluster profile dask-local (dask on local)"]
+    assert "Run this on cluster profile dask-docker (dask on docker)" in titles
+    assert not [t for t in titles if "spark" in t]
+    command = action["command"]
+    result = daemon.command(command["command"], command["arguments"][0])
+    cluster = result["result"]
+    launched.append(cluster)
+    edits = [m for m in daemon.received if m.get("method") == "workspace/applyEdit"]
+    change = edits[-1]["params"]["edit"]["changes"][uri][0]
+    assert change["newText"] == f"Client({cluster['address']!r})"
+    assert change["range"] == {"start": {"line": 2, "character": 9}, "end": {"line": 2, "character": 17}}
+    # reuse: the same action again gives the running cluster, not a second one
+    again = daemon.command(command["command"], command["arguments"][0])["result"]
+    assert again["id"] == cluster["id"]
+    # scale and stop from the editor too
+    scaled = daemon.command("expenv.clusters.scale", {"id": cluster["id"], "workers": 1})["result"]
+    assert (scaled["workers_alive"], scaled["workers_wanted"]) == (1, 1)
+    assert daemon.command("expenv.clusters.stop", {"id": cluster["id"]})["result"] == {"stopped": [cluster["id"]]}
+    assert_nothing_left(cluster_example, cluster)

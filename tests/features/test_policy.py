@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,39 @@ def test_expenv_check_exit_codes_and_file_line_output(repo, monkeypatch):
     assert data["violations"][0]["severity"] == "error"
     clean = _cli(repo, "notebooks/../common/helpers.py", "--branch", "release/1.0")
     assert clean.exit_code == 0 and clean.stdout == ""
+
+
+WAREHOUSE_CONFIG = """\
+[project]
+name = "marts"
+
+[data.curated]
+url = "duckdb:///data/warehouse.duckdb"
+{schemas}
+[policy]
+feature_store_required = ["release/*"]
+"""
+MARTS_TRAIN = 'import duckdb\n\norders = duckdb.sql("select * from marts.orders")\nold = "curated.orders"\n'
+
+
+def _check_json(root: Path) -> list[tuple[int, str]]:
+    result = subprocess.run([sys.executable, "-m", "expenv", "check", "--json", "--branch", "release/1.0"], cwd=root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    return [(v["line"], v["dataset"]) for v in json.loads(result.stdout)["violations"]]
+
+
+def test_curated_schemas_come_from_the_config_else_the_warehouse_else_curated(tmp_path):
+    import duckdb
+
+    root = tmp_path / "marts"
+    (root / "pipelines").mkdir(parents=True)
+    (root / "pipelines" / "train.py").write_text(MARTS_TRAIN)
+    (root / "expenv.toml").write_text(WAREHOUSE_CONFIG.format(schemas=""))
+    assert _check_json(root) == [(4, "curated.orders")]  # no warehouse (a CI clone): schema curated
+    (root / "data").mkdir()
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb")) as con:
+        con.execute("create schema marts; create table marts.orders as select 1 as id")
+    assert _check_json(root) == [(3, "marts.orders")]  # the warehouse's schemas
+    (root / "expenv.toml").write_text(WAREHOUSE_CONFIG.format(schemas='schemas = ["marts", "curated"]\n'))
+    assert _check_json(root) == [(3, "marts.orders"), (4, "curated.orders")]

@@ -116,6 +116,8 @@ def test_workflow_submit_status_cancel(workspace, kube):
     cancelled = runner.cancel(submitted)
     assert cancelled.status == CANCELLED
     assert kube.objects("workflows", "ml")[0]["spec"]["shutdown"] == "Terminate"
+    # Argo has not yet moved the terminating Workflow out of Running: the run stays cancelled.
+    assert runner.status(cancelled).status == CANCELLED
 
 
 def test_a_forbidden_namespace_is_a_clear_submit_error(workspace, kube):

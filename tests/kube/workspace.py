@@ -73,6 +73,7 @@ secrets = ["mlflow-creds", "lake-creds"]
 backend = "kubernetes"
 context = "emu"
 namespace = "ml"
+production_like = false
 tracking_uri = "http://127.0.0.1:5000"
 
 [targets.locked]

@@ -23,6 +23,7 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.clusters.stop",
   "expenv.clusters.render",
   "expenv.clusters.attach",
+  "expenv.clusters.runOnProfile",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

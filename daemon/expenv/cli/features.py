@@ -163,7 +163,7 @@ def check(
     config = services.config
     resolved = [p.resolve() for p in paths] if paths else None
     branch = branch or current_branch(config.root)
-    violations = check_policy(config, resolved, branch, lookup=services.data)
+    violations = check_policy(config, resolved, branch, data=services.data)
     errors = [v for v in violations if v.severity == "error"]
     if json_out:
         emit_json({"branch": branch, "required": required_on(config, branch),

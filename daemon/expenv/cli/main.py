@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import sys
@@ -12,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from expenv import __version__
-from expenv.cli.output import emit_json, err, out, print_report
+from expenv.cli.output import configure_cli_logging, emit_json, err, out, print_report
 
 app = typer.Typer(help="expenv: ML experimentation environment (daemon, CLI, editor).", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -36,7 +35,7 @@ def _workspace(path: Path | None):
 
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    logging.basicConfig(level=logging.WARNING, format="expenv: %(levelname)s: %(message)s")
+    configure_cli_logging()
     if version:
         out.print(__version__)
         raise typer.Exit()

@@ -10,12 +10,43 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+from expenv.domain.secrets import RedactingFormatter, RedactingStream, redact, redact_data
+
+
+class _RedactingConsole(Console):
+    """Human output never shows a credential, whatever a message quotes."""
+
+    @property
+    def file(self):
+        return RedactingStream(super().file)
+
+    @file.setter
+    def file(self, new_file) -> None:
+        Console.file.fset(self, new_file)
+
+
+err = _RedactingConsole(stderr=True, soft_wrap=True)
+out = _RedactingConsole(soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(redact_data(data), indent=2, default=lambda o: redact(str(o)))
+    sys.stdout.write(text + "\n")
+
+
+def configure_cli_logging() -> None:
+    """Warnings and errors on stderr, one line each, redacted; and redacted uncaught tracebacks."""
+    import logging
+    import traceback
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("expenv: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+    def excepthook(kind, value, tb) -> None:
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))) or "")
+
+    sys.excepthook = excepthook
 
 
 def parts_table(title: str, parts: dict[str, dict[str, Any]]) -> Table:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ class RawDataSection:
 @dataclass(frozen=True)
 class CuratedDataSection:
     url: str | None = None
+    schemas: tuple[str, ...] | None = None  # curated schemas for the policy (None: the warehouse's, else curated)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,14 @@ class ExpenvConfig:
     pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
     policy: PolicySection = PolicySection()
     warnings: tuple[ConfigProblem, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Every credential the config holds (storage_options, URL passwords, ...) is masked in
+        # every output of this process from now on, whichever section a later feature reads.
+        from expenv.domain.secrets import remember, secrets_in
+
+        remember(secrets_in({f.name: getattr(self, f.name) for f in fields(self)
+                             if f.name not in ("root", "project", "warnings")}))
 
     @property
     def state_dir(self) -> Path:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 
 from lsprotocol import types
+
+from expenv.domain.secrets import RedactingFormatter, RedactingStream
 
 _LEVELS = {
     logging.ERROR: types.MessageType.Error,
@@ -20,6 +23,7 @@ class ClientLogHandler(logging.Handler):
 
     def __init__(self, server, loop: asyncio.AbstractEventLoop):
         super().__init__(level=logging.INFO)
+        self.setFormatter(RedactingFormatter())
         self.server = server
         self.loop = loop
         self._busy = threading.local()
@@ -41,13 +45,16 @@ class ClientLogHandler(logging.Handler):
 
 
 def configure_stderr_logging(level: str = "INFO") -> None:
+    # Libraries that log through handlers of their own (MLflow, botocore) write to sys.stderr too.
+    if not isinstance(sys.stderr, RedactingStream):
+        sys.stderr = RedactingStream(sys.stderr)
     root = logging.getLogger()
     for existing in list(root.handlers):  # the CLI's own handler: one line per record, not two
         root.removeHandler(existing)
     root.setLevel(logging.DEBUG)
     handler = logging.StreamHandler()  # stderr: stdout belongs to the protocol
     handler.setLevel(level.upper())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     # pygls logs whole messages (initializationOptions included) at INFO: keep it quiet.
     logging.getLogger("pygls").setLevel(logging.WARNING)

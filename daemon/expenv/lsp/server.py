@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ from pygls.uris import to_fs_path
 
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
+from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
 from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
@@ -38,6 +40,14 @@ class ExpenvProtocol(LanguageServerProtocol):
             general.position_encodings = [types.PositionEncodingKind.Utf32 if types.PositionEncodingKind.Utf32
                                           in offered else types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
+
+    def _send_data(self, data):
+        """Everything the daemon sends (results, hovers, lenses, diagnostics, logs, errors) is
+        redacted here, once; only the text of an edit to the user's own file is left as is."""
+        if data:
+            data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)),
+                               keep=frozenset({"newText"}))
+        return super()._send_data(data)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
@@ -76,6 +86,7 @@ class ExpenvLanguageServer(LanguageServer):
         # callback here: pygls allows one handler per notification.
         self.document_listeners: list = []
         self.repo_listeners: list = []
+        self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
 
@@ -130,6 +141,14 @@ class ExpenvLanguageServer(LanguageServer):
         """The editor's text of an open document or notebook cell, else None (pygls keys its
         documents by the unquoted URI: cell URIs arrive quoted, `...#W0sZmlsZQ%3D%3D`)."""
         return self.workspace.text_documents.get(unquote(uri))
+
+    def notebook_text(self, cell_uri: str) -> str:
+        """All cells of the notebook holding `cell_uri` ("" for a plain document)."""
+        notebook = self.workspace.get_notebook_document(cell_uri=cell_uri)
+        if notebook is None:
+            return ""
+        docs = (self.open_document(cell.document) for cell in notebook.cells)
+        return "\n".join(doc.source for doc in docs if doc is not None)
 
     def path_for_uri(self, uri: str) -> Path | None:
         """The file of a document, or of the notebook that holds a cell."""

@@ -80,8 +80,8 @@ def _memory_size(value: Any) -> str | None:
 
     try:
         return None if memory_bytes(value) > 0 else "must be more than 0"
-    except ValueError as exc:
-        return f"must be a memory size like '2Gi', '512Mi' or '4GB' ({exc})"
+    except ValueError:
+        return f"must be a memory size like '2Gi', '512Mi' or '4GB', not {value!r}"
 
 
 _STR = _Key((str,), "a string", _non_empty)
@@ -94,7 +94,7 @@ _SECTIONS: dict[str, dict[str, _Key]] = {
     "project": {"name": _STR},
     "environment": {"production_image": _STR, "requirements": _STR},
     "data.raw": {"roots": _STR_LIST, "storage_options": _TABLE},
-    "data.curated": {"url": _STR},
+    "data.curated": {"url": _STR, "schemas": _STR_LIST},
     "features": {"repo": _STR},
     "tracking": {"uri": _STR},
     "policy": {"feature_store_required": _STR_LIST, "pipeline_paths": _STR_LIST},
@@ -234,7 +234,8 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         project=ProjectSection(name=sections["project"].get("name", root.name)),
         environment=EnvironmentSection(**sections["environment"]),
         raw=RawDataSection(roots=tuple(raw.get("roots", ())), storage_options=raw.get("storage_options", {})),
-        curated=CuratedDataSection(**sections["data.curated"]),
+        curated=CuratedDataSection(url=sections["data.curated"].get("url"),
+                                   schemas=_tuple_or_none(sections["data.curated"].get("schemas"))),
         features=FeaturesSection(**sections["features"]),
         tracking=TrackingSection(**sections["tracking"]),
         clusters={n: ClusterSection(name=n, **{**t, "secrets": tuple(t.get("secrets", ()))})
@@ -250,6 +251,10 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
         warnings=tuple(v.problems),
     )
     return config, v.problems
+
+
+def _tuple_or_none(value: list[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
 
 
 def load_config(root: Path) -> ExpenvConfig:

@@ -8,21 +8,23 @@ import shutil
 from pathlib import Path
 
 from expenv.domain.config import ExpenvConfig
+from expenv.domain.secrets import redact
 from expenv.domain.status import PartStatus
 from expenv.services.http_probe import http_get
 
 
 def docker_engine() -> PartStatus:
     """Ping the engine named by DOCKER_HOST (default: the local socket) without the docker SDK."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    url = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    host = redact(url)  # what messages show: tcp://user:***@host
     try:
-        if host.startswith("unix://"):
-            sock = host[len("unix://"):]
+        if url.startswith("unix://"):
+            sock = url[len("unix://"):]
             if not Path(sock).exists():
                 raise OSError(f"no socket at {sock}")
             status, body = http_get("http://docker/_ping", unix_socket=sock)
-        elif host.startswith("tcp://"):
-            status, body = http_get("http://" + host[len("tcp://"):] + "/_ping")
+        elif url.startswith("tcp://"):
+            status, body = http_get("http://" + url[len("tcp://"):] + "/_ping")
         else:
             return PartStatus("docker", False, f"unsupported DOCKER_HOST {host!r}",
                               "use unix:///path/to/docker.sock or tcp://HOST:PORT")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from expenv import __version__
-from expenv.domain.secrets import redact
+from expenv.domain.secrets import redact, redact_data
 from expenv.domain.status import PartStatus
 from expenv.services import probes
 from expenv.services.workspace import Workspace
@@ -67,7 +67,7 @@ def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, 
             described.append(entry)
     report = {"version": __version__, "runtime": runtime(), "workspaces": described, "parts": parts}
     report["summary"] = summarise(report)
-    return report
+    return redact_data(report)  # part details quote hosts and URLs, which may carry credentials
 
 
 def problems_in(report: dict[str, Any]) -> list[dict[str, Any]]:

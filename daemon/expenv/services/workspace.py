@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from expenv.domain.config import CONFIG_FILENAME, ConfigProblem, ExpenvConfig
-from expenv.domain.secrets import redact
+from expenv.domain.secrets import masked_options, redact_data
 from expenv.services.config import parse_config
 
 log = logging.getLogger(__name__)
@@ -162,8 +162,7 @@ def config_as_dict(config: ExpenvConfig) -> dict[str, Any]:
     data = asdict(config)
     data["root"] = str(config.root)
     data.pop("warnings", None)
-    data["curated"]["url"] = redact(config.curated.url)
-    data["tracking"]["uri"] = redact(config.tracking.uri)
-    for target in data["targets"].values():
-        target["tracking_uri"] = redact(target["tracking_uri"])
-    return data
+    data["raw"]["storage_options"] = masked_options(config.raw.storage_options)
+    for cluster in data["clusters"].values():
+        cluster["options"] = masked_options(cluster["options"])
+    return redact_data(data)

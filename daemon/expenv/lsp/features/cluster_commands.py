@@ -4,6 +4,8 @@ work-done progress; cancelling removes everything the launch started."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from expenv.domain.clusters import ClusterError
@@ -21,7 +23,31 @@ def _text(options: dict[str, Any], key: str, required: bool = True) -> str | Non
     return value
 
 
+log = logging.getLogger(__name__)
+IDLE_CHECK_SECONDS = 60
+
+
+async def _stop_idle_clusters(ls: ExpenvLanguageServer) -> None:
+    """Every minute, list the clusters of each workspace that has any: listing stops those idle
+    longer than their profile's idle_timeout (the CLI's lists and launches do the same)."""
+    while True:
+        await asyncio.sleep(IDLE_CHECK_SECONDS)
+        for ws in ls.workspaces.all():
+            if ws.services is None or not ws.services.clusters.recorded():
+                continue
+            try:
+                listing = await ls.run_blocking(ws.services.clusters.list)
+            except Exception as exc:  # noqa: BLE001 - a failing check must not end the loop
+                log.warning("idle cluster check failed for %s: %s", ws.root, exc)
+                continue
+            for handle in listing["clusters"]:
+                if handle.status == "stopped" and handle.detail.startswith("stopped: idle"):
+                    ls.log_to_client(f"expenv: cluster {handle.id} {handle.detail}")
+
+
 def register(server: ExpenvLanguageServer) -> None:
+    server.initialized_listeners.append(lambda ls: asyncio.ensure_future(_stop_idle_clusters(ls)))
+
     @server.command("expenv.clusters.launch")
     @user_errors
     async def clusters_launch(ls: ExpenvLanguageServer, *args: Any) -> Any:

@@ -1,7 +1,8 @@
 """`textDocument/publishDiagnostics` for Python documents, notebook cells and the Feast repo:
 unknown feature views, features and services in references; direct raw/curated reads in pipeline
 code (the production sourcing policy: errors on the branches that require the feature store);
-imports and `%pip install`s that the production image lacks (parity); and a broken feature repo
+imports and `%pip install`s that the production image lacks (parity); what Spark Connect cannot run
+in code that talks to a Spark Connect server; and a broken feature repo
 (feature_store.yaml, registry, Python errors, missing sources) on the right file."""
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ def _diag(line: int, col: int, end_line: int, end_col: int, message: str, severi
         code=code, data=data)
 
 
-def document_diagnostics(ws, path: Path, source: str) -> list[types.Diagnostic]:
-    """Problems of one document's text (0-based ranges)."""
+def document_diagnostics(ws, path: Path, source: str, context: str = "") -> list[types.Diagnostic]:
+    """Problems of one document's text (0-based ranges); `context` is the rest of its notebook."""
+    from expenv.services.clusters.code import spark_connect_findings
+
     services = ws.services
-    out: list[types.Diagnostic] = []
+    out: list[types.Diagnostic] = [_diag(f.line, f.column, f.end_line, f.end_column, f.message, "warning", f.code)
+                                   for f in spark_connect_findings(source, context)]
     if services.config.features.repo:
         try:
             for p in services.features.mention_problems(source):
@@ -72,7 +76,7 @@ def register(server: ExpenvLanguageServer) -> None:
             return
         source = doc.source
         try:
-            found = await ls.run_blocking(document_diagnostics, ws, path, source)
+            found = await ls.run_blocking(document_diagnostics, ws, path, source, ls.notebook_text(uri))
             repo = (await ls.run_blocking(repo_diagnostics, ws)).get(path.resolve(), [])
         except Exception as exc:  # noqa: BLE001 - diagnostics must never take the daemon down
             ls.log_to_client(f"expenv diagnostics failed for {path}: {exc}", types.MessageType.Warning)

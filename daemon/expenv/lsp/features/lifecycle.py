@@ -32,6 +32,8 @@ def register(server: ExpenvLanguageServer) -> None:
                 ls.feature_repo_changed(ws)
         roots = ", ".join(str(ws.root) for ws in ls.workspaces.all()) or "no folder"
         ls.log_to_client(f"expenv {ls.version} serving {roots}", types.MessageType.Info)
+        for listener in ls.initialized_listeners:
+            listener(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: ExpenvLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

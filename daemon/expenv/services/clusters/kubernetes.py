@@ -139,7 +139,8 @@ class KubernetesClusters:
                     cancelled: Cancelled) -> ClusterHandle:
         started = time.monotonic()
         status_wait = float(profile.options.get("status_wait", DEFAULT_STATUS_WAIT))
-        deadline = started + self.context.launch_timeout
+        timeout = float(profile.options.get("launch_timeout", self.context.launch_timeout))
+        deadline = started + timeout
         progress(f"waiting for the {_operator(handle.kind)} to start {handle.id}")
         while True:
             current = self._read(api, handle)
@@ -155,8 +156,8 @@ class KubernetesClusters:
                     f"submitted to namespace {api.namespace}, waiting for the {_operator(handle.kind)}: no status "
                     f"after {status_wait:g} s (is it installed in context {api.context}?); `cluster ls` follows it"))
             if now >= deadline:
-                raise ClusterError(f"launch timeout: {handle.id} was not ready after "
-                                   f"{self.context.launch_timeout:g} s ({current.detail}); removed it")
+                raise ClusterError(f"launch timeout: {handle.id} was not ready after {timeout:g} s "
+                                   f"({current.detail}); removed it")
             time.sleep(POLL)
 
     def _read(self, api: KubeApi, handle: ClusterHandle) -> ClusterHandle:

@@ -58,8 +58,18 @@ class LocalClusters:
             first = records[0]
             found.append(ClusterHandle(id=cluster_id, profile=first["profile"], kind=first["kind"], backend="local",
                                        status="unknown", started_at=min(r["started"] for r in records),
+                                       address=self._recorded_address(cluster_id),
                                        resources={"processes": records}))
         return found
+
+    def _recorded_address(self, cluster_id: str) -> str | None:
+        """A Dask scheduler writes its address into the cluster's folder (found again without the ledger)."""
+        import json
+
+        try:
+            return json.loads((self.context.state_dir / "clusters" / cluster_id / "scheduler.json").read_text())["address"]
+        except (OSError, ValueError, KeyError):
+            return None
 
     def scale(self, handle: ClusterHandle, workers: int) -> ClusterHandle:
         return self._engine(handle.kind).scale(self.context, handle, workers)

@@ -87,10 +87,10 @@ class ClusterService:
         """Start a cluster of the profile (or, with `reuse`, return a running one of it)."""
         progress, cancelled = progress or _no_progress, cancelled or _never
         profile = self.profile(profile_name)
-        if reuse:
-            running = [h for h in self.list()["clusters"] if h.profile == profile.name and h.status == "running"]
-            if running:
-                return running[0]
+        # Listing reconciles the ledger and stops idle clusters before this one adds to the machine.
+        running = [h for h in self.list()["clusters"] if h.profile == profile.name and h.status == "running"]
+        if reuse and running:
+            return running[0]
         backend = self.backend(profile.backend)
         cluster_id = new_cluster_id(profile.name)
         handle = ClusterHandle(id=cluster_id, profile=profile.name, kind=profile.kind, backend=profile.backend,

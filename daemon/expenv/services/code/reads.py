@@ -41,14 +41,13 @@ class DatasetMention:
 
 
 def mentions(source: str, lookup: DataLookup) -> list[DatasetMention]:
-    lines = source.split("\n")
     out: list[DatasetMention] = []
     for lit in string_literals(source):
         if looks_like_sql(lit.value):
             for sub in sql_references(lit.value):
                 ref = lookup.find(sub.value)
                 if ref is not None:
-                    (l1, c1), (l2, c2) = _position(lit, sub.start, lines), _position(lit, sub.end, lines)
+                    (l1, c1), (l2, c2) = lit.position_at(sub.start), lit.position_at(sub.end)
                     out.append(DatasetMention(lit, ref, sub.value, l1, c1, l2, c2))
         else:
             ref = lookup.find(lit.value)
@@ -67,17 +66,6 @@ def find_reads(source: str, lookup: DataLookup) -> list[DataRead]:
     return reads
 
 
-def _position(lit: StringLiteral, offset: int, lines: list[str]) -> tuple[int, int]:
-    """The (line, column) of an offset into a literal's value."""
-    line, column = lit.line, lit.start
-    for ch in lit.value[:offset]:
-        if ch == "\n":
-            line, column = line + 1, 0
-        else:
-            column += 1
-    return line, column
-
-
 def mention_at(source: str, line: int, character: int, lookup: DataLookup) -> DatasetMention | None:
     """The dataset named by the literal (or the part of a SQL literal) under the cursor."""
     from expenv.services.code.sql import reference_at
@@ -87,11 +75,10 @@ def mention_at(source: str, line: int, character: int, lookup: DataLookup) -> Da
     if lit is None:
         return None
     if looks_like_sql(lit.value):
-        lines = source.split("\n")
-        sub = reference_at(lit.value, lit.offset_of(line, character, lines))
+        sub = reference_at(lit.value, lit.offset_of(line, character, source.split("\n")))
         if sub is None or (ref := lookup.find(sub.value)) is None:
             return None
-        (l1, c1), (l2, c2) = _position(lit, sub.start, lines), _position(lit, sub.end, lines)
+        (l1, c1), (l2, c2) = lit.position_at(sub.start), lit.position_at(sub.end)
         return DatasetMention(lit, ref, sub.value, l1, c1, l2, c2)
     ref = lookup.find(lit.value)
     if ref is None:

@@ -42,6 +42,16 @@ class StringLiteral:
             offset += len(lines[middle]) + 1
         return offset + character
 
+    def position_at(self, offset: int) -> tuple[int, int]:
+        """The (line, column) of an offset into `value` (exact when there are no escapes)."""
+        line, column = self.line, self.start
+        for ch in self.value[:offset]:
+            if ch == "\n":
+                line, column = line + 1, 0
+            else:
+                column += 1
+        return line, column
+
 
 def blank_magics(source: str) -> str:
     """Replace IPython magic and shell lines with blank lines (keeps line numbers)."""
@@ -111,6 +121,27 @@ def _literals(source: str) -> tuple[StringLiteral, ...]:
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass  # half-typed code: keep what was read before the error
     return tuple(out)
+
+
+def ast_column(lines: list[str], lit: StringLiteral) -> int:
+    """ast's byte column of the literal's opening (prefix included) from the tokenizer's position."""
+    line = lines[lit.line] if lit.line < len(lines) else ""
+    start = lit.start
+    while start > 0 and line[start - 1] in "\"'":
+        start -= 1
+    while start > 0 and line[start - 1] in "rRbBuUfF":
+        start -= 1
+    return len(line[:start].encode("utf-8"))
+
+
+def node_span(node: ast.AST, lines: list[str]) -> tuple[int, int, int, int]:
+    """0-based (line, char, end_line, end_char) of an ast node (whose columns are UTF-8 bytes)."""
+    def char(lineno: int, byte_col: int) -> int:
+        text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+    return (node.lineno - 1, char(node.lineno, node.col_offset),
+            node.end_lineno - 1, char(node.end_lineno, node.end_col_offset))
 
 
 def literal_at(source: str, line: int, character: int) -> StringLiteral | None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from expenv.domain.errors import DataError
 from expenv.services.data.messages import shown
@@ -25,6 +27,7 @@ FORMATS = {
 }
 PROTOCOL_ALIASES = {"s3a": "s3", "s3n": "s3", "gcs": "gs", "abfss": "abfs"}
 MAX_NAME = 4096
+_ENCODED_SEPARATOR = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
 
 
 def format_of(name: str) -> str | None:
@@ -124,10 +127,15 @@ class RawRoots:
         """Where `name` points, or DataError if that is outside every root."""
         if not name or len(name) > MAX_NAME or "\x00" in name or "\n" in name:
             raise DataError(f"{shown(name)} is not a path")
+        if _ENCODED_SEPARATOR.search(name):
+            # No layer below decodes them, but a name that needs them is hiding something: say so.
+            raise DataError(f"{shown(name)}: percent-encoded '.', '/' or '\\' are not accepted in a dataset "
+                            "path; write the path plainly")
         url = split_url(name)
         if url is not None and url[0] != "file":
             return self._locate_remote(name, *url)
-        return self._locate_local(name, url[1] if url else name)
+        # A file:// URL is percent-encoded (RFC 8089); a plain path is taken as written.
+        return self._locate_local(name, unquote(url[1]) if url else name)
 
     def _locate_remote(self, name: str, protocol: str, rest: str) -> RawLocation:
         if "?" in rest or "#" in rest:

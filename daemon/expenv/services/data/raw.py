@@ -215,11 +215,14 @@ class RawBackend:
             if not top.is_dir:
                 self._add_entry(out, root, top, format_of(top.name))
                 continue
-            stack = [top]
+            stack, seen = [top], {self._real(storage, top.path)}
             while stack and len(out) < MAX_LISTED:
                 folder = stack.pop()
                 for child in reversed(storage.listdir(folder.path)):
+                    if child.is_dir and self._real(storage, child.path) in seen:
+                        continue  # a link back to a folder already listed (or up the tree): once is enough
                     if child.is_dir:
+                        seen.add(self._real(storage, child.path))
                         fmt = self.dir_format(storage, child)
                         if fmt:
                             self._add_entry(out, root, child, fmt)
@@ -228,6 +231,10 @@ class RawBackend:
                     elif format_of(child.name):
                         self._add_entry(out, root, child, format_of(child.name))
         return sorted(out, key=lambda e: e.ref.name)[:MAX_LISTED]
+
+    @staticmethod
+    def _real(storage, path: str) -> str:
+        return path if storage.remote else os.path.realpath(path)
 
     def _add_entry(self, out: list[DatasetEntry], root: RawRoot, entry: Entry, fmt: str | None) -> None:
         if not fmt:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expenv.domain.errors import DataError
+from expenv.domain.secrets import redact
 from expenv.services.data.cache import LruCache
 from expenv.services.data.messages import engine_message
 from expenv.services.data.paths import format_of, is_visible
@@ -89,12 +90,17 @@ class LocalStorage:
         return out
 
     def glob(self, pattern: str) -> list[Entry]:
+        """Files matching `pattern`. Python's glob follows symbolic links to folders, so every match
+        is checked by its real path (a file under a link leading out of the roots is not data), and
+        a file reached twice (a link back up the tree) counts once."""
         import glob
 
-        out = []
+        out, seen = [], set()
         for path in sorted(glob.glob(pattern, recursive=True)):
-            if os.path.islink(path) and self._escapes(path):
+            real = os.path.realpath(path)
+            if real in seen or self._escapes(path):
                 continue
+            seen.add(real)
             entry = self.stat(path)
             if entry is not None and not entry.is_dir and is_visible(entry.name):
                 out.append(entry)
@@ -151,7 +157,7 @@ class RemoteStorage:
 
     def _call(self, what: str, path: str, fn, *args, **kwargs):
         endpoint = self.options.get("endpoint_url") or (self.options.get("client_kwargs") or {}).get("endpoint_url")
-        where = f" (endpoint {endpoint})" if endpoint else ""
+        where = f" (endpoint {redact(endpoint)})" if endpoint else ""
         down = self._down.get("cause")
         if down is not None:  # it failed to connect moments ago: say so at once instead of waiting again
             raise DataError(f"cannot {what} {self.protocol}://{path}{where}: {down}")

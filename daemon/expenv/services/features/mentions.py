@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expenv.domain.features import FeatureRef
-from expenv.services.code.strings import StringLiteral, blank_magics, string_literals
+from expenv.services.code.strings import StringLiteral, ast_column, blank_magics, string_literals
 
 FEATURE_CALLS = ("get_historical_features", "get_online_features")
 SERVICE_CALLS = ("get_feature_service",)
@@ -103,7 +103,7 @@ def feature_mentions(source: str, catalog=None) -> list[FeatureMention]:
     for lit in string_literals(source):
         if lit.is_fstring or "\n" in lit.value:
             continue
-        kind = contexts.get((lit.line + 1, _byte_col(lines, lit)))
+        kind = contexts.get((lit.line + 1, ast_column(lines, lit)))
         value = lit.value
         if kind == "feature_ref" and _REF.match(value):
             out.append(_mention("feature_ref", lit, True))
@@ -115,17 +115,6 @@ def feature_mentions(source: str, catalog=None) -> list[FeatureMention]:
             elif value in catalog.services:
                 out.append(_mention("feature_service", lit, False))
     return out
-
-
-def _byte_col(lines: list[str], lit: StringLiteral) -> int:
-    """ast's byte column of the literal's opening (prefix included) from the tokenizer's position."""
-    line = lines[lit.line] if lit.line < len(lines) else ""
-    start = lit.start
-    while start > 0 and line[start - 1] in "\"'":
-        start -= 1
-    while start > 0 and line[start - 1] in "rRbBuUfF":
-        start -= 1
-    return len(line[:start].encode("utf-8"))
 
 
 def _mention(kind: str, lit: StringLiteral, in_call: bool) -> FeatureMention:

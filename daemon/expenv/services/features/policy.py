@@ -3,7 +3,9 @@
 Pipeline code is every .py file under `[policy] pipeline_paths` (default `pipelines/`) and every
 workspace module those files import, transitively. A direct read of raw or curated data there is
 a violation: an error on a branch matching `[policy] feature_store_required` (fnmatch patterns),
-information elsewhere. The branch is git's current one (GitPython), unless given.
+information elsewhere. The branch is git's current one (GitPython), unless given. A read is
+classified from the code alone (`services.code.sourcing`), so a CI clone without the data or the
+warehouse gets the same verdict as a machine holding them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ import threading
 from pathlib import Path
 
 from expenv.domain.config import ExpenvConfig
-from expenv.domain.data import Layer
 from expenv.domain.features import PolicyViolation
+from expenv.services.code.sourcing import DEFAULT_SCHEMAS, SourcingRules, direct_reads
 
 SKIPPED_DIRS = {".git", ".venv", "venv", "__pycache__", ".ipynb_checkpoints", ".expenv", "node_modules",
                 "site-packages", ".tox", ".mypy_cache", ".pytest_cache"}
-DIRECT_LAYERS = (Layer.RAW, Layer.CURATED)
 
 
 def current_branch(root: Path) -> str | None:
@@ -151,16 +152,32 @@ def _relative(path: Path, root: Path) -> str:
 # ---- the check ---------------------------------------------------------------------------------
 
 
-def violations_in(source: str, path: str, lookup, branch: str | None, error: bool,
+def sourcing_rules(config: ExpenvConfig, data=None) -> SourcingRules:
+    """What counts as a raw or curated read: the raw roots, the curated URL and the curated schemas
+    (`[data.curated] schemas`; default: the schemas holding the warehouse's tables when it can be
+    reached, else `curated`). Nothing else depends on what data exists on this machine."""
+    schemas = config.curated.schemas
+    if schemas is None:
+        schemas = tuple(_warehouse_schemas(data)) or DEFAULT_SCHEMAS
+    return SourcingRules.build(config.root, config.raw.roots, config.curated.url, schemas)
+
+
+def _warehouse_schemas(data) -> set[str]:
+    curated = getattr(data, "curated", None)
+    if curated is None:
+        return set()
+    try:
+        return {t.schema for t in curated.catalog(quick=True).tables}
+    except Exception:  # noqa: BLE001 - unreachable (a CI clone has no warehouse): the default applies
+        return set()
+
+
+def violations_in(source: str, path: str, rules: SourcingRules, branch: str | None, error: bool,
                   imported_by: str | None = None) -> list[PolicyViolation]:
     """Direct raw/curated reads in one file's text (positions 1-based; `path` is reported as given)."""
-    from expenv.services.code.reads import find_reads
-
     severity = "error" if error else "information"
     out = []
-    for read in find_reads(source, lookup):
-        if read.layer not in DIRECT_LAYERS:
-            continue
+    for read in direct_reads(source, rules):
         where = f"on branch {branch}" if branch else "here"
         rule = ("production pipelines must read from the feature store" if error
                 else "once this pipeline goes to production it must read from the feature store")
@@ -173,22 +190,23 @@ def violations_in(source: str, path: str, lookup, branch: str | None, error: boo
     return out
 
 
-def _lookup_for(config: ExpenvConfig, lookup):
-    if lookup is not None:
-        return lookup
+def _data_for(config: ExpenvConfig, data):
+    if data is not None:
+        return data
     from expenv.services.data import DataService
 
     return DataService(config)
 
 
 def check_policy(config: ExpenvConfig, paths: list[Path] | None = None, branch: str | None = None,
-                 lookup=None, enforce: bool | None = None) -> list[PolicyViolation]:
+                 data=None, enforce: bool | None = None) -> list[PolicyViolation]:
     """Violations in the pipeline code of a workspace (on disk), with absolute paths.
 
     `paths`: pipeline files or folders to check instead of `[policy] pipeline_paths`. `branch`:
-    instead of git's current branch. `enforce`: True makes every violation an error (submission
-    to a production-like target), False never an error, None decides by the branch."""
-    lookup = _lookup_for(config, lookup)
+    instead of git's current branch. `data`: the workspace's DataService, asked only for the
+    warehouse's schemas. `enforce`: True makes every violation an error (submission to a
+    production-like target), False never an error, None decides by the branch."""
+    rules = sourcing_rules(config, _data_for(config, data))
     branch = branch or current_branch(config.root)
     error = required_on(config, branch) if enforce is None else enforce
     out: list[PolicyViolation] = []
@@ -197,11 +215,11 @@ def check_policy(config: ExpenvConfig, paths: list[Path] | None = None, branch: 
             source = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        out.extend(violations_in(source, str(file), lookup, branch, error, imported_by))
+        out.extend(violations_in(source, str(file), rules, branch, error, imported_by))
     return out
 
 
-def check_document(config: ExpenvConfig, path: Path, source: str, lookup=None, branch: str | None = None,
+def check_document(config: ExpenvConfig, path: Path, source: str, data=None, branch: str | None = None,
                    enforce: bool | None = None) -> list[PolicyViolation]:
     """Violations in one open document's (unsaved) text; [] when the file is not pipeline code."""
     scope = pipeline_scope(config)
@@ -210,4 +228,5 @@ def check_document(config: ExpenvConfig, path: Path, source: str, lookup=None, b
         return []
     branch = branch or current_branch(config.root)
     error = required_on(config, branch) if enforce is None else enforce
-    return violations_in(source, str(resolved), _lookup_for(config, lookup), branch, error, scope[resolved])
+    rules = sourcing_rules(config, _data_for(config, data))
+    return violations_in(source, str(resolved), rules, branch, error, scope[resolved])

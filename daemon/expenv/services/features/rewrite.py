@@ -23,6 +23,7 @@ from expenv.domain.config import ExpenvConfig
 from expenv.domain.data import Layer
 from expenv.domain.features import FeatureServiceInfo, FeatureStoreRewrite, TextEdit
 from expenv.services.code.sql import looks_like_sql
+from expenv.services.code.strings import node_span
 
 # Calls that turn a lazy relation into a dataframe: part of the read, replaced with it.
 MATERIALISERS = {"df", "fetchdf", "fetch_df", "to_df", "to_pandas", "toPandas", "pl", "arrow", "fetch_arrow_table",
@@ -45,17 +46,6 @@ class _ReadSite:
 # ---- positions -------------------------------------------------------------------------------
 
 
-def _char_col(lines: list[str], lineno: int, byte_col: int) -> int:
-    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
-
-
-def _span(node: ast.AST, lines: list[str]) -> tuple[int, int, int, int]:
-    """0-based (line, char, end_line, end_char) of a node."""
-    return (node.lineno - 1, _char_col(lines, node.lineno, node.col_offset),
-            node.end_lineno - 1, _char_col(lines, node.end_lineno, node.end_col_offset))
-
-
 def _contains(span: tuple[int, int, int, int], line: int, char: int) -> bool:
     return (span[0], span[1]) <= (line, char) <= (span[2], span[3])
 
@@ -71,7 +61,7 @@ def _literal_node(tree: ast.AST, lines: list[str], line: int, char: int) -> ast.
     best = None
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)):
-            if _contains(_span(node, lines), line, char):
+            if _contains(node_span(node, lines), line, char):
                 if best is None or (node.lineno, node.col_offset) >= (best.lineno, best.col_offset):
                     best = node
     return best
@@ -360,7 +350,7 @@ def rewrite_to_feature_store(source: str, read, *, catalog, config: ExpenvConfig
         at = min(_top_level_line(tree, s.call) for s in sites)
         edits.append(TextEdit(at, 0, at, 0, helper))
     for site in sites:
-        line, char, end_line, end_char = _span(site.call, lines)
+        line, char, end_line, end_char = node_span(site.call, lines)
         if entity_source:
             call = f"{name}()"
         else:

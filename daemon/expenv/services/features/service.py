@@ -371,14 +371,14 @@ class FeatureService:
                      enforce: bool | None = None):
         from expenv.services.features.policy import check_policy
 
-        return check_policy(self.config, paths, branch, lookup=self.data, enforce=enforce)
+        return check_policy(self.config, paths, branch, data=self.data, enforce=enforce)
 
     def check_document(self, path: Path | str, source: str, branch: str | None = None,
                        enforce: bool | None = None):
         """Violations in an open document's unsaved text ([] when it is not pipeline code)."""
         from expenv.services.features.policy import check_document
 
-        return check_document(self.config, Path(path), source, lookup=self.data, branch=branch, enforce=enforce)
+        return check_document(self.config, Path(path), source, data=self.data, branch=branch, enforce=enforce)
 
     def rewrite(self, source: str, read, path: Path | str | None = None):
         """Code actions for one direct read (a DataRead): a retrieval through the feature service

@@ -9,7 +9,7 @@ comma-separated.
 from __future__ import annotations
 
 from expenv.domain.features import NODE_FEATURE_SERVICE, NODE_MODEL_VERSION, NODE_RUN, LineageEdge, LineageGraph, LineageNode
-from expenv.domain.secrets import redact
+from expenv.domain.secrets import redact, without_credentials
 from expenv.domain.tracking import TAG_FEATURE_SERVICE, TAG_GIT_BRANCH, TAG_PIPELINE
 
 SERVICE_TAGS = (TAG_FEATURE_SERVICE, "feast.feature_service")
@@ -41,7 +41,7 @@ def runs_graph(uri: str, known_services: set[str]) -> LineageGraph:
                 runs.setdefault(r.info.run_id, r)
     nodes: list[LineageNode] = []
     edges: list[LineageEdge] = []
-    base = uri.rstrip("/")
+    base = without_credentials(uri).rstrip("/")  # a link the browser opens: it asks for credentials itself
     for run_id, r in runs.items():
         services = services_of(dict(r.data.tags))
         if not services:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expenv.domain.errors import ExpenvError
+from expenv.domain.secrets import redact
 
 ENGINE_FIX = ("run `make docker` (as root it installs Debian's docker.io and starts dockerd), start your "
               "engine, or point DOCKER_HOST at one (a rootless engine: unix://$XDG_RUNTIME_DIR/docker.sock)")
@@ -57,12 +58,12 @@ def docker_client():
         from docker.errors import DockerException
     except ImportError as exc:
         raise DockerUnavailable(f"the docker Python package is missing ({exc}); pip install 'expenv[engines]'") from None
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    host = redact(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"))
     try:
         client = docker.from_env(timeout=600)
         client.ping()
     except (DockerException, OSError) as exc:
-        detail = str(exc)
+        detail = redact(str(exc))
         if "Permission denied" in detail:
             raise DockerUnavailable(
                 f"this user may not use the Docker engine at {host} (permission denied); fix: add the user "

@@ -59,14 +59,14 @@ class KubernetesRunner:
         return self._record(run, submitted)
 
     def status(self, run: PipelineRun) -> PipelineRun:
+        if run.done:   # an ended run is final: a terminating Workflow must not look running again
+            return run
         api, kind, name = self._object(run)
         try:
             obj = api.find(kind, name)
         except KubeError as exc:
             raise PipelineError(f"cannot read the status of run {run.id}: {exc}") from None
         if obj is None:
-            if run.done:
-                return run
             return self._record(run, _ended(run, FAILED, f"{kind.kind} {name} is gone from namespace "
                                                          f"{api.namespace} (deleted by someone, or expired)"))
         return self._record(run, _job_status(run, obj) if kind is JOB else _workflow_status(run, obj))

@@ -4,7 +4,9 @@ nested under the parent). Statuses are mirrored as steps end. MLflow is imported
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +69,14 @@ def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
         client = _client(uri)
         current = client.get_run(run_id).info.status
         wanted = MLFLOW_STATUS[status]
-        if wanted in ("RUNNING", "SCHEDULED"):
-            if current != "RUNNING":
-                client.update_run(run_id, status="RUNNING")
-        elif current in ("RUNNING", "SCHEDULED") or current != wanted:
-            client.set_terminated(run_id, status=wanted)
+        # MLflow writes "View run ... at" to stdout when a run ends: stdout is the CLI's JSON and
+        # the daemon's protocol, so it goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            if wanted in ("RUNNING", "SCHEDULED"):
+                if current != "RUNNING":
+                    client.update_run(run_id, status="RUNNING")
+            elif current in ("RUNNING", "SCHEDULED") or current != wanted:
+                client.set_terminated(run_id, status=wanted)
     except Exception as exc:  # noqa: BLE001 - tracking trouble must not lose the run's own record
         log.warning("could not mirror status %s to MLflow run %s: %s", status, run_id, exc)
         return f"MLflow could not be told the status ({redact(str(exc))[:200]})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from expenv.domain.errors import ExpenvError
-from expenv.domain.secrets import redact
+from expenv.domain.secrets import redact, without_credentials
 from expenv.domain.tracking import TAG_GIT_BRANCH, TAG_PIPELINE, RunComparison, RunSummary
 
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
@@ -53,7 +53,8 @@ class RunReader:
         return TrackingError(f"MLflow at {redact(self.uri)} failed: {redact(str(exc))[:300]}")
 
     def run_url(self, experiment_id: str, run_id: str) -> str:
-        return f"{self.uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        """The run's page; never with the URI's credentials (the browser asks for them)."""
+        return f"{without_credentials(self.uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
     def runs(self, experiment: str, branch: str | None = None, pipeline: str | None = None,
              status: str | None = None, max_results: int = 100) -> list[RunSummary]:

@@ -1,0 +1,113 @@
+"""Dask as containers of the locally built production image (`expenv cluster up dask-docker`),
+computing over the example's raw data (mounted read-only) from a client process on the host.
+Needs a Docker engine: without one these tests fail, saying why."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, ledger_ids, run_client, wait_until
+from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
+
+# Its own tag: other sessions build tests/docker's tag from their branch's requirements meanwhile.
+# Docker's layer cache makes a build of the same recipe under either tag cheap.
+PROD_TAG = "expenv-test-clusters-prod:latest"
+
+# The first test waits for the production image build (minutes when its requirements changed).
+pytestmark = pytest.mark.timeout(2400)
+
+
+@pytest.fixture(scope="module")
+def docker_setup(cluster_example, docker_client):
+    """The example workspace with the test's production image (built from its requirements, which
+    hold dask[distributed]; the same recipe as tests/docker's, so either session's build is reused)."""
+    from expenv.services.images import build_base, build_production
+
+    config = cluster_example / "expenv.toml"
+    config.write_text(re.sub(r'production_image = "[^"]*"', f'production_image = "{PROD_TAG}"', config.read_text()))
+    build_base()
+    built = build_production(cluster_example, PROD_TAG)
+    return cluster_example, built.id
+
+
+def _containers(client, cluster_id):
+    return client.containers.list(all=True, filters={"label": f"expenv.cluster={cluster_id}"})
+
+
+@pytest.fixture(scope="module")
+def docker_workspace(docker_setup):
+    return docker_setup[0]
+
+
+@pytest.fixture(scope="module")
+def docker_cluster(docker_workspace, docker_client):
+    cluster = expenv("cluster", "up", "dask-docker", "--json", "-w", str(docker_workspace))
+    yield cluster
+    if cluster["id"] in ledger_ids(docker_workspace):
+        expenv("cluster", "down", cluster["id"], "--json", "-w", str(docker_workspace))
+    assert not _containers(docker_client, cluster["id"])
+    assert_nothing_left(docker_workspace, cluster)
+
+
+def test_containers_are_labelled_on_host_network_with_raw_data_read_only(docker_cluster, docker_client,
+                                                                         docker_workspace, docker_setup):
+    image_id = docker_setup[1]
+    containers = _containers(docker_client, docker_cluster["id"])
+    assert sorted(c.labels["expenv.role"] for c in containers) == ["scheduler", "worker", "worker"]
+    raw = str((docker_workspace / "data" / "raw").resolve())
+    for container in containers:
+        assert container.labels["app.kubernetes.io/managed-by"] == "expenv"
+        assert container.labels["expenv.profile"] == "dask-docker"
+        assert container.attrs["HostConfig"]["NetworkMode"] == "host"
+        assert container.image.id == image_id
+        mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
+        assert mounts[raw]["RW"] is False
+    assert docker_cluster["address"].startswith("tcp://127.0.0.1:")
+
+
+def test_a_host_client_computes_over_the_raw_data_on_the_worker_containers(docker_cluster, docker_workspace):
+    usage = docker_workspace / "data" / "raw" / "usage"
+    table = pq.read_table(usage)
+    result = run_client(f"""
+import json, socket
+import dask.dataframe as dd
+from dask.distributed import Client
+client = Client({docker_cluster['address']!r}, timeout=30)
+df = dd.read_parquet({str(usage)!r})
+rows, sessions = len(df), int(df.sessions.sum().compute())
+# where the work ran: a file only the production image has
+images = set(client.run(lambda: open("/opt/venv/requirements.lock").read().count("==") > 0).values())
+print(json.dumps({{"rows": rows, "sessions": sessions, "in_image": sorted(images)}}))
+""")
+    assert result["rows"] == table.num_rows
+    assert result["sessions"] == sum(table.column("sessions").to_pylist())
+    assert result["in_image"] == [True]
+
+
+def test_a_killed_worker_container_is_shown_lost(docker_cluster, docker_client, docker_workspace):
+    worker = next(c for c in _containers(docker_client, docker_cluster["id"]) if c.labels["expenv.role"] == "worker")
+    worker.kill()
+
+    def lost():
+        listing = expenv("cluster", "ls", "--json", "-w", str(docker_workspace))
+        found = next(c for c in listing["clusters"] if c["id"] == docker_cluster["id"])
+        return found if found["workers_lost"] == 1 else None
+
+    shown = wait_until(lost, 90, "the killed worker container to be shown lost")
+    assert shown["workers_alive"] == 1
+    scaled = expenv("cluster", "scale", docker_cluster["id"], "2", "--json", "-w", str(docker_workspace))
+    assert (scaled["workers_alive"], scaled["workers_lost"]) == (2, 0)
+
+
+def test_engine_down_is_a_clear_error_and_leaves_nothing(docker_workspace):
+    before = ledger_ids(docker_workspace)
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    result = subprocess.run([*EXPENV, "cluster", "up", "dask-docker", "-w", str(docker_workspace)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "no Docker engine answers at unix:///nonexistent/docker.sock" in result.stderr
+    assert ledger_ids(docker_workspace) == before
