@@ -125,3 +125,35 @@ def test_an_unreachable_api_fails_the_submission_plainly(workspace, kube, tmp_pa
     result = expenv(workspace, "submit", "evaluate", "--target", "e2e", "--json", ok=False)
     assert result.returncode == 1 and "cannot reach the Kubernetes API at http://127.0.0.1:9" in \
         result.stderr.replace("\n", " ")
+
+
+def test_submit_wait_streams_the_pod_log_and_ends_finished(workspace, kube, preprod_mlflow):
+    """`submit --wait`, with the emulator playing the Job controller and kubelet: when the Job
+    appears, its pod runs, logs two lines and the Job completes."""
+    import threading
+
+    stop = threading.Event()
+
+    def job_controller() -> None:
+        while not stop.is_set():
+            for job in kube.objects("jobs", "ml"):
+                if job.get("status"):
+                    continue
+                name, labels = job["metadata"]["name"], job["spec"]["template"]["metadata"]["labels"]
+                kube.add_pod("ml", f"{name}-pod", labels, phase="Succeeded", ready=False)
+                kube.set_pod_log("ml", f"{name}-pod", "scoring 20000 rows\nauc=0.81\n")
+                kube.set_status("batch/v1", "jobs", "ml", name, {"succeeded": 1, "conditions": [
+                    {"type": "Complete", "status": "True"}]})
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=job_controller, daemon=True)
+    thread.start()
+    try:
+        result = expenv(workspace, "submit", "evaluate", "--target", "e2e", "--wait", "--json")
+    finally:
+        stop.set()
+        thread.join(5)
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED" and run["mlflow_run_id"]
+    assert "[score] scoring 20000 rows" in result.stderr and "[score] auc=0.81" in result.stderr
+    assert mlflow_run(preprod_mlflow, run["mlflow_run_id"])["info"]["status"] == "FINISHED"
