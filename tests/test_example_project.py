@@ -42,8 +42,14 @@ EXPECTED_CONFIG = {
         "ray-k8s": {"kind": "ray", "backend": "kubernetes", "namespace": "ml-dev", "workers": 2, "cores": 2,
                     "memory": "4Gi"},
     },
-    "targets": {"dev": {"backend": "docker"},
-                "preprod": {"backend": "kubernetes", "namespace": "ml-preprod"}},
+    "targets": {"dev": {"backend": "docker", "include": ["features/data"]},
+                "preprod": {"backend": "kubernetes", "namespace": "ml-preprod", "production_like": True,
+                            "tracking_uri": "http://mlflow.preprod:5000"}},
+    "pipelines": {"train": {
+        "feature_service": "churn_model_v1",
+        "steps": {"prepare": {"notebook": "notebooks/prepare.ipynb", "params": {"rows_limit": 0}},
+                  "train": {"python": "pipelines/train.py", "depends_on": ["prepare"], "memory": "2g",
+                            "params": {"source": "features", "rows_limit": 0, "seed": 7, "C": 1.0}}}}},
     "policy": {"feature_store_required": ["release/*", "main"]},
 }
 
@@ -113,7 +119,7 @@ def test_files_and_config(small):
                 "data/raw/payments.csv", "data/raw/churn_labels.json", "data/warehouse.duckdb",
                 "features/feature_store.yaml", "features/definitions.py",
                 "pipelines/__init__.py", "pipelines/train.py", "pipelines/requirements.txt",
-                "notebooks/explore.ipynb"]:
+                "notebooks/explore.ipynb", "notebooks/prepare.ipynb"]:
         assert Path(rel) in small.files, rel
     months = sorted(p.parent.name for p in (root / "data/raw/usage").glob("*/part-0.parquet"))
     assert months == [f"month=2024-{m:02d}" for m in range(1, 13)]
@@ -125,7 +131,8 @@ def test_files_and_config(small):
     assert {"/data/", "/.expenv/", "/features/data/"} <= set(ignored)
     requirements = (root / "pipelines/requirements.txt").read_text().split()
     assert {r.split(">=")[0] for r in requirements} == {
-        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow", "dask[distributed]"}
+        "pandas", "pyarrow", "duckdb", "scikit-learn", "feast", "mlflow", "papermill", "ipykernel",
+        "dask[distributed]"}
     assert all(">=" in r for r in requirements)
     yaml = (root / "features/feature_store.yaml").read_text()
     for line in ["project: churn", "provider: local", "registry: data/registry.db",

@@ -57,6 +57,7 @@ def project(devcontainer, example_project):
     _git(root, "init", "-q", "-b", "release/2.0")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "init")
+    sha = _git(root, "rev-parse", "HEAD")   # before the chown: git refuses a repository of another user
     up = subprocess.run([sys.executable, "-m", "expenv", "up", "--json", "-w", str(root)], capture_output=True,
                         text=True, timeout=180)
     assert up.returncode == 0, up.stderr
@@ -64,7 +65,7 @@ def project(devcontainer, example_project):
         subprocess.run(["chown", "-R", "1000:1000", str(root)], check=True)
     try:
         yield {"root": root, "remote": f"{devcontainer.remote_workspace_folder}/{name}", "name": name,
-               "sha": _git(root, "rev-parse", "HEAD"), "uri": json.loads(up.stdout)["tracking_uri"]}
+               "sha": sha, "uri": json.loads(up.stdout)["tracking_uri"]}
     finally:
         subprocess.run([sys.executable, "-m", "expenv", "down", "-w", str(root)], capture_output=True, timeout=60)
 

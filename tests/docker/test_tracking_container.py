@@ -9,7 +9,7 @@ from tests.docker.conftest import PROD_TAG
 from tests.tracking.conftest import runs_json, tracked_workspace, tracking  # noqa: F401 - fixtures
 from tests.tracking.test_runs_everywhere import local_run, notebook_run  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]   # its fixtures start a kernel and a run
 
 # The production image has no expenv: like the example's train.py, it reads EXPENV_RUN_TAGS itself.
 SNIPPET = """

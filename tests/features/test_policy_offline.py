@@ -74,6 +74,12 @@ def month():
     return pd.read_parquet(f"{RAW}/usage/month={MONTH}")
 
 
+def from_this_file():
+    payments = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "raw" / "payments.csv")
+    labels = pd.read_json(os.path.join(os.path.dirname(__file__), "..", RAW, "churn_labels.json"))
+    return payments, labels
+
+
 def curated_customers():
     return duckdb.sql("SELECT customer_id, plan FROM curated.customers").df()
 
@@ -107,6 +113,8 @@ EXPECTED = [
     ('RAW_DIR / "payments.csv"', 0, "raw", "data/raw/payments.csv"),
     ('os.path.join(RAW, "churn_labels.json")', 0, "raw", "data/raw/churn_labels.json"),
     ('f"{RAW}/usage/month={MONTH}"', 0, "raw", "data/raw/usage/month=2024-01"),
+    ('Path(__file__).resolve().parents[1] / "data" / "raw" / "payments.csv"', 0, "raw", "data/raw/payments.csv"),
+    ('os.path.join(os.path.dirname(__file__), "..", RAW, "churn_labels.json")', 0, "raw", "data/raw/churn_labels.json"),
     ("curated.customers", 0, "curated", "curated.customers"),
     ('f"select * from churn_training limit {limit}"', 0, "curated", "churn_training"),
     ("customer_monthly_usage", 0, "curated", "customer_monthly_usage"),

@@ -2,6 +2,8 @@
 import { CloseAction, ErrorAction, LanguageClient, State } from "vscode-languageclient/node";
 import type { ErrorHandler } from "vscode-languageclient/node";
 import { RESTART_COMMAND } from "./commands";
+import { LOG_NOTIFICATION, PipelineOutput, STATUS_NOTIFICATION } from "./pipelines";
+import type { PipelineLogLine, PipelineStatus } from "./pipelines";
 import { preflight, showPreflightFailure, SHOW_LOG } from "./preflight";
 import { findInterpreter } from "./python";
 import { CrashBudget } from "./restart";
@@ -19,6 +21,7 @@ export class Daemon {
   constructor(
     private readonly channel: OutputChannel,
     private readonly tomlWatcher: FileSystemWatcher,
+    private readonly pipelines?: PipelineOutput,
   ) {}
 
   readonly showLog = (): void => this.channel.show(true);
@@ -53,6 +56,11 @@ export class Daemon {
       }),
     );
     this.client = client;
+    const pipelines = this.pipelines;
+    if (pipelines) {
+      client.onNotification(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
+      client.onNotification(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    }
     try {
       await client.start();
     } catch (err) {

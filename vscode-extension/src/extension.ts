@@ -1,6 +1,7 @@
 // Entry point: wires the output channel, the daemon, its restart triggers and the client commands.
 import { CLIENT_COMMANDS, RESTART_COMMAND, SHOW_LOG_COMMAND } from "./commands";
 import { Daemon } from "./daemon";
+import { PipelineOutput } from "./pipelines";
 import { onActiveInterpreterChanged } from "./python";
 import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./restart";
 import { EXPENV_TOML_GLOB } from "./server";
@@ -12,7 +13,8 @@ let shutdown: (() => Promise<void>) | undefined;
 export function activate(context: ExtensionContext): void {
   const channel = createOutputChannel("expenv");
   const tomlWatcher = createFileSystemWatcher(EXPENV_TOML_GLOB);
-  const daemon = new Daemon(channel, tomlWatcher);
+  const pipelineChannel = createOutputChannel("expenv pipelines");
+  const daemon = new Daemon(channel, tomlWatcher, new PipelineOutput(pipelineChannel));
   const restarts = new DebouncedRestart(() => daemon.restart(), RESTART_DEBOUNCE_MS, (line) =>
     channel.appendLine(line),
   );
@@ -22,6 +24,7 @@ export function activate(context: ExtensionContext): void {
   };
   context.subscriptions.push(
     channel,
+    pipelineChannel,
     tomlWatcher,
     ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
     ...watchRestartTriggers(restarts, tomlWatcher),

@@ -14,7 +14,34 @@ const DATASET: Prompt = {
   toArgs: (answer) => ({ dataset: answer }),
 };
 
+const RUN: Prompt = {
+  prompt: "Pipeline run id (see expenv: List pipelines and runs)",
+  placeHolder: "train-1a2b3c4d",
+  toArgs: (answer) => ({ run: answer }),
+};
+
+/** "NAME TARGET" answers: a pipeline (or notebook) and the target to run it on. */
+function onTarget(key: string, prompt: string, placeHolder: string): Prompt {
+  return {
+    prompt,
+    placeHolder,
+    toArgs: (answer) => {
+      const [name = "", target = ""] = answer.split(/\s+/);
+      return { [key]: name, target };
+    },
+  };
+}
+
 const PROMPTS: Record<string, Prompt> = {
+  ...Object.fromEntries(
+    ["expenv.pipelines.status", "expenv.pipelines.logs", "expenv.pipelines.cancel", "expenv.pipelines.rerun"].map(
+      (command) => [command, RUN],
+    ),
+  ),
+  "expenv.pipelines.submit": onTarget("pipeline", "Pipeline and target", "train dev"),
+  "expenv.pipelines.render": onTarget("pipeline", "Pipeline and target", "train preprod"),
+  "expenv.pipelines.runNotebook": onTarget("notebook", "Notebook (workspace path) and target",
+    "notebooks/prepare.ipynb dev"),
   ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, DATASET])),
   "expenv.tracking.open": {
     prompt: "MLflow run id",

@@ -69,3 +69,7 @@ export function executeCommand<T>(id: string, ...args: unknown[]): Thenable<T> {
 export function openSetting(id: string): Thenable<unknown> {
   return vscode.commands.executeCommand("workbench.action.openSettings", id);
 }
+
+export function openExternal(url: string): Thenable<boolean> {
+  return vscode.env.openExternal(vscode.Uri.parse(url));
+}

@@ -44,3 +44,18 @@ describe("completeArguments for tracking commands", () => {
     expect(await completeArguments("expenv.tracking.compare", [])).toEqual([{ run_ids: ["a1", "b2", "c3"] }]);
   });
 });
+
+describe("pipeline prompts", () => {
+  it("turn 'NAME TARGET' into the pipeline and target of a submission", async () => {
+    const { showInputBox } = await import("../src/vscodeapi");
+    vi.mocked(showInputBox).mockResolvedValueOnce("train  dev");
+    const { completeArguments } = await import("../src/prompts");
+    expect(await completeArguments("expenv.pipelines.submit", [])).toEqual([{ pipeline: "train", target: "dev" }]);
+    vi.mocked(showInputBox).mockResolvedValueOnce("notebooks/prepare.ipynb dev");
+    expect(await completeArguments("expenv.pipelines.runNotebook", [])).toEqual([
+      { notebook: "notebooks/prepare.ipynb", target: "dev" },
+    ]);
+    vi.mocked(showInputBox).mockResolvedValueOnce("train-1a2b3c4d");
+    expect(await completeArguments("expenv.pipelines.cancel", [])).toEqual([{ run: "train-1a2b3c4d" }]);
+  });
+});

@@ -71,6 +71,13 @@ class StepSpec:
         return (self.entrypoint,) if self.entrypoint.endswith((".py", ".ipynb")) else ()
 
 
+def notebook_pipeline(path: str) -> PipelineSpec:
+    """A one-step pipeline running a workspace notebook ("run this notebook as a pipeline step")."""
+    stem = path.rsplit("/", 1)[-1].removesuffix(".ipynb")
+    name = "notebook-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)
+    return PipelineSpec(name, (StepSpec(name.removeprefix("notebook-"), "notebook", path),))
+
+
 @dataclass(frozen=True)
 class PipelineSpec:
     """A pipeline: its steps (in a valid order: each after what it depends on)."""
@@ -85,6 +92,14 @@ class PipelineSpec:
             if step.name == name:
                 return step
         raise PipelineError(f"pipeline {self.name} has no step {name!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineSpec:
+        """The inverse of asdict (a run keeps the spec it ran, for rerun)."""
+        steps = tuple(StepSpec(**{**s, "depends_on": tuple(s["depends_on"]),
+                                  "params": {n: ParamSpec(**p) for n, p in s["params"].items()}})
+                      for s in data["steps"])
+        return cls(data["name"], steps, data.get("feature_service"), data.get("line", 1))
 
     def resolve_params(self, given: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         """Each step's parameter values: defaults, overridden by `given` ({"k": v} for every step

@@ -86,6 +86,8 @@ class ExpenvLanguageServer(LanguageServer):
         # callback here: pygls allows one handler per notification.
         self.document_listeners: list = []
         self.repo_listeners: list = []
+        # (ls, uri) -> [CodeLens] of feature modules other than the tracking lens (one handler per method).
+        self.lens_providers: list = []
         self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---

@@ -22,6 +22,8 @@ def register_all(server: ExpenvLanguageServer) -> None:
         feature_refs,
         hover,
         lifecycle,
+        pipeline_commands,
+        pipeline_lens,
         status,
         tracking_commands,
         tracking_lens,
@@ -29,5 +31,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
-                   cluster_commands, cluster_actions):
+                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens):
         module.register(server)

@@ -76,7 +76,12 @@ def register(server: ExpenvLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     async def code_lens(ls: ExpenvLanguageServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        # pygls takes one handler per method: other features' lenses come from ls.lens_providers.
         uri = params.text_document.uri
+        lenses = [lens for provider in ls.lens_providers for lens in provider(ls, uri)]
+        return (lenses + (await tracking_lens(ls, uri) or [])) or None
+
+    async def tracking_lens(ls: ExpenvLanguageServer, uri: str) -> list[types.CodeLens] | None:
         ws = ls.workspace_for_uri(uri)
         if ws is None or ws.services is None:
             return None

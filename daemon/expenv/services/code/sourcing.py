@@ -24,21 +24,16 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass, field
-from functools import reduce
 from pathlib import Path
 
 from expenv.domain.data import Layer
+from expenv.services.code.constants import UNKNOWN, ConstantText, dotted
 from expenv.services.code.reads import DataRead
 from expenv.services.code.sql import SqlRef, looks_like_sql, sql_references
 from expenv.services.code.strings import StringLiteral, ast_column, blank_magics, node_span, string_literals
 from expenv.services.data.paths import RawRoot, RawRoots, format_of, has_glob, looks_like_path, split_url
 
 DEFAULT_SCHEMAS = ("curated",)
-UNKNOWN = "{?}"  # an f-string part that is not built from constants (no identifier can match it)
-PATH_CALLS = {"Path", "PurePath", "PosixPath", "PurePosixPath", "UPath"}  # callee's last name part
-JOIN_CALLS = {"os.path.join", "posixpath.join", "path.join"}
-SAME_CALLS = {"str", "os.fspath", "os.path.normpath", "os.path.abspath", "posixpath.normpath"}
-SAME_METHODS = {"as_posix", "resolve", "absolute"}
 CONNECT_CALLS = {"connect", "create_engine", "create_async_engine"}
 CONNECT_TARGETS = ("database", "url", "dsn", "conninfo", "name_or_url")
 DERIVED_CONNECTIONS = {"connect", "cursor", "begin", "duplicate", "raw_connection"}
@@ -90,6 +85,13 @@ class SourcingRules:
         local = os.path.normpath(os.path.join(self.roots.workspace, url[1] if url else text))
         return next((r for r in self.roots.roots if not r.is_remote and r.contains(local) and local != r.path), None)
 
+    def shown(self, path: str) -> str:
+        """A path built from `__file__` as the user would write it: workspace-relative."""
+        if not os.path.isabs(path):
+            return path
+        relative = os.path.relpath(os.path.normpath(path), self.roots.workspace)
+        return path if relative.startswith("..") else Path(relative).as_posix()
+
     def is_raw(self, text: str) -> bool:
         """A dataset under a raw root: a data file, a folder (dataset or partition) or a glob."""
         if not text or "\n" in text or "\x00" in text or not looks_like_path(text):
@@ -115,39 +117,10 @@ class SourcingRules:
         return os.path.normpath(os.path.join(self.roots.workspace, target)) == self.warehouse_file
 
 
-def direct_reads(source: str, rules: SourcingRules) -> list[DataRead]:
-    """Every raw or curated read in `source` (a file or a notebook cell), in document order."""
-    return _Document(source, rules).reads()
-
-
-def _dotted(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
-
-
-def _join(left: str, right: str) -> str:
-    if not left or right.startswith("/") or "://" in right:
-        return right
-    return left.rstrip("/") + "/" + right
-
-
-def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
-    """Names assigned exactly once at module level -> their value."""
-    values: dict[str, ast.expr | None] = {}
-    for stmt in tree.body:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(
-            stmt, (ast.AnnAssign, ast.AugAssign)) else []
-        for target in targets:
-            if isinstance(target, ast.Name):
-                once = isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None
-                values[target.id] = stmt.value if once and target.id not in values else None
-    return {name: value for name, value in values.items() if value is not None}
+def direct_reads(source: str, rules: SourcingRules, path: str | Path | None = None) -> list[DataRead]:
+    """Every raw or curated read in `source` (a file or a notebook cell), in document order.
+    `path`: the file's absolute path, for paths built from `__file__`."""
+    return _Document(source, rules, str(path) if path else None).reads()
 
 
 def _cte_names(sql: str) -> set[str]:
@@ -158,6 +131,7 @@ def _cte_names(sql: str) -> set[str]:
 class _Document:
     source: str
     rules: SourcingRules
+    path: str | None = None
     found: dict[Span, DataRead] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -167,7 +141,7 @@ class _Document:
             self.tree: ast.Module | None = ast.parse(blank_magics(self.source))
         except (SyntaxError, ValueError):
             self.tree = None  # half-typed code: the literals still count
-        self.constants = _module_constants(self.tree) if self.tree else {}
+        self.values = ConstantText(self.tree, self.path)
         self.by_node = {(lit.line + 1, ast_column(self.lines, lit)): lit for lit in self.literals}
         self.built: list[Span] = []
 
@@ -215,56 +189,6 @@ class _Document:
 
     # ---- paths and names built from constants --------------------------------------------------
 
-    def text(self, node: ast.AST | None, parts: set[str], depth: int = 0) -> str | None:
-        """The string or path an expression builds from literals and module constants (UNKNOWN
-        for f-string parts that are neither); None when it is no such expression. `parts`
-        collects the literals and constants it is built from."""
-        if node is None or depth > 24:
-            return None
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, str):
-                parts.add(node.value)
-                return node.value
-            return None
-        if isinstance(node, ast.Name):
-            value = self.text(self.constants.get(node.id), set(), depth + 1)
-            if value is not None:
-                parts.add(value)
-            return value
-        if isinstance(node, ast.JoinedStr):
-            out = []
-            for piece in node.values:
-                if isinstance(piece, ast.Constant):
-                    out.append(str(piece.value))
-                    continue
-                plain = isinstance(piece, ast.FormattedValue) and piece.format_spec is None and piece.conversion in (-1, 115)
-                value = self.text(piece.value, parts, depth + 1) if plain else None
-                out.append(UNKNOWN if value is None else value)
-            return "".join(out)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
-            left, right = self.text(node.left, parts, depth + 1), self.text(node.right, parts, depth + 1)
-            if left is None or right is None:
-                return None
-            return left + right if isinstance(node.op, ast.Add) else _join(left, right)
-        if isinstance(node, ast.Call) and not node.keywords:
-            return self._call_text(node, parts, depth)
-        return None
-
-    def _call_text(self, node: ast.Call, parts: set[str], depth: int) -> str | None:
-        name = _dotted(node.func)
-        if isinstance(node.func, ast.Attribute) and node.func.attr in SAME_METHODS | {"joinpath"}:
-            base = self.text(node.func.value, parts, depth + 1)
-            args = [self.text(a, parts, depth + 1) for a in node.args]
-            if base is None or None in args or (args and node.func.attr != "joinpath"):
-                return None
-            return reduce(_join, args, base)
-        args = [self.text(a, parts, depth + 1) for a in node.args]
-        if not args or None in args:
-            return None
-        if name.rsplit(".", 1)[-1] in PATH_CALLS or name in JOIN_CALLS:
-            return reduce(_join, args)
-        return args[0] if name in SAME_CALLS and len(args) == 1 else None
-
     def _built_reads(self) -> None:
         """Reads named by an expression built from parts: reported on the outermost expression
         that names something none of its parts names already."""
@@ -278,13 +202,13 @@ class _Document:
 
     def _built_read(self, node: ast.expr, parents: dict[int, ast.AST]) -> bool:
         parts: set[str] = set()
-        value = self.text(node, parts)
+        value = self.values.text(node, parts)
         if value is None or value in parts:
             return False
         span, call = node_span(node, self.lines), _enclosing_call(node, parents)
         known = UNKNOWN not in value
         if known and self.rules.is_raw(value) and posixpath.normpath(value) not in {posixpath.normpath(p) for p in parts}:
-            self._add(Layer.RAW, value, span, call)
+            self._add(Layer.RAW, self.rules.shown(value), span, call)
         elif known and self.rules.is_curated(value):
             self._add(Layer.CURATED, value, span, call)
         elif looks_like_sql(value) and (refs := self._sql_refs(value, False, parts)):
@@ -322,10 +246,10 @@ class _Document:
         if isinstance(node.func, ast.Attribute) and node.func.attr in DERIVED_CONNECTIONS and \
                 self._is_connection(node.func.value, names):
             return True
-        if _dotted(node.func).rsplit(".", 1)[-1] not in CONNECT_CALLS:
+        if dotted(node.func).rsplit(".", 1)[-1] not in CONNECT_CALLS:
             return False
         target = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in CONNECT_TARGETS), None)
-        value = self.text(target, set())
+        value = self.values.text(target, set())
         return value is not None and UNKNOWN not in value and self.rules.opens_warehouse(value)
 
     def _connection_reads(self) -> None:
@@ -333,7 +257,7 @@ class _Document:
         for node in ast.walk(self.tree):
             if not isinstance(node, ast.Call):
                 continue
-            func, call = node.func, _dotted(node.func) or None
+            func, call = node.func, dotted(node.func) or None
             first = node.args[0] if node.args else None
             if isinstance(func, ast.Attribute) and self._is_connection(func.value, names):
                 if func.attr in SQL_METHODS:
@@ -353,9 +277,9 @@ class _Document:
 
     def _definition(self, node: ast.AST | None, depth: int = 0) -> ast.AST | None:
         """A module constant's value for its name (so a read is reported where it is defined)."""
-        while isinstance(node, ast.Name) and node.id in self.constants and depth < 24:
-            node, depth = self.constants[node.id], depth + 1
-        if isinstance(node, ast.Call) and _dotted(node.func).rsplit(".", 1)[-1] == "text" and len(node.args) == 1:
+        while isinstance(node, ast.Name) and node.id in self.values.constants and depth < 24:
+            node, depth = self.values.constants[node.id], depth + 1
+        if isinstance(node, ast.Call) and dotted(node.func).rsplit(".", 1)[-1] == "text" and len(node.args) == 1:
             return self._definition(node.args[0], depth + 1)  # sqlalchemy.text(SQL)
         return node
 
@@ -368,7 +292,7 @@ class _Document:
         if not isinstance(node, ast.expr):
             return
         parts: set[str] = set()
-        value = self.text(node, parts)
+        value = self.values.text(node, parts)
         if value is None:
             return
         skip = {p for p in parts if self.rules.is_curated(p) or self.rules.is_raw(p)}  # found where defined
@@ -379,7 +303,7 @@ class _Document:
 
     def _warehouse_table(self, node: ast.AST | None, call: str | None) -> None:
         node = self._definition(node)
-        value = self.text(node, set()) if isinstance(node, ast.expr) else None
+        value = self.values.text(node, set()) if isinstance(node, ast.expr) else None
         if value is None or UNKNOWN in value or not value.strip():
             return
         lit = self.by_node.get((node.lineno, node.col_offset)) if isinstance(node, ast.Constant) else None
@@ -402,4 +326,4 @@ def _enclosing_call(node: ast.AST, parents: dict[int, ast.AST]) -> str | None:
     parent = parents.get(id(node))
     if isinstance(parent, ast.keyword):
         parent = parents.get(id(parent))
-    return (_dotted(parent.func) or None) if isinstance(parent, ast.Call) and parent.func is not node else None
+    return (dotted(parent.func) or None) if isinstance(parent, ast.Call) and parent.func is not node else None

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import re
 
-_MARKER = re.compile(r"^# %%(?P<kind>\s*\[markdown\])?\s*$")
+# `# %% tags=["parameters"]` (jupytext's spelling) tags a cell: papermill injects after it.
+_MARKER = re.compile(r"^# %%(?P<kind>\s*\[markdown\])?(?:\s+tags=\[(?P<tags>[^\]]*)\])?\s*$")
 
 
-def parse_cells(source: str) -> list[tuple[str, str]]:
-    """Split percent-format text into (cell_type, source) pairs; text before the first marker
+def parse_cells(source: str) -> list[tuple[str, str, list[str]]]:
+    """Split percent-format text into (cell_type, source, tags); text before the first marker
     is dropped, markdown lines lose their leading "# "."""
-    cells: list[tuple[str, list[str]]] = []
+    cells: list[tuple[str, list[str], list[str]]] = []
     for line in source.splitlines():
         match = _MARKER.match(line)
         if match:
-            cells.append(("markdown" if match.group("kind") else "code", []))
+            tags = re.findall(r'"([^"]+)"', match.group("tags") or "")
+            cells.append(("markdown" if match.group("kind") else "code", [], tags))
         elif cells:
-            kind, lines = cells[-1]
+            kind, lines, _ = cells[-1]
             if kind == "markdown":
                 line = line[2:] if line.startswith("# ") else line.lstrip("#")
             lines.append(line)
-    return [(kind, "\n".join(lines).strip("\n")) for kind, lines in cells]
+    return [(kind, "\n".join(lines).strip("\n"), tags) for kind, lines, tags in cells]
 
 
 def build_notebook(source: str) -> str:
@@ -33,8 +35,10 @@ def build_notebook(source: str) -> str:
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    for index, (kind, text) in enumerate(parse_cells(source)):
+    for index, (kind, text, tags) in enumerate(parse_cells(source)):
         cell = v4.new_markdown_cell(text) if kind == "markdown" else v4.new_code_cell(text)
+        if tags:
+            cell.metadata["tags"] = tags
         cell.id = f"cell-{index:02d}"  # stable ids: the same notebook bytes on every run
         nb.cells.append(cell)
     nbformat.validate(nb)

@@ -21,6 +21,8 @@ TEMPLATE_FILES = [
 ]
 NOTEBOOK_ASSET = "explore_notebook.py"
 NOTEBOOK = "notebooks/explore.ipynb"
+# (percent-format asset, notebook) built by create_example; prepare.ipynb is the pipeline's first step.
+NOTEBOOKS = [(NOTEBOOK_ASSET, NOTEBOOK), ("prepare_notebook.py", "notebooks/prepare.ipynb")]
 RAW_DIR = "data/raw"
 DATABASE = "data/warehouse.duckdb"
 FEATURE_DATA_DIR = "features/data"
@@ -97,10 +99,10 @@ def create_example(
         files.append(Path(target))
     (dest / "pipelines" / "__init__.py").write_text("", encoding="utf-8")
     files.append(Path("pipelines/__init__.py"))
-    (dest / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
-    notebook_json = notebook.build_notebook(asset_text(NOTEBOOK_ASSET))
-    (dest / NOTEBOOK).write_text(notebook_json, encoding="utf-8")
-    files.append(Path(NOTEBOOK))
+    for asset, target in NOTEBOOKS:
+        (dest / target).parent.mkdir(parents=True, exist_ok=True)
+        (dest / target).write_text(notebook.build_notebook(asset_text(asset)), encoding="utf-8")
+        files.append(Path(target))
 
     step(f"generating raw data: {sizes['customers']:,} customers, "
          f"{sizes['usage_events']:,} usage events, {sizes['payments']:,} payments")

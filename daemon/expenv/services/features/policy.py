@@ -177,7 +177,7 @@ def violations_in(source: str, path: str, rules: SourcingRules, branch: str | No
     """Direct raw/curated reads in one file's text (positions 1-based; `path` is reported as given)."""
     severity = "error" if error else "information"
     out = []
-    for read in direct_reads(source, rules):
+    for read in direct_reads(source, rules, path):
         where = f"on branch {branch}" if branch else "here"
         rule = ("production pipelines must read from the feature store" if error
                 else "once this pipeline goes to production it must read from the feature store")

@@ -60,13 +60,19 @@ def alive(pid: int | None) -> bool:
         return True
 
 
+def clean_env() -> dict[str, str]:
+    from expenv.services.pipelines.local import DROPPED_ENV
+
+    return {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+
+
 def start_driver(store: RunStore, run_id: str) -> int:
     """Start the detached driver of a run; its own output goes to the run's driver.log."""
     logfile = store.run_dir(run_id) / "driver.log"
     with open(logfile, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver", str(store.state_dir), run_id],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "EXPENV_OWNER_ROLE": "driver"})
+                                start_new_session=True, env={**clean_env(), "EXPENV_OWNER_ROLE": "driver"})
     return proc.pid
 
 
@@ -143,6 +149,7 @@ def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str,
 
 def _finish_run(store: RunStore, run_id: str, uri: str, status: str, detail: str = "") -> PipelineRun:
     run = store.get(run_id)
+    tracking.roll_up_metrics(uri, run.mlflow_run_id, {s.name: s.mlflow_run_id for s in run.steps})
     problem = tracking.mirror_status(uri, run.mlflow_run_id, status)
 
     def change(r: PipelineRun) -> None:

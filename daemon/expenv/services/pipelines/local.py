@@ -16,9 +16,11 @@ from expenv.domain.pipelines import StepSpec
 from expenv.services.pipelines.steps import notebook_output
 from expenv.services.tracking.embedded import _alive as process_exists
 
-# The daemon's own run context must not leak into a step: the step gets its own.
-_DROPPED_ENV = ("MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID",
-                "EXPENV_RUN_TAGS")
+# The daemon's own run context must not leak into a step (the step gets its own), nor what a
+# library set for the submitting process alone (importing feast points PROMETHEUS_MULTIPROCESS_DIR
+# at a temporary folder it deletes when that process exits).
+DROPPED_ENV = ("MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID",
+               "EXPENV_RUN_TAGS", "EXPENV_OWNER_ROLE", "PROMETHEUS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR")
 
 
 def prepare_local(code: Path, run_dir: Path) -> dict[str, Any]:
@@ -42,7 +44,9 @@ class ProcessSteps:
 
     def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        base = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV and k != "EXPENV_OWNER_ROLE"}
+        from expenv.services.pipelines.driver import clean_env
+
+        base = clean_env()
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(argv, cwd=self.workdir, env={**base, **env, "PYTHONUNBUFFERED": "1"},
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ Plain Python used by the CLI and the LSP alike; the runner is chosen by the targ
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 from expenv.domain.config import ExpenvConfig, TargetSection
-from expenv.domain.pipelines import PipelineError, PipelineRun, PipelineSpec, StepRun
+from expenv.domain.data import to_json
+from expenv.domain.pipelines import (
+    ParamSpec,
+    PipelineError,
+    PipelineRun,
+    PipelineSpec,
+    StepRun,
+    StepSpec,
+    notebook_pipeline,
+)
 from expenv.domain.secrets import redact
 from expenv.services.pipelines import checks
 from expenv.services.pipelines.interface import SubmitContext
@@ -38,8 +48,6 @@ class PipelineService:
     # --- what is declared -------------------------------------------------------------------
 
     def pipelines(self) -> list[dict[str, Any]]:
-        from expenv.domain.data import to_json
-
         return [{**to_json(spec), "steps": [{**to_json(s), "params": list(to_json(s.params).values())}
                                             for s in spec.steps]} for spec in self.config.pipelines.values()]
 
@@ -62,19 +70,49 @@ class PipelineService:
 
     # --- submission ---------------------------------------------------------------------------
 
-    def submit(self, pipeline: str, target: str, params: dict[str, Any] | None = None, allow_drift: bool = False,
-               progress: Progress | None = None, _rerun: PipelineRun | None = None) -> PipelineRun:
+    def submit(self, pipeline: str | PipelineSpec, target: str, params: dict[str, Any] | None = None,
+               allow_drift: bool = False, progress: Progress | None = None,
+               _rerun: PipelineRun | None = None) -> PipelineRun:
+        """Check, pin and start a run (`pipeline`: a declared name, or a spec such as a notebook's)."""
         say = progress or (lambda _m: None)
-        spec, tgt = self.spec(pipeline), self.target(target)
+        spec = pipeline if isinstance(pipeline, PipelineSpec) else self.spec(pipeline)
+        tgt = self.target(target)
         resolved = _rerun.params if _rerun else spec.resolve_params(params)
         run = PipelineRun(id=self.store.new_id(spec.name), pipeline=spec.name, target=tgt.name, backend=tgt.backend,
                           params=resolved, created_at=time.time(), production_like=tgt.is_production_like,
                           steps=[StepRun(s.name) for s in spec.steps], rerun_of=_rerun.id if _rerun else None)
         run_dir = self.store.run_dir(run.id)
+        try:
+            code, uri = self._prepare(spec, tgt, run, allow_drift, say, _rerun)
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)   # a refused submission leaves nothing behind
+            raise
+        tags = self._tags(spec, run)
+        self.store.create(run)
+        self.store.write_json(run.id, "spec.json", to_json(spec))
+        if run.patch:
+            from expenv.services.pipelines.tracking import log_artifact
+
+            patch = self.store.run_dir(_rerun.id if _rerun else run.id) / "patch.diff"
+            log_artifact(uri, run.mlflow_run_id, patch, "expenv")
+        context = self._context(spec, run, tgt, code, uri, tags)
+        say(f"submitting {run.id} to {tgt.name} ({tgt.backend})")
+        try:
+            return runner_for(tgt, self.store).submit(spec, run, context)
+        except Exception as exc:
+            from expenv.services.pipelines.driver import _finish_run
+
+            _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
+            raise
+
+    def _prepare(self, spec: PipelineSpec, tgt: TargetSection, run: PipelineRun, allow_drift: bool,
+                 say: Progress, rerun: PipelineRun | None) -> tuple[Path, str]:
+        """The checks and decisions before a run is recorded: code, gates, image, MLflow runs."""
+        run_dir = self.store.run_dir(run.id)
         say("pinning the code to a git commit")
-        if _rerun:
-            code = self.store.run_dir(_rerun.id) / "code.tar"
-            run.commit, run.branch, run.patch = _rerun.commit, _rerun.branch, _rerun.patch
+        if rerun:
+            code = self.store.run_dir(rerun.id) / "code.tar"
+            run.commit, run.branch, run.patch = rerun.commit, rerun.branch, rerun.patch
         else:
             code, pinned = run_dir / "code.tar", checks.pin_code(self.config.root, tgt, run_dir)
             run.commit, run.branch, run.patch = pinned.commit, pinned.branch, pinned.patch_sha
@@ -83,30 +121,16 @@ class PipelineService:
             checks.check_policy(self.config, self.features, spec, run.branch)
             run.drift = checks.check_parity(self.config, tgt, allow_drift)
         say("resolving the image and the tracking server")
-        run.image, run.image_digest = checks.resolve_image(self.config, tgt, _rerun)
+        run.image, run.image_digest = checks.resolve_image(self.config, tgt, rerun)
         uri = self._tracking_uri(tgt)
-        runner = runner_for(tgt, self.store)
-        tags = self._tags(spec, run)
+        runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
         from expenv.services.pipelines.tracking import open_runs
 
-        parent, children, url = open_runs(uri, self.config.project.name, spec, run, tags)
+        parent, children, url = open_runs(uri, self.config.project.name, spec, run, self._tags(spec, run))
         run.mlflow_run_id, run.mlflow_url = parent, url
         for step in run.steps:
             step.mlflow_run_id = children[step.name]
-        self.store.create(run)
-        if run.patch:
-            from expenv.services.pipelines.tracking import log_artifact
-
-            log_artifact(uri, parent, run_dir / "patch.diff", "expenv")
-        context = self._context(spec, run, tgt, code, uri, tags)
-        say(f"submitting {run.id} to {tgt.name} ({tgt.backend})")
-        try:
-            return runner.submit(spec, run, context)
-        except Exception as exc:
-            from expenv.services.pipelines.driver import _finish_run
-
-            _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
-            raise
+        return code, uri
 
     def _tracking_uri(self, target: TargetSection) -> str:
         uri = target.tracking_uri or self.tracking.require_uri()
@@ -185,7 +209,26 @@ class PipelineService:
         old = self.store.get(run_id)
         if not (self.store.run_dir(old.id) / "code.tar").is_file():
             raise PipelineError(f"run {old.id} kept no code archive to run again")
-        return self.submit(old.pipeline, old.target, allow_drift=allow_drift, progress=progress, _rerun=old)
+        spec = PipelineSpec.from_dict(self.store.read_json(old.id, "spec.json"))
+        return self.submit(spec, old.target, allow_drift=allow_drift, progress=progress, _rerun=old)
+
+    def submit_notebook(self, notebook: str | Path, target: str, params: dict[str, Any] | None = None,
+                        allow_drift: bool = False, progress: Progress | None = None) -> PipelineRun:
+        """Run one workspace notebook as a one-step pipeline (papermill) on a target."""
+        path = Path(notebook)
+        path = path if path.is_absolute() else self.config.root / path
+        try:
+            rel = path.resolve().relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            raise PipelineError(f"{notebook} is not in the workspace {self.config.root}") from None
+        if path.suffix != ".ipynb" or not path.is_file():
+            raise PipelineError(f"{rel} is not a notebook (.ipynb) of the workspace")
+        spec = notebook_pipeline(rel)
+        if params:
+            step = spec.steps[0]
+            declared = {k: ParamSpec(k, "str", v) for k, v in params.items()}
+            spec = PipelineSpec(spec.name, (StepSpec(step.name, step.kind, step.entrypoint, params=declared),))
+        return self.submit(spec, target, params, allow_drift, progress)
 
     def render(self, pipeline: str, target: str, params: dict[str, Any] | None = None) -> list[dict]:
         """What a submission would create (kubernetes: the Job or Workflow), without submitting."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def _flat_params(params: dict[str, dict[str, Any]]) -> dict[str, str]:
 def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
               tags: dict[str, str]) -> tuple[str, dict[str, str], str]:
     """Create the parent and the step runs; (parent id, {step: child id}, the parent's UI url)."""
-    from mlflow.entities import Param, RunTag
+    from mlflow.entities import Param
 
     client = _client(uri)
     found = client.get_experiment_by_name(experiment)
@@ -50,12 +51,11 @@ def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
     children = {}
     for step in spec.steps:
         child = client.create_run(experiment_id, run_name=step.name,
-                                  tags={**common, PARENT_TAG: parent_id, "expenv.step": step.name})
+                                  tags={**common, PARENT_TAG: parent_id, "expenv.step": step.name,
+                                        "expenv.step.kind": step.kind})
+        # Step parameters are the parent's params (step.name); the step's own code may log the same
+        # names on its run, and MLflow refuses a param logged twice with another spelling.
         children[step.name] = child.info.run_id
-        values = run.params.get(step.name, {})
-        if values:
-            client.log_batch(child.info.run_id, params=[Param(k, str(v)) for k, v in values.items()],
-                             tags=[RunTag("expenv.step.kind", step.kind)])
     url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_id}" if uri.startswith("http") else ""
     return parent_id, children, url
 
@@ -72,11 +72,11 @@ def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
         # MLflow writes "View run ... at" to stdout when a run ends: stdout is the CLI's JSON and
         # the daemon's protocol, so it goes to stderr.
         with contextlib.redirect_stdout(sys.stderr):
-            if wanted in ("RUNNING", "SCHEDULED"):
-                if current != "RUNNING":
+            if current != wanted:
+                if wanted == "RUNNING":
                     client.update_run(run_id, status="RUNNING")
-            elif current in ("RUNNING", "SCHEDULED") or current != wanted:
-                client.set_terminated(run_id, status=wanted)
+                else:
+                    client.set_terminated(run_id, status=wanted)
     except Exception as exc:  # noqa: BLE001 - tracking trouble must not lose the run's own record
         log.warning("could not mirror status %s to MLflow run %s: %s", status, run_id, exc)
         return f"MLflow could not be told the status ({redact(str(exc))[:200]})"
@@ -92,3 +92,22 @@ def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | 
         log.warning("could not log %s to MLflow run %s: %s", path, run_id, exc)
         return f"could not log {path.name} to MLflow ({redact(str(exc))[:200]})"
     return None
+
+
+def roll_up_metrics(uri: str, parent: str | None, children: dict[str, str | None]) -> None:
+    """The steps' final metrics on the parent as STEP.METRIC, so the run list shows them."""
+    from mlflow.entities import Metric
+
+    if not parent:
+        return
+    try:
+        client = _client(uri)
+        metrics = []
+        for step, child in children.items():
+            if child:
+                for name, value in client.get_run(child).data.metrics.items():
+                    metrics.append(Metric(f"{step}.{name}", value, int(time.time() * 1000), 0))
+        if metrics:
+            client.log_batch(parent, metrics=metrics)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not copy the steps' metrics to MLflow run %s: %s", parent, exc)

@@ -92,14 +92,17 @@ def live_tags(workspace: Path | None) -> dict[str, str]:
 GIT_TAGS = (t.TAG_GIT_SHA, t.TAG_GIT_BRANCH, t.TAG_STAGE, "expenv.git.dirty")
 
 
-def merged_tags(live: dict[str, str], given: dict[str, str]) -> dict[str, str]:
-    """What the launcher said wins, except the git state: a repository read at run start is newer
-    than one read when a long-lived kernel started (the user may have committed or switched branch)."""
-    if t.TAG_GIT_SHA in live:
-        given = {k: v for k, v in given.items() if k not in GIT_TAGS}
-        live_git = {k: v for k, v in live.items() if k in GIT_TAGS}
-        return {**live, **given, **live_git}
-    return {**live, **given}
+def merged_tags(live: dict[str, str], given: dict[str, str], in_kernel: bool = False) -> dict[str, str]:
+    """What the launcher said wins (a pipeline knows the commit and patch it submitted), the git
+    state as one block: the launcher's, unless it gave none, or in a kernel. A kernel lives for
+    hours, and the repository read at run start is newer than the one read when it started (the
+    user may have committed or switched branch since)."""
+    def split(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        return ({k: v for k, v in tags.items() if k in GIT_TAGS}, {k: v for k, v in tags.items() if k not in GIT_TAGS})
+
+    (live_git, live_rest), (given_git, given_rest) = split(live), split(given)
+    use_live = t.TAG_GIT_SHA in live_git and (in_kernel or t.TAG_GIT_SHA not in given_git)
+    return {**live_rest, **given_rest, **(live_git if use_live else given_git)}
 
 
 class ExpenvRunContext:
@@ -121,4 +124,4 @@ class ExpenvRunContext:
 
     def tags(self) -> dict[str, str]:
         workspace = locate.find_workspace()
-        return merged_tags(live_tags(workspace), given_tags())
+        return merged_tags(live_tags(workspace), given_tags(), locate.in_kernel())

@@ -171,9 +171,9 @@ def log_to_mlflow(pipeline, params: dict, metrics: dict, example, source: str) -
         # git sha and branch, stage, image, runner. Plain env, so this image needs no expenv.
         context = json.loads(os.environ.get("EXPENV_RUN_TAGS") or "{}")
         mlflow.set_tags({
-            **context,
-            "expenv.pipeline": "pipelines/train.py",
+            "expenv.pipeline": "pipelines/train.py",   # when run by hand; a pipeline run names its own
             "expenv.step": "train",
+            **context,
             "expenv.source": source,
             "expenv.feature_service": FEATURE_SERVICE if source == "features" else "",
         })

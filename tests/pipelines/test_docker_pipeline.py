@@ -1,0 +1,188 @@
+"""Pipelines on the docker target, each step a container of the production image: submitted as
+the editor does (the LSP command of the real `expenv serve`) and as a terminal does (the CLI),
+read back through `expenv ... --json` and MLflow's REST API."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.lsp.session import command, start
+from tests.pipelines.conftest import (
+    PROD_TAG,
+    expenv,
+    expenv_json,
+    git,
+    mlflow_get,
+    mlflow_post,
+    mlflow_run,
+    wait_for_status,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
+
+
+def _field(params, key):
+    return params[key] if isinstance(params, dict) else getattr(params, key)
+
+
+def _leftover_containers(docker_client, run_id: str) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"expenv.run={run_id}"})
+
+
+async def test_example_pipeline_runs_to_completion_in_the_production_image(vscode, churn_repo, docker_client):
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    await start(vscode, root)
+    result = await command(vscode, "expenv.pipelines.submit",
+                           {"pipeline": "train", "target": "dev", "params": {"rows_limit": 250}, "wait": True})
+    assert result["status"] == "FINISHED", result
+    assert [(s["name"], s["status"]) for s in result["steps"]] == [("prepare", "FINISHED"), ("train", "FINISHED")]
+    assert result["commit"] == churn_repo["sha"] and result["branch"] == "feature/x" and result["patch"] is None
+    assert result["image_digest"] == churn_repo["image_id"]
+
+    # step logs streamed to the client while it ran, then the final status with the MLflow run
+    streamed = [(_field(p, "step"), _field(p, "line")) for p in vscode.pipeline_logs if "status" not in p]
+    assert any(step == "prepare" and "'rows': " in line for step, line in streamed), streamed[-20:]
+    assert any(step == "train" and '"auc"' in line for step, line in streamed), streamed[-20:]
+    [final] = [p["status"] for p in vscode.pipeline_logs if "status" in p]
+    assert _field(final, "status") == "FINISHED" and _field(final, "mlflow_run_id") == result["mlflow_run_id"]
+    assert result["mlflow_url"].startswith(uri) and result["mlflow_run_id"] in result["mlflow_url"]
+
+    # the CLI sees the same run
+    assert expenv_json(root, "pipeline", "status", result["id"])["status"] == "FINISHED"
+
+    parent = mlflow_run(uri, result["mlflow_run_id"])
+    assert parent["status"] == "FINISHED"
+    assert parent["params"]["train.rows_limit"] == "250" and parent["params"]["train.seed"] == "7"
+    assert parent["params"]["prepare.rows_limit"] == "250"
+    tags = parent["tags"]
+    assert tags["mlflow.source.git.commit"] == churn_repo["sha"]
+    assert tags["mlflow.source.git.branch"] == "feature/x"
+    assert tags["expenv.image"] == PROD_TAG and tags["expenv.image_digest"] == churn_repo["image_id"]
+    assert tags["expenv.target"] == "dev" and tags["expenv.runner"] == "docker"
+    assert tags["expenv.pipeline"] == "train" and tags["expenv.feature_service"] == "churn_model_v1"
+    assert "train.auc" in parent["metrics"]
+
+    children = mlflow_post(uri, "runs/search", {
+        "experiment_ids": [parent["experiment_id"]],
+        "filter": f"tags.mlflow.parentRunId = '{result['mlflow_run_id']}'"})["runs"]
+    by_step = {c["data"]["tags"] and {t["key"]: t["value"] for t in c["data"]["tags"]}["expenv.step"]: c
+               for c in children}
+    assert set(by_step) == {"prepare", "train"}
+    for step in ("prepare", "train"):
+        child = mlflow_run(uri, by_step[step]["info"]["run_id"])
+        assert child["status"] == "FINISHED"
+        assert child["tags"]["mlflow.source.git.commit"] == churn_repo["sha"]
+        assert child["tags"]["expenv.image_digest"] == churn_repo["image_id"]
+    train = mlflow_run(uri, by_step["train"]["info"]["run_id"])
+    assert 0.5 < train["metrics"]["auc"] <= 1.0 and train["params"]["source"] == "features"
+    assert train["metrics"]["n_train"] + train["metrics"]["n_test"] == 250
+    prepare = mlflow_run(uri, by_step["prepare"]["info"]["run_id"])
+    assert prepare["metrics"]["data_rows"] == 250
+    artifacts = mlflow_get(uri, "artifacts/list", run_id=by_step["prepare"]["info"]["run_id"])
+    assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])]
+    models = mlflow_post(uri, "logged-models/search", {"experiment_ids": [parent["experiment_id"]]})["models"]
+    assert [m["info"]["name"] for m in models
+            if m["info"].get("source_run_id") == by_step["train"]["info"]["run_id"]] == ["model"]
+    assert _leftover_containers(docker_client, result["id"]) == []
+
+
+def test_a_failing_step_fails_the_run_keeps_its_logs_and_skips_the_rest(churn_repo, docker_client):
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    result = expenv(root, "pipeline", "submit", "flaky", "--target", "dev", "--wait", "--json")
+    assert result.returncode == 1, result.stderr[-2000:]
+    import json
+
+    run = json.loads(result.stdout)
+    assert run["status"] == "FAILED"
+    assert [(s["name"], s["status"], s["exit_code"]) for s in run["steps"]] == [
+        ("boom", "FAILED", 3), ("after", "SKIPPED", None)]
+    assert "step boom failed" in run["detail"]
+    logs = expenv_json(root, "pipeline", "logs", run["id"])["lines"]
+    [line] = [entry["line"] for entry in logs if entry["step"] == "boom"]
+    assert line == "boom step as uid 1000 in /workspace, exiting 3"   # the image's non-root user, copied code
+    assert not [entry for entry in logs if entry["step"] == "after"]
+    assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+    assert mlflow_run(uri, run["steps"][0]["mlflow_run_id"])["status"] == "FAILED"
+    assert _leftover_containers(docker_client, run["id"]) == []
+
+
+def _running_sleeper(root) -> dict:
+    run = expenv_json(root, "pipeline", "submit", "sleeper", "--target", "dev")
+    assert run["status"] in ("PENDING", "RUNNING")
+
+    def started(r: dict) -> bool:
+        lines = expenv_json(root, "pipeline", "logs", r["id"])["lines"]
+        return r["steps"][0]["status"] == "RUNNING" and any(e["line"] == "sleeper started" for e in lines)
+
+    return wait_for_status(root, run["id"], started)
+
+
+def test_a_container_killed_mid_run_is_detected_and_the_run_failed(churn_repo, docker_client):
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    run = _running_sleeper(root)
+    [container] = _leftover_containers(docker_client, run["id"])
+    assert container.attrs["Config"]["User"] == "app" and container.attrs["HostConfig"]["NetworkMode"] == "host"
+    assert container.attrs["HostConfig"]["Binds"] in (None, [])   # the code is copied in, never bind-mounted
+    container.kill()
+    failed = wait_for_status(root, run["id"], lambda r: r["status"] != "RUNNING")
+    assert failed["status"] == "FAILED"
+    assert "killed" in failed["steps"][0]["detail"] and failed["steps"][0]["exit_code"] == 137
+    assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+
+
+def test_cancel_stops_the_container_and_marks_the_run_cancelled(churn_repo, docker_client):
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    run = _running_sleeper(root)
+    cancelled = expenv_json(root, "pipeline", "cancel", run["id"], timeout=120)
+    assert cancelled["status"] == "CANCELLED" and cancelled["steps"][0]["status"] == "CANCELLED"
+    deadline = time.monotonic() + 60
+    while _leftover_containers(docker_client, run["id"]):
+        assert time.monotonic() < deadline, "the step's container is still there after cancel"
+        time.sleep(0.5)
+    assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "KILLED"
+    assert expenv_json(root, "pipeline", "status", run["id"])["status"] == "CANCELLED"
+
+
+def test_rerun_uses_the_same_commit_params_and_image_digest(churn_repo):
+    root = churn_repo["root"]
+    first = expenv(root, "pipeline", "submit", "flaky", "--target", "dev", "--param", "boom.code=0", "--wait", "--json")
+    import json
+
+    first = json.loads(first.stdout)
+    assert first["status"] == "FINISHED", first
+    # the workspace moves on: a new commit and an uncommitted change
+    (root / "pipelines" / "boom.py").write_text("raise SystemExit(9)\n")
+    git(root, "commit", "-q", "-am", "boom always fails")
+    (root / "pipelines" / "boom.py").write_text("raise SystemExit(8)\n")
+    try:
+        again = expenv(root, "pipeline", "rerun", first["id"], "--wait", "--json")
+        again = json.loads(again.stdout)
+    finally:
+        git(root, "reset", "-q", "--hard", churn_repo["sha"])
+    assert again["rerun_of"] == first["id"] and again["id"] != first["id"]
+    for key in ("commit", "params", "image_digest", "patch"):
+        assert again[key] == first[key], key
+    assert again["status"] == "FINISHED"   # the pinned code, not the new commit's
+
+
+def test_uncommitted_changes_ship_as_a_patch_recorded_on_the_run(churn_repo):
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    path = root / "pipelines" / "boom.py"
+    original = path.read_text()
+    path.write_text(original.replace("exiting {code}", "exiting {code} (patched)"))
+    try:
+        result = expenv(root, "pipeline", "submit", "flaky", "--target", "dev", "-p", "code=0", "--wait", "--json")
+    finally:
+        path.write_text(original)
+    import json
+
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED" and run["commit"] == churn_repo["sha"] and len(run["patch"]) == 64
+    lines = [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
+    assert "boom step as uid 1000 in /workspace, exiting 0 (patched)" in lines
+    parent = mlflow_run(uri, run["mlflow_run_id"])
+    assert parent["tags"]["expenv.git.patch_sha256"] == run["patch"]
+    artifacts = mlflow_get(uri, "artifacts/list", run_id=run["mlflow_run_id"], path="expenv")
+    assert [f["path"] for f in artifacts["files"]] == ["expenv/patch.diff"]
