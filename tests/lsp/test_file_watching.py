@@ -47,6 +47,14 @@ async def test_watchers_cover_the_config_feature_repo_requirements_pipelines_and
         assert not editor.watched(root / "data" / "raw" / "events.csv")  # data is not a dependency
     else:
         assert client.registrations == {}  # Neovim: no dynamic registration, so the server polls
+        # and its own poller notices each dependency change (what it means is in its log)
+        touched = {"feature_repo": root / "features" / "definitions.py", "requirements": root / "pipelines" /
+                   "requirements.txt", "pipelines": root / "pipelines" / "train.py", "git_head": root / ".git" / "HEAD"}
+        for kind, path in touched.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text((path.read_text() if path.exists() else "") + "\n")
+            await wait_for(lambda: any(kind in m.message and "changed for" in m.message for m in client.log_messages),
+                           timeout=15)
 
 
 SMALL_CONFIG = '[project]\nname = "churn"\n\n[data.raw]\nroots = ["data/raw"]\n'
