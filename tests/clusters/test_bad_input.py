@@ -117,14 +117,18 @@ def test_listing_while_another_process_launches_keeps_the_starting_cluster(works
     launcher = subprocess.Popen([*EXPENV, "cluster", "up", "d", "--json", "-w", str(root)], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
     seen = set()
-    while launcher.poll() is None:
-        listing = expenv("cluster", "ls", "--json", "-w", str(root))
-        seen |= {c["status"] for c in listing["clusters"]}
-    out, err = launcher.communicate()
-    assert launcher.returncode == 0, err
-    assert "starting" in seen
-    cluster = json.loads(out)
-    listed = expenv("cluster", "ls", "--json", "-w", str(root))["clusters"]
-    assert [(c["id"], c["status"]) for c in listed] == [(cluster["id"], "running")]
-    expenv("cluster", "down", cluster["id"], "-w", str(root))
-    assert_nothing_left(root, cluster)
+    try:
+        while launcher.poll() is None:
+            listing = expenv("cluster", "ls", "--json", "-w", str(root))
+            seen |= {c["status"] for c in listing["clusters"]}
+        out, err = launcher.communicate()
+        assert launcher.returncode == 0, err
+        assert "starting" in seen and "stopped" not in seen and "orphan" not in seen, seen
+        cluster = json.loads(out)
+        listed = expenv("cluster", "ls", "--json", "-w", str(root))["clusters"]
+        assert [(c["id"], c["status"]) for c in listed] == [(cluster["id"], "running")]
+    finally:
+        launcher.wait(300)
+        stopped = expenv("cluster", "down", "--all", "--json", "-w", str(root))["stopped"]
+    for cluster_id in stopped:
+        assert_nothing_left(root, {"id": cluster_id})
