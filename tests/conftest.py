@@ -59,9 +59,27 @@ def make_workspace(tmp_path: Path):
 CLIENTS = ["visual_studio_code", "neovim"]
 
 
+def accept_registrations(client: LanguageClient) -> None:
+    """Answer `client/(un)registerCapability` as an editor does, keeping what the server registered
+    in `client.registrations` (id -> Registration)."""
+    from lsprotocol import types
+
+    client.registrations = {}
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(ls, params: types.RegistrationParams):
+        ls.registrations.update({r.id: r for r in params.registrations})
+
+    @client.feature(types.CLIENT_UNREGISTER_CAPABILITY)
+    def unregister(ls, params: types.UnregistrationParams):
+        for gone in params.unregisterations:
+            ls.registrations.pop(gone.id, None)
+
+
 @pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=DAEMON_CMD))
 async def client(request, lsp_client: LanguageClient):
     lsp_client.profile = request.param
+    accept_registrations(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

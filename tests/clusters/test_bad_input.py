@@ -3,6 +3,7 @@ nothing left running or recorded."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -107,3 +108,27 @@ def test_a_cluster_nobody_uses_is_stopped_by_the_next_list(workspace):
     gone = wait_until(stopped, 60, "the idle cluster to be stopped")
     assert gone["id"] == cluster["id"] and "idle for more than 2 s" in gone["detail"]
     assert_nothing_left(root, cluster)
+
+
+def test_listing_while_another_process_launches_keeps_the_starting_cluster(workspace):
+    """A list (the CLI's, or the daemon's idle check) during a launch must not take the launch's
+    ledger entry, which has no processes yet, for a stopped cluster (it did, and the launch failed)."""
+    root = workspace('[clusters.d]\nkind = "dask"\nworkers = 2\n')
+    launcher = subprocess.Popen([*EXPENV, "cluster", "up", "d", "--json", "-w", str(root)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    seen = set()
+    try:
+        while launcher.poll() is None:
+            listing = expenv("cluster", "ls", "--json", "-w", str(root))
+            seen |= {c["status"] for c in listing["clusters"]}
+        out, err = launcher.communicate()
+        assert launcher.returncode == 0, err
+        assert "starting" in seen and "stopped" not in seen and "orphan" not in seen, seen
+        cluster = json.loads(out)
+        listed = expenv("cluster", "ls", "--json", "-w", str(root))["clusters"]
+        assert [(c["id"], c["status"]) for c in listed] == [(cluster["id"], "running")]
+    finally:
+        launcher.wait(300)
+        stopped = expenv("cluster", "down", "--all", "--json", "-w", str(root))["stopped"]
+    for cluster_id in stopped:
+        assert_nothing_left(root, {"id": cluster_id})

@@ -35,7 +35,13 @@ try {
       continue;
     }
     await page.keyboard.type("expenv: Show status");
-    await page.waitForTimeout(800);
+    try {
+      // Enter runs the first row: wait until the palette has filtered down to the command
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Show status" }).first()
+        .waitFor({ state: "visible", timeout: 10000 });
+    } catch {
+      continue;
+    }
     await page.keyboard.press("Enter");
     try {
       // the daemon may still be starting (and probing Docker, MLflow) on a loaded machine

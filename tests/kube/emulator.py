@@ -89,8 +89,14 @@ class KubeEmulator:
 
     def objects(self, plural: str, namespace: str | None = None) -> list[dict]:
         """Live (not deleted) objects of a resource plural, as stored by the emulator."""
+        for _attempt in range(50):
+            try:   # the server thread may add an object while this one reads
+                items = list(self.emulator.objects.items())
+                break
+            except RuntimeError:
+                continue
         out = []
-        for (resource, ns, _name), obj in list(self.emulator.objects.items()):
+        for (resource, ns, _name), obj in items:
             if resource.plural == plural and not obj.deleted and (namespace is None or ns == namespace):
                 out.append(_plain(obj.raw))
         return out

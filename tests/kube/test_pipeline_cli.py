@@ -63,8 +63,9 @@ class Workspace:
 
 
 def expenv(workspace: Workspace, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    # Generous: a loaded machine takes minutes for a submission that waits for its end.
     result = subprocess.run([sys.executable, "-m", "expenv", "pipeline", *args, "-w", str(workspace.root)],
-                            capture_output=True, text=True, timeout=180)
+                            capture_output=True, text=True, timeout=600)
     if ok:
         assert result.returncode == 0, result.stderr
     return result
@@ -125,3 +126,34 @@ def test_an_unreachable_api_fails_the_submission_plainly(workspace, kube, tmp_pa
     result = expenv(workspace, "submit", "evaluate", "--target", "e2e", "--json", ok=False)
     assert result.returncode == 1 and "cannot reach the Kubernetes API at http://127.0.0.1:9" in \
         result.stderr.replace("\n", " ")
+
+
+def test_submit_wait_streams_the_pod_log_and_ends_finished(workspace, kube, preprod_mlflow):
+    """`submit --wait`, with the emulator playing the Job controller and kubelet: when the Job
+    appears, its pod runs, logs two lines and the Job completes."""
+    import threading
+
+    stop = threading.Event()
+
+    def job_controller() -> None:
+        while not stop.wait(0.2):
+            for job in kube.objects("jobs", "ml"):
+                if job.get("status"):
+                    continue
+                name, labels = job["metadata"]["name"], job["spec"]["template"]["metadata"]["labels"]
+                kube.set_pod_log("ml", f"{name}-pod", "scoring 20000 rows\nauc=0.81\n")
+                kube.add_pod("ml", f"{name}-pod", labels, phase="Succeeded", ready=False)
+                kube.set_status("batch/v1", "jobs", "ml", name, {"succeeded": 1, "conditions": [
+                    {"type": "Complete", "status": "True"}]})
+
+    thread = threading.Thread(target=job_controller, daemon=True)
+    thread.start()
+    try:
+        result = expenv(workspace, "submit", "evaluate", "--target", "e2e", "--wait", "--json")
+    finally:
+        stop.set()
+        thread.join(5)
+    run = json.loads(result.stdout)
+    assert run["status"] == "FINISHED" and run["mlflow_run_id"]
+    assert "[score] scoring 20000 rows" in result.stderr and "[score] auc=0.81" in result.stderr
+    assert mlflow_run(preprod_mlflow, run["mlflow_run_id"])["info"]["status"] == "FINISHED"

@@ -11,7 +11,7 @@ import { showCommandResult } from "./results";
 import { CLIENT_ID, clientOptions, serverOptions } from "./server";
 import { readSettings } from "./settings";
 import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
-import type { FileSystemWatcher, OutputChannel } from "./vscodeapi";
+import type { OutputChannel } from "./vscodeapi";
 
 const RESTART = "Restart";
 
@@ -20,7 +20,6 @@ export class Daemon {
 
   constructor(
     private readonly channel: OutputChannel,
-    private readonly tomlWatcher: FileSystemWatcher,
     private readonly pipelines?: PipelineOutput,
   ) {}
 
@@ -48,9 +47,7 @@ export class Daemon {
       "expenv",
       serverOptions(interpreter.path, settings.serverArgs, cwd),
       clientOptions({
-        settings,
         channel: this.channel,
-        tomlWatcher: this.tomlWatcher,
         errorHandler: this.errorHandler(() => client, budget),
         onCommandResult: (command, result) => showCommandResult(command, result, this.channel, this.showLog),
       }),

@@ -4,17 +4,17 @@ import { Daemon } from "./daemon";
 import { PipelineOutput } from "./pipelines";
 import { onActiveInterpreterChanged } from "./python";
 import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./restart";
-import { EXPENV_TOML_GLOB } from "./server";
-import { createFileSystemWatcher, createOutputChannel, registerCommand } from "./vscodeapi";
+import { createOutputChannel, registerCommand } from "./vscodeapi";
 import type { ExtensionContext } from "./vscodeapi";
 
 let shutdown: (() => Promise<void>) | undefined;
 
 export function activate(context: ExtensionContext): void {
   const channel = createOutputChannel("expenv");
-  const tomlWatcher = createFileSystemWatcher(EXPENV_TOML_GLOB);
+  // No file watcher here: the daemon registers its own (expenv.toml, the Feast repo, ...) and
+  // reloads in place, so an edited config never costs a restart.
   const pipelineChannel = createOutputChannel("expenv pipelines");
-  const daemon = new Daemon(channel, tomlWatcher, new PipelineOutput(pipelineChannel));
+  const daemon = new Daemon(channel, new PipelineOutput(pipelineChannel));
   const restarts = new DebouncedRestart(() => daemon.restart(), RESTART_DEBOUNCE_MS, (line) =>
     channel.appendLine(line),
   );
@@ -25,9 +25,8 @@ export function activate(context: ExtensionContext): void {
   context.subscriptions.push(
     channel,
     pipelineChannel,
-    tomlWatcher,
     ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
-    ...watchRestartTriggers(restarts, tomlWatcher),
+    ...watchRestartTriggers(restarts),
   );
   // Not awaited: activating the Python extension can take seconds and must not delay ours.
   void onActiveInterpreterChanged(() => restarts.trigger("Python interpreter changed")).then((watch) => {

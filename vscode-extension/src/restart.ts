@@ -1,9 +1,11 @@
-// When to restart the daemon. Saving expenv.toml or switching interpreters often fires several
+// When to restart the daemon: only when what launches it changes (the interpreter, or the
+// expenv.pythonPath / expenv.serverArgs settings) or it dies. A config file edit is not a reason:
+// the daemon watches its own files and reloads in place. Switching interpreters often fires several
 // events in a burst; each restart costs a Python start-up, so a burst becomes one restart, and a
 // restart never overlaps the previous one (two daemons would fight over the same workspace).
 import { RESTART_SETTINGS } from "./settings";
 import { onDidChangeConfiguration } from "./vscodeapi";
-import type { Disposable, FileSystemWatcher } from "./vscodeapi";
+import type { Disposable } from "./vscodeapi";
 
 export const RESTART_DEBOUNCE_MS = 500;
 export const MAX_AUTOMATIC_RESTARTS = 3;
@@ -92,8 +94,8 @@ export class DebouncedRestart {
   }
 }
 
-/** Wires the restart triggers that do not need the Python extension. */
-export function watchRestartTriggers(restart: DebouncedRestart, tomlWatcher: FileSystemWatcher): Disposable[] {
+/** Wires the restart triggers that do not need the Python extension: the launch settings. */
+export function watchRestartTriggers(restart: DebouncedRestart): Disposable[] {
   return [
     onDidChangeConfiguration((event) => {
       const changed = RESTART_SETTINGS.filter((setting) => event.affectsConfiguration(setting));
@@ -101,9 +103,6 @@ export function watchRestartTriggers(restart: DebouncedRestart, tomlWatcher: Fil
         restart.trigger(`${changed.join(", ")} changed`);
       }
     }),
-    tomlWatcher.onDidCreate((uri) => restart.trigger(`${uri.fsPath} created`)),
-    tomlWatcher.onDidChange((uri) => restart.trigger(`${uri.fsPath} changed`)),
-    tomlWatcher.onDidDelete((uri) => restart.trigger(`${uri.fsPath} deleted`)),
   ];
 }
 

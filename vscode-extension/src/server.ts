@@ -1,10 +1,12 @@
 // How the daemon is launched and what the client sends it. Pure option builders, so the
-// launch contract (`<python> -m expenv serve`, initializationOptions) is visible in one place.
+// launch contract (`<python> -m expenv serve`) is visible in one place. No initializationOptions:
+// every expenv.* setting is the client's own (how to launch, what to trace), and the daemon takes
+// its configuration from expenv.toml. No `synchronize.fileEvents` either: the daemon registers
+// the file watchers it needs (workspace/didChangeWatchedFiles), for every client alike.
 import { TransportKind } from "vscode-languageclient/node";
 import { completeArguments } from "./prompts";
 import type { ErrorHandler, LanguageClientOptions, Middleware, ServerOptions } from "vscode-languageclient/node";
-import type { ExpenvSettings } from "./settings";
-import type { FileSystemWatcher, OutputChannel } from "./vscodeapi";
+import type { OutputChannel } from "./vscodeapi";
 
 export const CLIENT_ID = "expenv"; // also makes the client honour the `expenv.trace.server` setting
 export const EXPENV_TOML_GLOB = "**/expenv.toml";
@@ -14,11 +16,6 @@ export const DOCUMENT_SELECTOR = [
   { notebook: "jupyter-notebook", language: "python" },
   { scheme: "file", pattern: EXPENV_TOML_GLOB },
 ];
-
-/** Sent as initializationOptions: the daemon's only source of editor settings. */
-export interface InitializationOptions extends ExpenvSettings {
-  clientName: "vscode";
-}
 
 export function serverOptions(python: string, serverArgs: readonly string[], cwd: string | undefined): ServerOptions {
   return {
@@ -31,15 +28,12 @@ export function serverOptions(python: string, serverArgs: readonly string[], cwd
 }
 
 export interface ClientOptionsInput {
-  settings: ExpenvSettings;
   channel: OutputChannel;
-  tomlWatcher: FileSystemWatcher;
   errorHandler: ErrorHandler;
   onCommandResult: (command: string, result: unknown) => void;
 }
 
 export function clientOptions(input: ClientOptionsInput): LanguageClientOptions {
-  const initializationOptions: InitializationOptions = { ...input.settings, clientName: "vscode" };
   const middleware: Middleware = {
     // The client registers daemon commands for the palette but drops their results; show them.
     executeCommand: async (command, args, next) => {
@@ -54,9 +48,7 @@ export function clientOptions(input: ClientOptionsInput): LanguageClientOptions 
   };
   return {
     documentSelector: DOCUMENT_SELECTOR,
-    synchronize: { fileEvents: input.tomlWatcher },
     outputChannel: input.channel,
-    initializationOptions,
     errorHandler: input.errorHandler,
     middleware,
   };

@@ -1,5 +1,5 @@
-// The one place that reads expenv.* settings. The result goes to the daemon as
-// initializationOptions, so the daemon never reads VS Code settings itself.
+// The one place that reads expenv.* settings. All of them are the client's: how to launch the
+// daemon and what to trace. The daemon reads none (its configuration is expenv.toml).
 import { getConfiguration } from "./vscodeapi";
 
 export type TraceLevel = "off" | "messages" | "verbose";

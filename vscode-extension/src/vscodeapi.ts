@@ -8,7 +8,6 @@ export type {
   Event,
   Extension,
   ExtensionContext,
-  FileSystemWatcher,
   OutputChannel,
   Uri,
   WorkspaceConfiguration,
@@ -27,10 +26,6 @@ export function onDidChangeConfiguration(
   listener: (e: vscode.ConfigurationChangeEvent) => unknown,
 ): vscode.Disposable {
   return vscode.workspace.onDidChangeConfiguration(listener);
-}
-
-export function createFileSystemWatcher(glob: string): vscode.FileSystemWatcher {
-  return vscode.workspace.createFileSystemWatcher(glob);
 }
 
 export function createOutputChannel(name: string): vscode.OutputChannel {

@@ -5,7 +5,7 @@ import type { ErrorHandler, LanguageClientOptions } from "vscode-languageclient/
 import { Daemon } from "../src/daemon";
 import * as preflightModule from "../src/preflight";
 import * as vscodeapi from "../src/vscodeapi";
-import type { FileSystemWatcher, OutputChannel } from "../src/vscodeapi";
+import type { OutputChannel } from "../src/vscodeapi";
 
 const lc = vi.hoisted(() => {
   const State = { Stopped: 1, Starting: 3, Running: 2 };
@@ -56,7 +56,6 @@ vi.mock("../src/preflight", async (importOriginal) => ({
 
 const settings: Record<string, unknown> = {};
 const channel = { appendLine: vi.fn(), show: vi.fn() } as unknown as OutputChannel;
-const watcher = {} as FileSystemWatcher;
 
 beforeEach(() => {
   lc.FakeLanguageClient.instances = [];
@@ -67,7 +66,7 @@ beforeEach(() => {
 });
 
 async function startedClient(): Promise<InstanceType<typeof lc.FakeLanguageClient>> {
-  const daemon = new Daemon(channel, watcher);
+  const daemon = new Daemon(channel);
   await daemon.restart();
   expect(lc.FakeLanguageClient.instances).toHaveLength(1);
   return lc.FakeLanguageClient.instances[0];
@@ -89,28 +88,24 @@ describe("Daemon.restart", () => {
     expect(client.start).toHaveBeenCalledOnce();
   });
 
-  it("sends the settings as initializationOptions and selects python files, notebook cells and expenv.toml", async () => {
+  it("selects python files, notebook cells and expenv.toml; sends no settings and watches no files", async () => {
     settings.pythonPath = "/usr/bin/python3.11";
     settings["trace.server"] = "verbose";
     const options = (await startedClient()).clientOptions as LanguageClientOptions;
-    expect(options.initializationOptions).toEqual({
-      pythonPath: "/usr/bin/python3.11",
-      serverArgs: [],
-      trace: "verbose",
-      clientName: "vscode",
-    });
+    // the settings are the client's (launch, trace); the daemon registers its own file watchers
+    expect(options.initializationOptions).toBeUndefined();
+    expect(options.synchronize).toBeUndefined();
     expect(options.documentSelector).toEqual([
       { scheme: "file", language: "python" },
       { notebook: "jupyter-notebook", language: "python" },
       { scheme: "file", pattern: "**/expenv.toml" },
     ]);
-    expect(options.synchronize?.fileEvents).toBe(watcher);
     expect(options.outputChannel).toBe(channel);
   });
 
   it("does not launch the daemon when the preflight fails, and says why", async () => {
     vi.mocked(preflightModule.preflight).mockResolvedValueOnce("expenv is not installed in python3. Run: ...");
-    await new Daemon(channel, watcher).restart();
+    await new Daemon(channel).restart();
     expect(lc.FakeLanguageClient.instances).toHaveLength(0);
     expect(vscodeapi.showErrorMessage).toHaveBeenCalledWith(
       "expenv is not installed in python3. Run: ...",
@@ -120,7 +115,7 @@ describe("Daemon.restart", () => {
   });
 
   it("stops the previous client before starting the next", async () => {
-    const daemon = new Daemon(channel, watcher);
+    const daemon = new Daemon(channel);
     await daemon.restart();
     await daemon.restart();
     const [first, second] = lc.FakeLanguageClient.instances;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CrashBudget, DebouncedRestart, watchRestartTriggers } from "../src/restart";
 import * as vscodeapi from "../src/vscodeapi";
-import type { ConfigurationChangeEvent, FileSystemWatcher, Uri } from "../src/vscodeapi";
+import type { ConfigurationChangeEvent } from "../src/vscodeapi";
 
 vi.mock("../src/vscodeapi", () => ({ onDidChangeConfiguration: vi.fn(() => ({ dispose: vi.fn() })) }));
 
@@ -44,8 +44,8 @@ describe("DebouncedRestart", () => {
     const restarts = new DebouncedRestart(restart, 500);
     void restarts.now(); // the initial start, still in flight
     expect(restart).toHaveBeenCalledOnce();
-    restarts.trigger("toml changed");
-    restarts.trigger("toml changed again");
+    restarts.trigger("interpreter changed");
+    restarts.trigger("interpreter changed again");
     await vi.advanceTimersByTimeAsync(1000);
     expect(restart).toHaveBeenCalledOnce(); // no second daemon while the first is starting
     first.resolve();
@@ -104,27 +104,14 @@ describe("DebouncedRestart", () => {
 });
 
 describe("watchRestartTriggers", () => {
-  type Listener = (uri: Uri) => void;
-  function fakeWatcher() {
-    const listeners: Record<string, Listener> = {};
-    const on = (name: string) => (listener: Listener) => {
-      listeners[name] = listener;
-      return { dispose: vi.fn() };
-    };
-    const watcher = { onDidCreate: on("create"), onDidChange: on("change"), onDidDelete: on("delete") };
-    return { watcher: watcher as unknown as FileSystemWatcher, listeners };
-  }
-  const toml = { fsPath: "/ws/expenv.toml" } as Uri;
-
   function setup() {
     const restart = vi.fn(async () => undefined);
     const restarts = new DebouncedRestart(restart, 500);
-    const { watcher, listeners } = fakeWatcher();
-    watchRestartTriggers(restarts, watcher);
+    watchRestartTriggers(restarts);
     const onConfig = vi.mocked(vscodeapi.onDidChangeConfiguration).mock.calls[0][0];
     const changeConfig = (...changed: string[]) =>
       onConfig({ affectsConfiguration: (section: string) => changed.includes(section) } as ConfigurationChangeEvent);
-    return { restart, listeners, changeConfig };
+    return { restart, changeConfig };
   }
 
   it("restarts when expenv.pythonPath or expenv.serverArgs change", async () => {
@@ -144,11 +131,11 @@ describe("watchRestartTriggers", () => {
     expect(restart).not.toHaveBeenCalled();
   });
 
-  it("restarts once for a burst of expenv.toml create, change and delete", async () => {
-    const { restart, listeners } = setup();
-    listeners.create(toml);
-    listeners.change(toml);
-    listeners.delete(toml);
+  it("restarts once for a burst of launch-setting changes", async () => {
+    const { restart, changeConfig } = setup();
+    changeConfig("expenv.pythonPath");
+    changeConfig("expenv.serverArgs");
+    changeConfig("expenv.pythonPath");
     await vi.advanceTimersByTimeAsync(500);
     expect(restart).toHaveBeenCalledOnce();
   });

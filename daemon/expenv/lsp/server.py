@@ -20,6 +20,7 @@ from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
+from expenv.lsp.watching import FileWatching
 from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
@@ -79,8 +80,8 @@ class ExpenvLanguageServer(LanguageServer):
             ),
         )
         self.workspaces = WorkspaceSet()
+        self.watching = FileWatching(self)
         set_process_role("daemon")
-        self.initialization_options: dict[str, Any] = {}
         self._warmed: set[Path] = set()
         # Feature modules that follow Python documents or a workspace's feature repo add a
         # callback here: pygls allows one handler per notification.
@@ -133,6 +134,8 @@ class ExpenvLanguageServer(LanguageServer):
             self.log_to_client(f"expenv: reloaded services for {ws.root}", types.MessageType.Info)
             if ws.services is not None and ws.services.config.features.repo:
                 self.feature_repo_changed(ws)
+            self.recheck_open_documents(ws)
+            self.watching.update()  # the repo, requirements or pipeline paths may have moved
         elif ws.problems and any(p.severity.value == "error" for p in ws.problems):
             kept = "kept the last valid config" if ws.config else "no services until it is fixed"
             self.log_to_client(f"expenv: {ws.config_path} has errors; {kept}", types.MessageType.Warning)
@@ -170,6 +173,27 @@ class ExpenvLanguageServer(LanguageServer):
     def python_document_changed(self, uri: str) -> None:
         for listener in self.document_listeners:
             listener(self, uri)
+
+    def recheck_open_documents(self, ws: Workspace) -> None:
+        """What the open Python documents and notebook cells of `ws` depend on changed."""
+        for uri in self.open_python_uris(ws):
+            self.python_document_changed(uri)
+
+    def open_python_uris(self, ws: Workspace) -> list[str]:
+        cells: set[str] = set()
+        out = []
+        for nb_uri, notebook in self.workspace.notebook_documents.items():
+            cells.update(unquote(cell.document) for cell in notebook.cells)
+            path = to_fs_path(nb_uri)
+            if path and self.workspaces.owning(Path(path)) is ws:
+                out += [cell.document for cell in notebook.cells if cell.kind == types.NotebookCellKind.Code
+                        and (doc := self.open_document(cell.document)) is not None and doc.language_id == "python"]
+        for uri, doc in self.workspace.text_documents.items():
+            if uri in cells or not (uri.endswith(".py") or doc.language_id == "python"):
+                continue
+            if (path := to_fs_path(uri)) and self.workspaces.owning(Path(path)) is ws:
+                out.append(uri)
+        return out
 
     def clear_diagnostics(self, uris: list[str]) -> None:
         for uri in uris:

@@ -37,6 +37,21 @@ def process_owner(role: str = "") -> str:
     return f"{role or _role['name']}:{os.getpid()}@{socket.gethostname()}"
 
 
+def owner_alive(owner: str) -> bool | None:
+    """Whether the process named by `process_owner` still runs (None: another host, cannot tell)."""
+    _, _, rest = owner.partition(":")
+    pid, _, host = rest.partition("@")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class LedgerEntry:
     id: str

@@ -106,6 +106,12 @@ class Workspace:
             log.warning("%s has %d problem(s); %s", self.config_path, len(problems), kept)
         return problems
 
+    def watches(self) -> list:  # -> [expenv.services.watched_files.WatchSpec]
+        """The files this workspace's services and diagnostics depend on."""
+        from expenv.services.watched_files import workspace_watches
+
+        return workspace_watches(self.root, self.config)
+
     def describe(self) -> dict[str, Any]:
         return {
             "root": str(self.root),

@@ -20,6 +20,7 @@ def register_all(server: ExpenvLanguageServer) -> None:
         environment_commands,
         feature_commands,
         feature_refs,
+        file_watching,
         hover,
         lifecycle,
         pipeline_commands,
@@ -31,5 +32,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
-                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens):
+                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching):
         module.register(server)

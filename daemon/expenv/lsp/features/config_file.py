@@ -1,7 +1,7 @@
-"""Text sync (`didOpen`/`didChange`/`didSave`/`didClose`), notebook sync and
-`workspace/didChangeWatchedFiles`: `expenv.toml` gets diagnostics and reloads the services; Python
-documents and notebook code cells go to the features that follow them (diagnostics), and a saved
-file in the feature repo rechecks the repo.
+"""Text sync (`didOpen`/`didChange`/`didSave`/`didClose`) and notebook sync: `expenv.toml` gets
+diagnostics and reloads the services; Python documents and notebook code cells go to the features
+that follow them (diagnostics), and a saved file in the feature repo rechecks the repo. Changes on
+disk arrive through `file_watching`.
 
 pygls allows one handler per notification, so this module is the one place they arrive."""
 
@@ -96,11 +96,3 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_closed(ls: ExpenvLanguageServer, params: types.DidCloseNotebookDocumentParams) -> None:
         ls.clear_diagnostics([cell.uri for cell in params.cell_text_documents])
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def watched_changed(ls: ExpenvLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
-        for change in params.changes:
-            if _is_config(change.uri) and ls.open_document(change.uri) is None:
-                ls.reload_config(change.uri)
-            elif (ws := _in_feature_repo(ls, change.uri)) is not None:
-                ls.feature_repo_changed(ws)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from expenv.domain.data import Layer
 from expenv.lsp.server import ExpenvLanguageServer
-from expenv.services.code.snippets import indentation_of, loading_snippet, statement_end_line
+from expenv.services.code.snippets import SnippetInsert, snippet_insert
 
 INSERT_SNIPPET = "Insert a loading snippet"
 PROFILE = "Profile this dataset"
@@ -19,20 +18,21 @@ def data_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> li
     if found is None:
         return []
     mention, _data = found
-    source = ls.workspace.get_text_document(uri).source
     ws = ls.workspace_for_uri(uri)
-    url = ws.services.config.curated.url if ws and ws.services else None
-    duckdb_file = url[len("duckdb:///"):] if url and url.startswith("duckdb:///") else None
-    warehouse = duckdb_file if mention.ref.layer is Layer.CURATED else None
-    line = statement_end_line(source, mention.end_line) + 1
-    snippet = indentation_of(source, mention.line) + loading_snippet(mention.ref, source, warehouse) + "\n"
-    insert_at = types.Position(line=line, character=0)
+    insert = snippet_insert(ls.workspace.get_text_document(uri).source, mention,
+                            ws.services.config.curated.url if ws and ws.services else None)
+    return actions_of(uri, insert, mention.text, str(ws.root) if ws else None)
+
+
+def actions_of(uri: str, insert: SnippetInsert, dataset: str, workspace: str | None) -> list:
+    """The snippet insertion as an edit, and profiling as a command."""
+    at = types.Position(line=insert.line, character=0)
     edit = types.WorkspaceEdit(changes={uri: [
-        types.TextEdit(range=types.Range(start=insert_at, end=insert_at), new_text=snippet)]})
-    args = [{"dataset": mention.text, "workspace": str(ws.root) if ws else None}]
+        types.TextEdit(range=types.Range(start=at, end=at), new_text=insert.text)]})
     return [
         types.CodeAction(title=INSERT_SNIPPET, kind=types.CodeActionKind.Refactor, edit=edit),
         # A bare Command is a valid code action; clients (lsprotocol's among them) read
         # {title, command} as one, so a CodeAction wrapping a command would be misread.
-        types.Command(title=PROFILE, command="expenv.data.profile", arguments=args),
+        types.Command(title=PROFILE, command="expenv.data.profile",
+                      arguments=[{"dataset": dataset, "workspace": workspace}]),
     ]

@@ -12,7 +12,6 @@ from pygls.uris import to_fs_path
 from expenv.domain.errors import ExpenvError
 from expenv.lsp import render
 from expenv.lsp.server import ExpenvLanguageServer
-from expenv.services.code.strings import open_string_before
 
 
 def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position):
@@ -58,34 +57,21 @@ async def feature_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> 
 
 
 async def feature_completion(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-    uri = params.text_document.uri
-    ws = ls.workspace_for_uri(uri)
+    ws = ls.workspace_for_uri(params.text_document.uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None
-    source = ls.workspace.get_text_document(uri).source
-    lines = source.split("\n")
-    line_text = lines[params.position.line][: params.position.character] if params.position.line < len(lines) else ""
-    opened = open_string_before(line_text)
-    if opened is None:
-        return None
-    start, typed = opened
-    head = "\n".join(lines[max(0, params.position.line - 5): params.position.line]) + line_text[:start]
-    if not any(call in head for call in ("get_historical_features", "get_online_features", "features=",
-                                         "get_feature_service", "feature_service")):
-        return None
-    kind = "feature_service" if "get_feature_service" in head[-200:] or "feature_service" in head[-80:] \
-        else "feature_ref"
-    try:
-        found = await ls.run_blocking(ws.services.features.completions, typed, kind)
-    except ExpenvError:
-        return None
-    if not found:
-        return None
-    begin = types.Position(line=params.position.line, character=start)
+    source = ls.workspace.get_text_document(params.text_document.uri).source
+    found = await ls.run_blocking(ws.services.features.completions_at, source, params.position.line,
+                                  params.position.character)
+    return completion_list_of(found[0], found[1], params.position) if found and found[1] else None
+
+
+def completion_list_of(context, candidates: list[tuple[str, str]], position: types.Position) -> types.CompletionList:
+    """Candidates (label, detail) replacing what was typed since the string opened (context.start)."""
+    typed = types.Range(start=types.Position(line=position.line, character=context.start), end=position)
     items = [types.CompletionItem(label=label, detail=detail, kind=types.CompletionItemKind.Field,
-                                  text_edit=types.TextEdit(range=types.Range(start=begin, end=params.position),
-                                                           new_text=label), sort_text=f"{i:04d}")
-             for i, (label, detail) in enumerate(found)]
+                                  text_edit=types.TextEdit(range=typed, new_text=label), sort_text=f"{i:04d}")
+             for i, (label, detail) in enumerate(candidates)]
     return types.CompletionList(is_incomplete=False, items=items)
 
 

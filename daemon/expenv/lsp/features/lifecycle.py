@@ -14,10 +14,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: ExpenvLanguageServer, params: types.InitializeParams) -> None:
         # Only tomllib parsing here: no service is built until something asks for it.
-        options = params.initialization_options
-        ls.initialization_options = (
-            {k: v for k, v in options.items() if k != "token"} if isinstance(options, dict) else {}
-        )
+        # initializationOptions carry only the TCP token (checked in serve.py): no setting is read.
         for folder in ls.workspace.folders.values():
             ls.add_folder_uri(folder.uri)
         if not ls.workspace.folders and ls.workspace.root_uri:
@@ -44,3 +41,4 @@ def register(server: ExpenvLanguageServer) -> None:
             ws = ls.add_folder_uri(added.uri)
             if ws is not None and (ws.problems or ws.has_config_file):
                 ls.publish_config_problems(ws)
+        ls.watching.update()

@@ -101,8 +101,9 @@ def launched_profile(handle: ClusterHandle) -> ClusterProfile:
     return ClusterProfile(**{**data, "secrets": tuple(data.get("secrets", ()))})
 
 
-def deadline(context: BackendContext, profile: ClusterProfile) -> float:
-    return time.monotonic() + float(profile.options.get("launch_timeout", context.launch_timeout))
+def deadline(context: BackendContext, profile: ClusterProfile, default: float | None = None) -> float:
+    """When a launch gives up: the profile's `options.launch_timeout`, else the engine's default."""
+    return time.monotonic() + float(profile.options.get("launch_timeout", default or context.launch_timeout))
 
 
 def chosen_port(profile: ClusterProfile, key: str) -> int:

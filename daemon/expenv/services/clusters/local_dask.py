@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from expenv.domain.clusters import ClusterError, ClusterHandle, ClusterProfile, memory_bytes
+from expenv.domain.clusters import ClusterHandle, ClusterProfile, memory_bytes
 from expenv.services.clusters import processes
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline, launched_profile

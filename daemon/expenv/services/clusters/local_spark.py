@@ -24,6 +24,8 @@ from expenv.services.clusters import processes
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline
 
+# A JVM with Spark's jars takes a minute or more to listen on a busy two-core machine.
+SPARK_LAUNCH_TIMEOUT = 600.0
 JAVA_FIX = "install a Java runtime (`make` installs default-jre-headless when java is missing) or set JAVA_HOME"
 
 
@@ -90,7 +92,7 @@ def launch(context: BackendContext, profile: ClusterProfile, handle: ClusterHand
             return None
         return f"the Spark Connect server exited:\n{processes.log_tail(server['log'], 20)}"
 
-    processes.wait_for(lambda: processes.accepts(port), deadline(context, profile), cancelled,
+    processes.wait_for(lambda: processes.accepts(port), deadline(context, profile, SPARK_LAUNCH_TIMEOUT), cancelled,
                        "the Spark Connect server", failed, interval=0.5)
     handle = replace(handle, address=f"sc://127.0.0.1:{port}", dashboard_url=f"http://127.0.0.1:{ui_port}",
                      status="running", workers_alive=threads, workers_wanted=profile.workers)

@@ -18,7 +18,7 @@ from expenv.domain.clusters import ClusterError, ClusterHandle, ClusterProfile, 
 from expenv.domain.config import ExpenvConfig
 from expenv.services.clusters.interface import BackendContext, Cancelled, ClusterBackend, Progress
 from expenv.services.clusters.profiles import cluster_profiles, find_profile
-from expenv.services.ledger import Ledger, LedgerEntry, process_owner
+from expenv.services.ledger import Ledger, LedgerEntry, owner_alive, process_owner
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +242,13 @@ class ClusterService:
         return sorted(names)
 
     def _refresh(self, handle: ClusterHandle, orphan: bool) -> ClusterHandle:
+        if handle.status == "starting" and not orphan:
+            if owner_alive(handle.owner) is not False:
+                return handle   # its launcher is still at work (in this process or another)
+            self.backend(handle.backend).stop(handle)
+            self.ledger.remove(handle.id)
+            return handle.with_status("failed", "its launch was interrupted (the launching process exited); "
+                                                "what it had started was removed")
         try:
             live = self.backend(handle.backend).inspect(handle)
         except ClusterError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from dataclasses import dataclass
 
 from expenv.domain.data import DatasetRef, Layer
 
@@ -81,3 +82,27 @@ def indentation_of(source: str, line: int) -> str:
     lines = source.split("\n")
     text = lines[line] if line < len(lines) else ""
     return text[: len(text) - len(text.lstrip())]
+
+
+def warehouse_file(curated_url: str | None) -> str | None:
+    """The DuckDB file of a `duckdb:///path` warehouse URL as written (relative paths are the
+    workspace root's, as the snippet runs there), else None: other warehouses have no file."""
+    if not curated_url or not curated_url.startswith("duckdb:///"):
+        return None
+    return curated_url[len("duckdb:///"):].split("?", 1)[0] or None
+
+
+@dataclass(frozen=True)
+class SnippetInsert:
+    """Text to insert at the start of `line` (0-based): after the statement naming the dataset."""
+
+    line: int
+    text: str
+
+
+def snippet_insert(source: str, mention, curated_url: str | None) -> SnippetInsert:
+    """Where and what "Insert a loading snippet" writes for a dataset `mention` (a DataRead)."""
+    warehouse = warehouse_file(curated_url) if mention.ref.layer is Layer.CURATED else None
+    text = indentation_of(source, mention.line) + loading_snippet(mention.ref, source, warehouse) + "\n"
+    return SnippetInsert(statement_end_line(source, mention.end_line) + 1, text)
+

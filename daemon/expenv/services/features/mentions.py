@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expenv.domain.features import FeatureRef
-from expenv.services.code.strings import StringLiteral, ast_column, blank_magics, string_literals
+from expenv.services.code.strings import (
+    StringLiteral,
+    ast_column,
+    blank_magics,
+    open_string_before,
+    string_literals,
+)
 
 FEATURE_CALLS = ("get_historical_features", "get_online_features")
 SERVICE_CALLS = ("get_feature_service",)
@@ -164,6 +170,37 @@ def completions(catalog, prefix: str, kind: str = "feature_ref") -> list[tuple[s
                 if f.name.startswith(partial)] if view else []
     return [(f"{v.name}:", f"{v.kind} feature view, {len(v.features)} features") for v in catalog.views.values()
             if v.name.startswith(prefix)]
+
+
+# Calls and keywords whose string arguments name features (looked for in the lines before the cursor).
+_COMPLETION_HINTS = (*FEATURE_CALLS, "features=", *SERVICE_CALLS, "feature_service")
+_CONTEXT_LINES = 5
+
+
+@dataclass(frozen=True)
+class CompletionContext:
+    """What is being typed at the cursor: the open string's start column, its text so far, and
+    whether it names a feature reference or a feature service."""
+
+    start: int
+    typed: str
+    kind: str  # feature_ref | feature_service
+
+
+def completion_context(source: str, line: int, character: int) -> CompletionContext | None:
+    """The feature string being typed at a 0-based position, when a retrieval call or a feature
+    list sits within the few lines before it; else None (not ours to complete)."""
+    lines = source.split("\n")
+    line_text = lines[line][:character] if line < len(lines) else ""
+    opened = open_string_before(line_text)
+    if opened is None:
+        return None
+    start, typed = opened
+    head = "\n".join(lines[max(0, line - _CONTEXT_LINES): line]) + line_text[:start]
+    if not any(hint in head for hint in _COMPLETION_HINTS):
+        return None
+    service = "get_feature_service" in head[-200:] or "feature_service" in head[-80:]
+    return CompletionContext(start, typed, "feature_service" if service else "feature_ref")
 
 
 # ---- find references across the workspace -----------------------------------------------------

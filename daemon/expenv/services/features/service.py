@@ -188,6 +188,19 @@ class FeatureService:
 
         return completions(self.catalog(), prefix, kind)
 
+    def completions_at(self, source: str, line: int, character: int):
+        """(completion context, [(label, detail)]) for the feature string typed at a 0-based
+        position, or None when it is not one (or the registry cannot be loaded)."""
+        from expenv.services.features.mentions import completion_context, completions
+
+        context = completion_context(source, line, character)
+        if context is None:
+            return None
+        try:
+            return context, completions(self.catalog(), context.typed, context.kind)
+        except FeatureStoreError:
+            return None
+
     def references(self, name: str, feature: str | None = None, open_texts=None):
         """Literals naming view `name` (or `name:feature`, or service `name`) in the workspace's
         .py files and notebook cells (list of ReferenceLocation, 0-based); `open_texts` (path →

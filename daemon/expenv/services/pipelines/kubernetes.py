@@ -93,14 +93,20 @@ class KubernetesRunner:
         shown: dict[str, int] = {}
         while True:
             try:
-                for step, pod in self._pods(api, run):
-                    lines = api.pod_log(pod, "main" if kind is WORKFLOW else None).splitlines()
-                    for line in lines[shown.get(pod, 0):]:
-                        yield step, line
-                    shown[pod] = len(lines)
+                pods = self._pods(api, run)
             except KubeError as exc:
-                yield "", f"[expenv] cannot read the logs of run {run.id}: {exc}"
+                yield "", f"[expenv] cannot list the pods of run {run.id}: {exc}"
                 return
+            for step, pod in pods:
+                try:
+                    lines = api.pod_log(pod, "main" if kind is WORKFLOW else None).splitlines()
+                except KubeError as exc:   # e.g. its container has not started yet: next round
+                    if not follow:
+                        yield step, f"[expenv] no log from pod {pod} yet: {exc}"
+                    continue
+                for line in lines[shown.get(pod, 0):]:
+                    yield step, line
+                shown[pod] = len(lines)
             if not follow or self.status(run).done:
                 return
             time.sleep(LOG_POLL)

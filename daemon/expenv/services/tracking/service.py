@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from expenv.domain.config import ExpenvConfig
 from expenv.domain.secrets import redact
 from expenv.domain.status import PartStatus
@@ -50,6 +52,13 @@ class TrackingService:
         from expenv.services.tracking.runs import RunReader
 
         return RunReader(self.require_uri()).compare(run_ids)
+
+    @cached_property
+    def lenses(self):  # -> expenv.services.tracking.lens.RunLenses
+        """The run lenses of this workspace's code (their runs are kept a few seconds)."""
+        from expenv.services.tracking.lens import RunLenses
+
+        return RunLenses(self, self.config.root)
 
     def child_env(self, runner: str, *, require_server: bool = True, **tags: str | None) -> dict[str, str]:
         """Environment that sends a kernel, process or container's runs to this workspace's MLflow.
