@@ -35,14 +35,15 @@ try {
       continue;
     }
     await page.keyboard.type("expenv: Show status");
+    // Click the command's own row: Enter runs the first row, and the fuzzy filter may rank
+    // another command first ("expenv: Show pipeline run status" also matches the typed words)
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: /expenv: Show status/ }).first();
     try {
-      // Enter runs the first row: wait until the palette has filtered down to the command
-      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Show status" }).first()
-        .waitFor({ state: "visible", timeout: 10000 });
+      await row.waitFor({ state: "visible", timeout: 10000 });
     } catch {
       continue;
     }
-    await page.keyboard.press("Enter");
+    await row.click();
     try {
       // the daemon may still be starting (and probing Docker, MLflow) on a loaded machine
       await page.locator(".notifications-toasts", { hasText: "expenv.status:" }).waitFor({ timeout: 30000 });
