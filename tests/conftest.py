@@ -9,6 +9,8 @@ import pytest
 import pytest_lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.lsp.session import accept_registrations
+
 REPO = Path(__file__).resolve().parents[1]
 DAEMON_CMD = [sys.executable, "-m", "expenv", "serve", "--log-level", "DEBUG"]
 
@@ -57,23 +59,6 @@ def make_workspace(tmp_path: Path):
 
 
 CLIENTS = ["visual_studio_code", "neovim"]
-
-
-def accept_registrations(client: LanguageClient) -> None:
-    """Answer `client/(un)registerCapability` as an editor does, keeping what the server registered
-    in `client.registrations` (id -> Registration)."""
-    from lsprotocol import types
-
-    client.registrations = {}
-
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def register(ls, params: types.RegistrationParams):
-        ls.registrations.update({r.id: r for r in params.registrations})
-
-    @client.feature(types.CLIENT_UNREGISTER_CAPABILITY)
-    def unregister(ls, params: types.UnregistrationParams):
-        for gone in params.unregisterations:
-            ls.registrations.pop(gone.id, None)
 
 
 @pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=DAEMON_CMD))

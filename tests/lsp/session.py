@@ -19,7 +19,25 @@ def capabilities(profile: str) -> types.ClientCapabilities:
     return caps
 
 
+def accept_registrations(client: LanguageClient) -> None:
+    """Answer `client/(un)registerCapability` as an editor does, keeping what the server registered
+    in `client.registrations` (id -> Registration)."""
+    if hasattr(client, "registrations"):
+        return
+    client.registrations = {}
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(ls, params: types.RegistrationParams):
+        ls.registrations.update({r.id: r for r in params.registrations})
+
+    @client.feature(types.CLIENT_UNREGISTER_CAPABILITY)
+    def unregister(ls, params: types.UnregistrationParams):
+        for gone in params.unregisterations:
+            ls.registrations.pop(gone.id, None)
+
+
 async def start(client: LanguageClient, *folders: Path, options: dict | None = None) -> types.InitializeResult:
+    accept_registrations(client)
     return await client.initialize_session(types.InitializeParams(
         capabilities=capabilities(client.profile),
         root_uri=folders[0].as_uri() if folders else None,

@@ -55,6 +55,10 @@ def _never() -> bool:
     return False
 
 
+# Marks a ledger entry whose launch has not returned yet.
+LAUNCHING = "launching"
+
+
 class ClusterService:
     """The clusters of one workspace, whichever process (CLI or daemon) asks."""
 
@@ -94,7 +98,8 @@ class ClusterService:
         backend = self.backend(profile.backend)
         cluster_id = new_cluster_id(profile.name)
         handle = ClusterHandle(id=cluster_id, profile=profile.name, kind=profile.kind, backend=profile.backend,
-                               owner=process_owner(), workers_wanted=profile.workers)
+                               owner=process_owner(), workers_wanted=profile.workers,
+                               resources={LAUNCHING: True})
         # Recorded before anything starts, so a launcher killed half-way leaves a findable entry.
         self._record(handle)
         try:
@@ -242,7 +247,9 @@ class ClusterService:
         return sorted(names)
 
     def _refresh(self, handle: ClusterHandle, orphan: bool) -> ClusterHandle:
-        if handle.status == "starting" and not orphan:
+        if handle.resources.get(LAUNCHING) and not orphan:
+            # The launch has not returned yet (a launch that returned "starting" - an operator
+            # still at work - is followed like a running cluster).
             if owner_alive(handle.owner) is not False:
                 return handle   # its launcher is still at work (in this process or another)
             self.backend(handle.backend).stop(handle)

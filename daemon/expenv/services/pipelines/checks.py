@@ -71,21 +71,22 @@ def check_policy(config: ExpenvConfig, features, spec: PipelineSpec, branch: str
     """Refuse a pipeline whose steps (and the workspace modules they import, and notebook cells)
     read raw or curated data directly; the refusal names each file:line."""
     from expenv.services.features.policy import check_policy as policy_files
-    from expenv.services.features.policy import violations_in
+    from expenv.services.features.policy import sourcing_rules, violations_in
 
-    lookup = features.data if features is not None and hasattr(features, "data") else None
+    data = features.data if features is not None and hasattr(features, "data") else None
     found = []
     files = _step_files(config, spec)
     if files:
-        found += [v for v in policy_files(config, files, branch, lookup=lookup, enforce=True)
+        found += [v for v in policy_files(config, files, branch, data=data, enforce=True)
                   if v.severity == "error"]
+    rules = None
     for step in spec.steps:
         if step.kind != "notebook":
             continue
         for index, code in _notebook_cells(config.root / step.entrypoint):
-            lookup = lookup if lookup is not None else _data(config)
-            for v in violations_in(code, f"{step.entrypoint}#cell{index + 1}", lookup, branch, True):
-                found.append(v)
+            if rules is None:
+                rules = sourcing_rules(config, data if data is not None else _data(config))
+            found += violations_in(code, f"{step.entrypoint}#cell{index + 1}", rules, branch, True)
     if found:
         lines = [f"{_shown(v.path, config.root)}:{v.line}:{v.column}: {v.message}" for v in found]
         raise PolicyRefused(f"pipeline {spec.name} reads data the sourcing policy forbids on a production-like "

@@ -92,6 +92,9 @@ class KubernetesRunner:
         api, kind, name = self._object(run)
         shown: dict[str, int] = {}
         while True:
+            # Asked before the pods are read, so the round after the run ends still reads the
+            # last lines (and the pods that appeared just before it ended).
+            done = not follow or self.status(run).done
             try:
                 pods = self._pods(api, run)
             except KubeError as exc:
@@ -107,7 +110,7 @@ class KubernetesRunner:
                 for line in lines[shown.get(pod, 0):]:
                     yield step, line
                 shown[pod] = len(lines)
-            if not follow or self.status(run).done:
+            if done:
                 return
             time.sleep(LOG_POLL)
 
