@@ -68,10 +68,11 @@ def serve(
     token = os.environ.get("EXPENV_TOKEN") or secrets.token_urlsafe(32)
     if not os.environ.get("EXPENV_TOKEN"):
         path = token_file or Path.home() / ".cache" / "expenv" / f"daemon-{port_no}.token"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token)
+        try:
+            lsp_serve.write_token_file(path, token)
+        except OSError as exc:
+            err.print(f"[red]expenv serve: cannot write the token to {escape(str(path))}: {escape(str(exc))}[/]")
+            raise typer.Exit(2) from None
         err.print(f"expenv: token written to {path}; send it as initializationOptions.token")
     lsp_serve.serve_tcp(host.strip("[]"), port_no, token, log_level)
 

@@ -57,7 +57,7 @@ class _Pass:
     def lines(self, uri: str) -> list[str] | None:
         """The document's lines, or None when its units and code points agree everywhere."""
         if uri not in self._lines:
-            text = _document_text(self.ls, uri)
+            text = document_text(self.ls, uri)
             same = text is None or text.isascii() or (self.utf16 and max(text) <= "\uffff")
             self._lines[uri] = None if same else _LINE_BREAK.split(text)
         return self._lines[uri]
@@ -113,7 +113,7 @@ def _uri_of(value: Any) -> str | None:
     return document.uri if isinstance(getattr(document, "uri", None), str) else None
 
 
-def _document_text(ls: ExpenvLanguageServer, uri: str) -> str | None:
+def document_text(ls: ExpenvLanguageServer, uri: str) -> str | None:
     """The editor's text of an open document or cell, else the file on disk (what a client
     counts in for a location in a file it has not opened)."""
     document = ls.open_document(uri)

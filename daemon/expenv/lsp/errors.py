@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from expenv.domain.errors import ExpenvError
 from expenv.domain.secrets import redact
@@ -14,6 +14,14 @@ class RequestFailed(JsonRpcException):
     """LSP's RequestFailed: the request was valid but the server could not do it."""
 
     CODE = -32803
+
+
+class InvalidArgument(JsonRpcInvalidParams):
+    """A command argument is missing or has the wrong type: InvalidParams (-32602) naming the
+    field, in the message and as `data.field`, so the client knows what to fix."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message=message, data={"field": field})
 
 
 def user_errors(handler):
@@ -29,4 +37,8 @@ def user_errors(handler):
 
 def command_options(args: tuple) -> dict:
     """The one JSON object an `expenv.*` command takes ({} when run without arguments)."""
-    return args[0] if args and isinstance(args[0], dict) else {}
+    if not args:
+        return {}
+    if not isinstance(args[0], dict):
+        raise InvalidArgument("arguments", "arguments: pass one JSON object, [{...}]")
+    return args[0]

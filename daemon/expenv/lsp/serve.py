@@ -9,13 +9,17 @@ import logging
 import os
 import sys
 from ipaddress import ip_address
+from pathlib import Path
 from threading import Event
 from typing import BinaryIO
 
 from expenv.lsp.logs import ClientLogHandler, configure_stderr_logging
 from expenv.lsp.server import create_server
+from expenv.lsp.transport import FrameReader, read_frame, run_stdio
 
 log = logging.getLogger(__name__)
+AUTH_SECONDS = 5              # a TCP client that has not authenticated by then is dropped
+AUTH_FRAME_BYTES = 1024 * 1024  # what an unauthenticated client can make the daemon read
 
 
 def _protect_stdout() -> BinaryIO:
@@ -35,7 +39,7 @@ def serve_stdio(log_level: str = "INFO") -> None:
     out = _protect_stdout()
     server = create_server()
     _install_client_log(server)
-    server.start_io(sys.stdin.buffer, out)
+    run_stdio(server, sys.stdin.buffer, out)
 
 
 def _install_client_log(server) -> None:
@@ -62,20 +66,15 @@ def check_loopback(host: str) -> None:
         raise ValueError(f"refusing to listen on {host!r}: the daemon binds loopback only (127.0.0.1 or ::1)")
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> bytes | None:
-    length = None
-    while True:
-        line = await reader.readline()
-        if not line:
-            return None
-        if line in (b"\r\n", b"\n"):
-            break
-        name, _, value = line.decode("ascii", "replace").partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    if length is None or length > 16 * 1024 * 1024:
-        return None
-    return await reader.readexactly(length)
+def write_token_file(path: Path, token: str) -> None:
+    """Write the TCP token readable by its owner only. O_CREAT's mode applies to a new file only:
+    an existing one is narrowed to 0600 before the token goes in, and a symlink planted at the
+    path is refused (ELOOP) rather than followed."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
 
 
 def _frame(payload: dict) -> bytes:
@@ -91,8 +90,6 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
     _protect_stdout()
     server = create_server()
     _install_client_log(server)
-    from pygls.io_ import run_async
-
     busy = asyncio.Lock()
     stop = Event()
     server._stop_event = stop
@@ -105,9 +102,9 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Authenticate before taking the session lock, so refused clients never hold it.
         try:
-            body = await _read_frame(reader)
+            body = await asyncio.wait_for(read_frame(reader, AUTH_FRAME_BYTES), AUTH_SECONDS)
             message = json.loads(body) if body else None
-        except (ValueError, asyncio.IncompleteReadError):
+        except (ValueError, asyncio.TimeoutError):
             message = None
         if not isinstance(message, dict):
             await refuse(writer, None, "expenv: missing or wrong token")
@@ -127,8 +124,7 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
             options.pop("token", None)  # never kept, never logged
             server.protocol.set_writer(writer)
             server.protocol.handle_message(json.loads(json.dumps(message), object_hook=server.protocol.structure_message))
-            await run_async(stop_event=stop, reader=reader, protocol=server.protocol, logger=log,
-                            error_handler=server.report_server_error)
+            await FrameReader(server.protocol, stop).run(reader)
             writer.close()
 
     async def main() -> None:

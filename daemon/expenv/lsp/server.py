@@ -48,6 +48,7 @@ class ExpenvProtocol(LanguageServerProtocol):
         if data:
             data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)),
                                keep=frozenset({"newText"}))
+            _drop_traceback(data)
         return super()._send_data(data)
 
     @lsp_method(types.EXIT)
@@ -59,6 +60,14 @@ class ExpenvProtocol(LanguageServerProtocol):
             yield user_handler, args, None
         logging.shutdown()
         os._exit(0 if self._shutdown else 1)
+
+
+def _drop_traceback(message: dict) -> None:
+    """pygls puts the Python traceback of an unexpected error into the response's `data`: the
+    client gets the (redacted) one-line message, the traceback stays in the daemon's log."""
+    error = message.get("error") if isinstance(message, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("data"), dict) and "traceback" in error["data"]:
+        del error["data"]
 
 
 class ExpenvLanguageServer(LanguageServer):
@@ -170,6 +179,11 @@ class ExpenvLanguageServer(LanguageServer):
         ws = self.workspace_for_uri(uri)
         return ws.services.data if ws and ws.services else None
 
+    def document_source(self, uri: str) -> str:
+        """The text of a document: the editor's when open, else the file's, else "" (a request
+        may name a document that was never opened and does not exist)."""
+        return client_units.document_text(self, uri) or ""
+
     def python_document_changed(self, uri: str) -> None:
         for listener in self.document_listeners:
             listener(self, uri)
@@ -219,7 +233,7 @@ class ExpenvLanguageServer(LanguageServer):
         data = self.data_for_uri(uri)
         if data is None:
             return None
-        source = self.workspace.get_text_document(uri).source
+        source = self.document_source(uri)
         mention = mention_at(source, position.line, position.character, data)
         return (mention, data) if mention else None
 
@@ -228,6 +242,10 @@ class ExpenvLanguageServer(LanguageServer):
         from expenv.domain.errors import ExpenvError
 
         given = options.get("workspace")
+        if given is not None and not isinstance(given, str):
+            from expenv.lsp.errors import InvalidArgument
+
+            raise InvalidArgument("workspace", "workspace must be a folder path or a file:// URI")
         if given:
             path = to_fs_path(given) if "://" in str(given) else str(given)
             ws = self.workspaces.owning(Path(path)) if path else None
@@ -241,6 +259,11 @@ class ExpenvLanguageServer(LanguageServer):
         return ws
 
     # --- output ---------------------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """A failed notification or an unreadable message goes to the log (stderr and the client's
+        output channel), not to a pop-up per message as pygls does."""
+        log.error("%s: %s", getattr(source, "__name__", source), error)
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))

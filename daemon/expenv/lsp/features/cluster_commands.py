@@ -8,8 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from expenv.domain.clusters import ClusterError
-from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 from expenv.lsp.work import CancellableWork
 
@@ -19,7 +18,7 @@ def _text(options: dict[str, Any], key: str, required: bool = True) -> str | Non
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ClusterError(f'{key}: pass {{"{key}": "<{key}>"}} (a non-empty string)')
+        raise InvalidArgument(key, f'{key}: pass {{"{key}": "<{key}>"}} (a non-empty string)')
     return value
 
 

@@ -50,7 +50,8 @@ def register(server: ExpenvLanguageServer) -> None:
     def did_change(ls: ExpenvLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         if _is_config(uri):
-            ls.reload_config(uri, ls.workspace.get_text_document(uri).source)
+            doc = ls.open_document(uri)   # None: a change to a file never opened; read it from disk
+            ls.reload_config(uri, doc.source if doc is not None else None)
         elif _is_python(ls, uri):
             ls.python_document_changed(uri)
 

@@ -19,7 +19,7 @@ def data_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> li
         return []
     mention, _data = found
     ws = ls.workspace_for_uri(uri)
-    insert = snippet_insert(ls.workspace.get_text_document(uri).source, mention,
+    insert = snippet_insert(ls.document_source(uri), mention,
                             ws.services.config.curated.url if ws and ws.services else None)
     return actions_of(uri, insert, mention.text, str(ws.root) if ws else None)
 

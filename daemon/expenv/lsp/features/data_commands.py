@@ -8,8 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from expenv.domain.data import to_json
-from expenv.domain.errors import DataError
-from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 
@@ -17,7 +16,7 @@ from expenv.lsp.server import ExpenvLanguageServer
 def _dataset(options: dict[str, Any]) -> str:
     name = options.get("dataset")
     if not isinstance(name, str) or not name.strip():
-        raise DataError('pass {"dataset": "<path under a raw root, URL, or schema.table>"}')
+        raise InvalidArgument("dataset", 'pass {"dataset": "<path under a raw root, URL, or schema.table>"}')
     return name
 
 
@@ -43,7 +42,7 @@ def register(server: ExpenvLanguageServer) -> None:
         data = ls.workspace_for_command(options).services.data
         limit = options.get("limit", 20)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
-            raise DataError("limit must be an integer from 1 to 10000")
+            raise InvalidArgument("limit", "limit must be an integer from 1 to 10000")
         return to_json(await ls.run_blocking(data.preview, _dataset(options), limit))
 
     @server.command("expenv.data.profile")

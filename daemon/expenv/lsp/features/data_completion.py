@@ -39,7 +39,7 @@ async def data_completion(ls: ExpenvLanguageServer, params: types.CompletionPara
     data = ls.data_for_uri(params.text_document.uri)
     if data is None:
         return None
-    source = ls.workspace.get_text_document(params.text_document.uri).source
+    source = ls.document_source(params.text_document.uri)
     found = _string_before_cursor(source, params.position)
     if found is None:
         return None

@@ -7,15 +7,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from expenv.domain.errors import ExpenvError
-from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 
 def _text(options: dict[str, Any], key: str) -> str | None:
     value = options.get(key)
     if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ExpenvError(f"{key} must be a non-empty string")
+        raise InvalidArgument(key, f"{key} must be a non-empty string")
     return value
 
 

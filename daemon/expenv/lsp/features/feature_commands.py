@@ -8,8 +8,7 @@ from typing import Any
 from lsprotocol import types
 
 from expenv.domain.data import to_json
-from expenv.domain.errors import ExpenvError
-from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 APPLY, CANCEL = "Apply", "Cancel"
@@ -23,10 +22,10 @@ def register(server: ExpenvLanguageServer) -> None:
         o = command_options(args)
         depth = o.get("depth")
         if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 0):
-            raise ExpenvError("depth must be a non-negative integer")
+            raise InvalidArgument("depth", "depth must be a non-negative integer")
         direction = o.get("direction", "both")
         if direction not in ("both", "up", "down"):
-            raise ExpenvError("direction must be one of both, up, down")
+            raise InvalidArgument("direction", "direction must be one of both, up, down")
         features = ls.workspace_for_command(o).services.features
         graph = await ls.run_blocking(lambda: features.lineage(center=o.get("center"), depth=depth,
                                                                direction=direction))

@@ -19,7 +19,7 @@ def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position):
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None, None
     features = ws.services.features
-    source = ls.workspace.get_text_document(uri).source
+    source = ls.document_source(uri)
     try:
         return features.mention_at(source, position.line, position.character), features
     except ExpenvError:
@@ -60,7 +60,7 @@ async def feature_completion(ls: ExpenvLanguageServer, params: types.CompletionP
     ws = ls.workspace_for_uri(params.text_document.uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None
-    source = ls.workspace.get_text_document(params.text_document.uri).source
+    source = ls.document_source(params.text_document.uri)
     found = await ls.run_blocking(ws.services.features.completions_at, source, params.position.line,
                                   params.position.character)
     return completion_list_of(found[0], found[1], params.position) if found and found[1] else None

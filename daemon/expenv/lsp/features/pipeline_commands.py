@@ -11,8 +11,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from expenv.domain.pipelines import PipelineError
-from expenv.lsp.errors import command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 LOG_NOTIFICATION = "expenv/pipelineLog"
@@ -23,14 +22,14 @@ _tokens = itertools.count(1)
 def _text(options: dict[str, Any], key: str, example: str) -> str:
     value = options.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise PipelineError(f'{key} is missing: pass {{"{key}": "{example}"}}')
+        raise InvalidArgument(key, f'{key} is missing: pass {{"{key}": "{example}"}}')
     return value
 
 
 def _params(options: dict[str, Any]) -> dict[str, Any]:
     params = options.get("params") or {}
     if not isinstance(params, dict):
-        raise PipelineError('params must be an object: {"params": {"seed": 8}}')
+        raise InvalidArgument("params", 'params must be an object: {"params": {"seed": 8}}')
     return params
 
 

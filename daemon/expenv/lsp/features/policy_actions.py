@@ -24,7 +24,7 @@ def policy_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> 
     ws = ls.workspace_for_uri(uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return []
-    source = ls.workspace.get_text_document(uri).source
+    source = ls.document_source(uri)
     at = (params.range.start.line, params.range.start.character)
     reads = [r for r in find_reads(source, ws.services.data)
              if r.layer in (Layer.RAW, Layer.CURATED) and (r.line, r.start) <= at <= (r.end_line, r.end)]

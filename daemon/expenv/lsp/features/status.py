@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from expenv.lsp.errors import command_options
 from expenv.lsp.server import ExpenvLanguageServer
 from expenv.services.status import status_report
 
@@ -11,5 +12,5 @@ from expenv.services.status import status_report
 def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.status")
     async def status(ls: ExpenvLanguageServer, *args: Any) -> dict[str, Any]:
-        options = args[0] if args and isinstance(args[0], dict) else {}
+        options = command_options(args)
         return await ls.run_blocking(status_report, ls.workspaces.all(), bool(options.get("deep")))

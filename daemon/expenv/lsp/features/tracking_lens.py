@@ -28,6 +28,6 @@ def register(server: ExpenvLanguageServer) -> None:
         if ws is None or ws.services is None:
             return None
         in_notebook = ls.workspace.get_notebook_document(cell_uri=uri) is not None
-        lens = await ls.run_blocking(ws.services.tracking.lenses.lens, ls.workspace.get_text_document(uri).source,
+        lens = await ls.run_blocking(ws.services.tracking.lenses.lens, ls.document_source(uri),
                                      ls.path_for_uri(uri), in_notebook)
         return [code_lens_of(lens)] if lens is not None else None

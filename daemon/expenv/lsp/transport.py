@@ -1,0 +1,186 @@
+"""Reading JSON-RPC frames from a client that may be broken, hostile or fuzzing.
+
+pygls' own loop (pygls.io_.run_async) answers nothing to a frame it cannot read: a request with
+a wrong parameter type, a body that is not JSON or not UTF-8, a batch, an unknown `jsonrpc`
+version or a request after `shutdown` got no response at all, so the client waited forever; and a
+wrong `Content-Length` made it skip every following frame. This loop answers each of them with the
+JSON-RPC error the spec names (-32700, -32600, -32602 naming the field) and finds the next frame
+again. Well-formed messages go to pygls' `handle_message` exactly as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from typing import Any
+
+from cattrs import ClassValidationError, transform_error
+from lsprotocol import types
+
+log = logging.getLogger(__name__)
+
+# `search`, not `match`: after a frame whose Content-Length was too short, what is left of its body
+# runs into the next frame's header line; the header at the end of that line is still found.
+_CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n$", re.IGNORECASE)
+MAX_FRAME_BYTES = 256 * 1024 * 1024   # an editor's biggest document is far smaller; more is an error
+PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32602, -32603
+_SNAKE = re.compile(r"_([a-z])")
+
+
+async def read_frame(reader, max_bytes: int = MAX_FRAME_BYTES) -> bytes | None:
+    """The next frame's body (None at end of input). Lines that are not a header of a frame
+    (garbage, the rest of a frame that announced too few bytes) are skipped."""
+    length = None
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:   # asyncio's line limit: a long run of garbage, already dropped
+            continue
+        if not line:
+            return None
+        if line.strip() == b"":
+            if length is not None:
+                break
+            continue
+        if (found := _CONTENT_LENGTH.search(line)) is not None:
+            length = int(found.group(1))
+            if length > max_bytes:
+                log.warning("skipped a frame announcing %d bytes (limit %d)", length, max_bytes)
+                length = None
+        elif length is None:
+            log.warning("skipped %d bytes that are not a frame header", len(line))
+    try:
+        return await reader.readexactly(length) if length else b""
+    except asyncio.IncompleteReadError:
+        return None
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SPACE = re.compile(r"\s*")
+
+
+def top_level_id(text: str) -> int | str | None:
+    """The `id` member of the outermost object of valid JSON that is too deep for the parser, so
+    that the refusal still answers the request that sent it."""
+    depth, i = 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            key = _STRING.match(text, i)
+            if key is None:
+                return None
+            i = _SPACE.match(text, key.end()).end()
+            if depth == 1 and key.group() == '"id"' and text.startswith(":", i):
+                start = _SPACE.match(text, i + 1).end()
+                try:
+                    value, _ = json.JSONDecoder().raw_decode(text, start)
+                except ValueError:
+                    return None
+                return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+            continue
+        depth += 1 if ch in "{[" else -1 if ch in "}]" else 0
+        i += 1
+    return None
+
+
+def _field_path(problem: str) -> str:
+    """cattrs' `... @ $.params.text_document.uri` with the protocol's own names (`textDocument`)."""
+    message, _, path = problem.rpartition(" @ ")
+    return f"{_SNAKE.sub(lambda m: m.group(1).upper(), path)}: {message}" if message else problem
+
+
+def invalid_params_message(exc: BaseException) -> str:
+    if isinstance(exc, ClassValidationError):
+        problems = [_field_path(p) for p in transform_error(exc, path="$")]
+        return "Invalid params: " + "; ".join(problems[:5])
+    return f"Invalid params: {type(exc).__name__}"
+
+
+class FrameReader:
+    """One client connection: read frames, answer the unreadable ones, hand the rest to pygls."""
+
+    def __init__(self, protocol, stop_event: threading.Event):
+        self.protocol = protocol
+        self.stop_event = stop_event
+
+    def _error(self, msg_id: Any, code: int, message: str) -> None:
+        self.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
+
+    async def run(self, reader) -> None:
+        while not self.stop_event.is_set():
+            body = await read_frame(reader)
+            if body is None:
+                return
+            try:
+                self.dispatch(body)
+            except Exception:  # noqa: BLE001 - one message must never end the session
+                log.exception("could not handle a message")
+
+    def dispatch(self, body: bytes) -> None:
+        try:
+            text = body.decode("utf-8")
+            data = json.loads(text)
+        except RecursionError:
+            log.warning("refused a frame nested too deeply (%d bytes)", len(body))
+            return self._error(top_level_id(text), INVALID_REQUEST, "Invalid request: JSON nested too deeply")
+        except ValueError as exc:   # UnicodeDecodeError is a ValueError
+            log.warning("unreadable frame (%s, %d bytes)", type(exc).__name__, len(body))
+            return self._error(None, PARSE_ERROR, f"Parse error: the body is not UTF-8 JSON ({type(exc).__name__})")
+        if not isinstance(data, dict):
+            return self._error(None, INVALID_REQUEST, "Invalid request: a message is one JSON object "
+                                                      "(batches are not part of LSP)")
+        msg_id = data.get("id")
+        has_id = "id" in data
+        if has_id and not (isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)):
+            return self._error(None, INVALID_REQUEST, "Invalid request: id must be an integer or a string")
+        method = data.get("method")
+        if data.get("jsonrpc") != "2.0" or ("method" in data and not isinstance(method, str)) \
+                or not ("method" in data or has_id):
+            if has_id and "method" in data:
+                self._error(msg_id, INVALID_REQUEST, 'Invalid request: expected {"jsonrpc": "2.0", '
+                                                     '"method": <string>, ...}')
+            else:
+                log.warning("ignored a message that is neither a request, a notification nor a response")
+            return None
+        is_request = has_id and method is not None
+        if is_request and self.protocol._shutdown and method != types.EXIT:
+            return self._error(msg_id, INVALID_REQUEST, "Invalid request: the server is shutting down")
+        try:
+            message = self.protocol.structure_message(data)
+        except Exception as exc:  # noqa: BLE001 - pygls wraps cattrs' error in its own
+            cause = exc.__cause__ or exc
+            if is_request:
+                return self._error(msg_id, INVALID_PARAMS, invalid_params_message(cause))
+            log.warning("ignored %s with unreadable params: %s", method or "a response",
+                        invalid_params_message(cause))
+            return None
+        try:
+            self.protocol.handle_message(message)
+        except Exception:
+            log.exception("failed to handle %s", method)
+            if is_request:
+                self._error(msg_id, INTERNAL_ERROR, f"Internal error while handling {method}")
+
+
+async def serve_messages(server, reader) -> None:
+    """Run the session of `server` over `reader` (its writer is already set)."""
+    await FrameReader(server.protocol, server._stop_event).run(reader)
+
+
+def run_stdio(server, stdin, stdout) -> None:
+    """pygls' `start_io`, with this module's reader."""
+    from pygls.io_ import StdinAsyncReader, StdoutWriter
+
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout))
+    try:
+        asyncio.run(serve_messages(server, StdinAsyncReader(stdin, server.thread_pool)))
+    except BrokenPipeError:
+        log.error("the client closed the connection")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()
