@@ -162,3 +162,13 @@ def test_the_workflows_run_only_the_plans_and_their_triggers_match_the_events(pr
     for event, (_, line, _) in events.items():
         args = line.replace('"$HEAD_BRANCH"', "feature/x").replace('"$BASE_BRANCH"', "release/1.0").split()[3:]
         assert plan(project, *args)["steps"], f"the {event} workflow runs an empty plan"
+
+
+def test_promote_names_a_tracking_server_that_does_not_answer(project):
+    config = project / "expenv.toml"
+    config.write_text(config.read_text().replace('backend = "docker"\n',
+                                                 'backend = "docker"\ntracking_uri = "http://127.0.0.1:9"\n'))
+    result = expenv(project, "ci", "promote")
+    assert result.returncode == 1
+    assert "expenv ci promote: the tracking server of target preprod (http://127.0.0.1:9) does not answer" \
+        in result.stderr

@@ -37,7 +37,17 @@ def tracking_uri(services, target: str) -> str:
     section = services.config.targets.get(target)
     if section is None:
         raise ExpenvError(f"target: no [targets.{target}] in expenv.toml")
-    return section.tracking_uri or services.tracking.require_uri()
+    uri = section.tracking_uri or services.tracking.require_uri()
+    if uri.startswith(("http://", "https://")):
+        from expenv.domain.secrets import redact
+        from expenv.services.http_probe import http_get
+
+        try:   # any answer will do: MLflow's client would retry an absent host for minutes
+            http_get(uri.rstrip("/") + "/health", timeout=5)
+        except OSError as exc:
+            raise ExpenvError(f"the tracking server of target {target} ({redact(uri)}) does not answer: "
+                              f"{exc}") from None
+    return uri
 
 
 def pr_comment_text(run, metrics: dict[str, float], source: str | None, target: str | None) -> str:
