@@ -7,6 +7,7 @@ and `find` never raises: it is asked about every string literal in a document.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import numbers
 
@@ -115,12 +116,25 @@ class DataService:
         return self._warehouse().schema(name)
 
     def preview(self, name: str, limit: int = 20) -> Preview:
-        name = _checked(name)
-        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
-            raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
+        name, limit = _checked(name), _checked_limit(limit)
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), int(limit))
-        return self._warehouse().preview(name, int(limit))
+            return self.raw.preview(self.roots.locate(name), limit)
+        return self._warehouse().preview(name, limit)
+
+    def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
+                           ) -> tuple[DatasetSchema, Preview]:
+        """A dataset at a glance (what a hover shows): its schema and its first `limit` rows of
+        the first `max_columns` columns, reading a raw dataset's files once."""
+        name, limit = _checked(name), _checked_limit(limit)
+        if max_columns is not None and (isinstance(max_columns, bool) or not isinstance(max_columns, numbers.Integral)
+                                        or max_columns < 1):
+            raise DataError(f"max_columns must be a whole number of at least 1, not {max_columns!r}")
+        if looks_like_path(name):
+            return self.raw.schema_and_preview(self.roots.locate(name), limit, max_columns)
+        warehouse = self._warehouse()
+        schema, preview = warehouse.schema(name), warehouse.preview(name, limit)
+        return schema, dataclasses.replace(preview, columns=preview.columns[:max_columns],
+                                           rows=[r[:max_columns] for r in preview.rows])
 
     def profile(self, name: str) -> Profile:
         name = _checked(name)
@@ -152,9 +166,13 @@ def _checked(name: str) -> str:
     return name.strip()
 
 
-def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
-    import dataclasses
+def _checked_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
+        raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
+    return int(limit)
 
+
+def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
     return dataclasses.replace(profile, ref=ref)
 
 
