@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import numbers
+from dataclasses import replace
 
 from expenv.domain.config import ExpenvConfig
 from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
@@ -110,10 +111,11 @@ class DataService:
     # ---- reading -------------------------------------------------------------------------------
 
     def schema(self, name: str) -> DatasetSchema:
+        from expenv.services.code.snippets import loading_snippet, warehouse_file
+
         name = _checked(name)
-        if looks_like_path(name):
-            return self.raw.schema(self.roots.locate(name))
-        return self._warehouse().schema(name)
+        found = self.raw.schema(self.roots.locate(name)) if looks_like_path(name) else self._warehouse().schema(name)
+        return replace(found, snippet=loading_snippet(found.ref, "", warehouse_file(self.config.curated.url)))
 
     def preview(self, name: str, limit: int = 20) -> Preview:
         name, limit = _checked(name), _checked_limit(limit)
