@@ -7,7 +7,6 @@ and `find` never raises: it is asked about every string literal in a document.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import numbers
 from dataclasses import replace
@@ -111,11 +110,14 @@ class DataService:
     # ---- reading -------------------------------------------------------------------------------
 
     def schema(self, name: str) -> DatasetSchema:
-        from expenv.services.code.snippets import loading_snippet, warehouse_file
-
         name = _checked(name)
         found = self.raw.schema(self.roots.locate(name)) if looks_like_path(name) else self._warehouse().schema(name)
-        return replace(found, snippet=loading_snippet(found.ref, "", warehouse_file(self.config.curated.url)))
+        return self._with_snippet(found)
+
+    def _with_snippet(self, schema: DatasetSchema) -> DatasetSchema:
+        from expenv.services.code.snippets import loading_snippet, warehouse_file
+
+        return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
     def preview(self, name: str, limit: int = 20) -> Preview:
         name, limit = _checked(name), _checked_limit(limit)
@@ -132,11 +134,13 @@ class DataService:
                                         or max_columns < 1):
             raise DataError(f"max_columns must be a whole number of at least 1, not {max_columns!r}")
         if looks_like_path(name):
-            return self.raw.schema_and_preview(self.roots.locate(name), limit, max_columns)
-        warehouse = self._warehouse()
-        schema, preview = warehouse.schema(name), warehouse.preview(name, limit)
-        return schema, dataclasses.replace(preview, columns=preview.columns[:max_columns],
-                                           rows=[r[:max_columns] for r in preview.rows])
+            schema, preview = self.raw.schema_and_preview(self.roots.locate(name), limit, max_columns)
+        else:
+            warehouse = self._warehouse()
+            schema, preview = warehouse.schema(name), warehouse.preview(name, limit)
+            preview = replace(preview, columns=preview.columns[:max_columns],
+                              rows=[r[:max_columns] for r in preview.rows])
+        return self._with_snippet(schema), preview
 
     def profile(self, name: str) -> Profile:
         name = _checked(name)
@@ -175,7 +179,7 @@ def _checked_limit(limit: int) -> int:
 
 
 def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
-    return dataclasses.replace(profile, ref=ref)
+    return replace(profile, ref=ref)
 
 
 __all__ = ["DataService"]
