@@ -8,6 +8,7 @@ in code that talks to a Spark Connect server; and a broken feature repo
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from lsprotocol import types
@@ -15,6 +16,7 @@ from lsprotocol import types
 from expenv.domain.errors import ExpenvError
 from expenv.lsp.server import ExpenvLanguageServer
 
+log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.3
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
              "information": types.DiagnosticSeverity.Information}
@@ -30,26 +32,49 @@ def _diag(line: int, col: int, end_line: int, end_col: int, message: str, severi
         code=code, data=data)
 
 
-def document_diagnostics(ws, path: Path, source: str, context: str = "") -> list[types.Diagnostic]:
-    """Problems of one document's text (0-based ranges); `context` is the rest of its notebook."""
+def _spark_connect(ws, path: Path, source: str, context: str) -> list[types.Diagnostic]:
     from expenv.services.clusters.code import spark_connect_findings
 
-    services = ws.services
-    out: list[types.Diagnostic] = [_diag(f.line, f.column, f.end_line, f.end_column, f.message, "warning", f.code)
-                                   for f in spark_connect_findings(source, context)]
-    if services.config.features.repo:
+    return [_diag(f.line, f.column, f.end_line, f.end_column, f.message, "warning", f.code)
+            for f in spark_connect_findings(source, context)]
+
+
+def _feature_refs(ws, path: Path, source: str, context: str) -> list[types.Diagnostic]:
+    if not ws.services.config.features.repo:
+        return []
+    try:
+        problems = ws.services.features.mention_problems(source)
+    except ExpenvError:
+        return []  # no loadable registry: the repo's own diagnostics say why
+    return [_diag(p.mention.line, p.mention.start, p.mention.end_line, p.mention.end, p.message, "error",
+                  "feature_ref") for p in problems]
+
+
+def _policy(ws, path: Path, source: str, context: str) -> list[types.Diagnostic]:
+    return [_diag(v.line - 1, v.column - 1, v.end_line - 1, v.end_column - 1, v.message, v.severity, "policy")
+            for v in ws.services.features.check_document(path, source)]
+
+
+def _parity(ws, path: Path, source: str, context: str) -> list[types.Diagnostic]:
+    if not ws.services.config.environment.production_image:
+        return []
+    return [_diag(f.line, f.column, f.line, f.end_column, f.message, "warning", f.code,
+                  {"requirement": f.requirement} if f.requirement else None)
+            for f in ws.services.parity.findings(source, path)]
+
+
+PROVIDERS = (_spark_connect, _feature_refs, _policy, _parity)
+
+
+def document_diagnostics(ws, path: Path, source: str, context: str = "") -> list[types.Diagnostic]:
+    """Problems of one document's text (0-based ranges); `context` is the rest of its notebook.
+    Each provider is isolated: one that fails is logged and the others' diagnostics still go out."""
+    out: list[types.Diagnostic] = []
+    for provider in PROVIDERS:
         try:
-            for p in services.features.mention_problems(source):
-                m = p.mention
-                out.append(_diag(m.line, m.start, m.end_line, m.end, p.message, "error", "feature_ref"))
-        except ExpenvError:
-            pass  # no loadable registry: the repo's own diagnostics say why
-    for v in services.features.check_document(path, source):
-        out.append(_diag(v.line - 1, v.column - 1, v.end_line - 1, v.end_column - 1, v.message, v.severity, "policy"))
-    if services.config.environment.production_image:
-        for f in services.parity.findings(source, path):
-            out.append(_diag(f.line, f.column, f.line, f.end_column, f.message, "warning", f.code,
-                             {"requirement": f.requirement} if f.requirement else None))
+            out += provider(ws, path, source, context)
+        except Exception:  # noqa: BLE001 - a failing provider must not drop the others
+            log.exception("diagnostics provider %s failed for %s", provider.__name__.lstrip("_"), path)
     return out
 
 

@@ -93,6 +93,13 @@ def build_production(project_root: Path, tag: str, requirements: Path | None = N
     return BuiltImage(tag, image_id, time.perf_counter() - started, cached=False, source=source)
 
 
+def host_docker_socket() -> str:
+    """The host socket the devcontainer mounts: DOCKER_HOST's when it names one (a rootless
+    engine's unix:///run/user/1000/docker.sock), else the system engine's."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
+
+
 def prepare_devcontainer(dest: Path, production_image: str, wheelhouse: bool | None = None) -> Path:
     """Write devcontainer.json (PRODUCTION_IMAGE set), the Dockerfile, its entrypoint and its
     build context (host wheels of expenv and the tools, the host's extra CAs) into `dest`
@@ -103,6 +110,9 @@ def prepare_devcontainer(dest: Path, production_image: str, wheelhouse: bool | N
     text, count = re.subn(r'("PRODUCTION_IMAGE"\s*:\s*)"[^"]*"', lambda m: f'{m[1]}"{production_image}"', text)
     if count != 1:
         raise ImageError(f"{source / 'devcontainer.json'} has no build.args.PRODUCTION_IMAGE to set")
+    text, count = re.subn(r"source=/var/run/docker\.sock,", lambda m: f"source={host_docker_socket()},", text)
+    if count != 1:
+        raise ImageError(f"{source / 'devcontainer.json'} has no Docker socket mount to set")
     (dest / "devcontainer.json").write_text(text, encoding="utf-8")
     for name in ("Dockerfile", "dev-entrypoint.sh"):
         shutil.copy2(source / name, dest / name)
