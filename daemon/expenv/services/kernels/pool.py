@@ -47,6 +47,7 @@ class KernelRecord:
     cluster_address: str | None = None
     pid_namespace: str = ""
     log_file: str = ""
+    cwd: str = ""                    # where the kernel runs (a notebook's folder); "": the workspace
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,12 +73,12 @@ class NotebookKernels:
     # --- the public operations ------------------------------------------------------------
 
     def start(self, python: str | None = None, cluster_address: str | None = None,
-              env: dict[str, str] | None = None, timeout: float = 60) -> KernelRecord:
+              env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None) -> KernelRecord:
         kernel_id = uuid.uuid4().hex[:12]
         record = KernelRecord(id=kernel_id, python=python or default_python(), pid=0,
                               connection_file=str(self.folder / f"kernel-{kernel_id}.json"),
                               started_at=0.0, cluster_address=cluster_address,
-                              log_file=str(self.folder / f"kernel-{kernel_id}.log"))
+                              log_file=str(self.folder / f"kernel-{kernel_id}.log"), cwd=str(cwd or ""))
         return self._launch(record, env or {}, timeout)
 
     def list(self) -> list[KernelRecord]:
@@ -170,7 +171,7 @@ class NotebookKernels:
         with open(record.log_file, "ab") as log:
             try:
                 manager.start_kernel(env=env, independent=True, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     cwd=str(self.workspace or Path.cwd()))
+                                     cwd=record.cwd or str(self.workspace or Path.cwd()))
             except Exception as exc:  # noqa: BLE001 - the launcher raises many kinds; the user sees one
                 raise KernelError(f"the kernel did not start with {record.python}: {exc}") from None
         # The manager is dropped below and the kernel outlives it: its __del__ must not delete the
