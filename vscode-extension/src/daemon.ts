@@ -1,5 +1,5 @@
 // The one running daemon: a LanguageClient plus what to do when it stops unexpectedly.
-import { CloseAction, ErrorAction, LanguageClient, State } from "vscode-languageclient/node";
+import { CloseAction, ErrorAction, ExecuteCommandRequest, LanguageClient, State } from "vscode-languageclient/node";
 import type { ErrorHandler } from "vscode-languageclient/node";
 import { RESTART_COMMAND } from "./commands";
 import { LOG_NOTIFICATION, PipelineOutput, STATUS_NOTIFICATION } from "./pipelines";
@@ -17,6 +17,12 @@ const RESTART = "Restart";
 
 export class Daemon {
   private client: LanguageClient | undefined;
+  // Commands sent before the first start wait for it (a notebook may run a cell during activation).
+  private markStarted: () => void = () => undefined;
+  private started = new Promise<void>((resolve) => {
+    this.markStarted = resolve;
+  });
+  private readonly listeners: [string, (params: unknown) => void][] = [];
 
   constructor(
     private readonly channel: OutputChannel,
@@ -27,8 +33,29 @@ export class Daemon {
 
   private readonly log = (line: string): void => this.channel.appendLine(line);
 
+  /** Handles a daemon notification from this and every later daemon (restarts make new clients). */
+  onNotification<P>(method: string, handler: (params: P) => void): void {
+    this.listeners.push([method, handler as (params: unknown) => void]);
+    this.client?.onNotification(method, handler);
+  }
+
+  /** workspace/executeCommand straight to the daemon (once started): no prompts, no result toast. */
+  async executeCommand<T>(command: string, options: object): Promise<T> {
+    await this.started;
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new Error(`the expenv daemon is not running (see "expenv: Show daemon log")`);
+    }
+    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [options] })) as T;
+  }
+
   /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    this.started = this.start().finally(this.markStarted);
+    return this.started;
+  }
+
+  private async start(): Promise<void> {
     await this.stop();
     const settings = readSettings();
     const folder = getWorkspaceFolders()?.[0];
@@ -57,6 +84,9 @@ export class Daemon {
     if (pipelines) {
       client.onNotification(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
       client.onNotification(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    }
+    for (const [method, handler] of this.listeners) {
+      client.onNotification(method, handler);
     }
     try {
       await client.start();

@@ -31,6 +31,7 @@ const fakes = vi.hoisted(() => {
 vi.mock("vscode-languageclient/node", () => ({ TransportKind: { stdio: 0 } }));
 vi.mock("../src/daemon", () => ({ Daemon: fakes.FakeDaemon }));
 vi.mock("../src/python", () => ({ onActiveInterpreterChanged: vi.fn() }));
+vi.mock("../src/notebook/activate", () => ({ activateNotebooks: vi.fn(() => ({ handlers: {}, disposables: [] })) }));
 vi.mock("../src/vscodeapi", () => ({
   createOutputChannel: vi.fn(() => ({ appendLine: vi.fn(), show: vi.fn(), dispose: vi.fn() })),
   createFileSystemWatcher: fakes.createFileSystemWatcher, // gone from src/vscodeapi; called before
