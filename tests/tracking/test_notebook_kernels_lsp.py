@@ -40,7 +40,8 @@ async def editor(lsp_client: LanguageClient):
         lsp_client.outputs.append(_plain(params))
 
     yield
-    await lsp_client.shutdown_session()
+    if not getattr(lsp_client, "ended", False):
+        await lsp_client.shutdown_session()
 
 
 @pytest.fixture
@@ -137,3 +138,22 @@ async def test_bad_input_names_the_field_and_the_daemon_keeps_serving(editor, tr
         await command(editor, "expenv.kernels.interrupt", {"notebook": str(notebook)})
     report = await command(editor, "expenv.status", {})
     assert report["workspaces"][0]["root"] == str(root)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def test_a_notebook_kernel_exits_with_the_daemon(editor, tracked_workspace, notebook):
+    """As a Jupyter server's kernels do: closing the editor leaves no kernel process behind."""
+    await start(editor, tracked_workspace[0])
+    ran = await execute(editor, notebook, "import os\nos.getpid()")
+    pid = int(ran["outputs"][0]["data"]["text/plain"])
+    assert _running(pid)
+    await editor.shutdown_session()
+    editor.ended = True
+    await wait_for(lambda: not _running(pid), timeout=30)

@@ -93,8 +93,8 @@ export function createNotebookController(
   return vscode.notebooks.createNotebookController(id, notebookType, label, handler);
 }
 
-export function cellOutput(items: readonly OutputItemData[]): vscode.NotebookCellOutput {
-  return new vscode.NotebookCellOutput(items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)));
+export function cellOutput(items: readonly OutputItemData[], metadata?: Record<string, unknown>): vscode.NotebookCellOutput {
+  return new vscode.NotebookCellOutput(items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)), metadata);
 }
 
 export function cellOutputItem(item: OutputItemData): vscode.NotebookCellOutputItem {

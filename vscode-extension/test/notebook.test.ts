@@ -42,7 +42,7 @@ vi.mock("../src/vscodeapi", () => ({
     fakes.controller.handler = handler;
     return fakes.controller;
   }),
-  cellOutput: (items: api.OutputItemData[]) => ({ items }),
+  cellOutput: (items: api.OutputItemData[], metadata?: object) => ({ items, metadata }),
   cellOutputItem: (item: api.OutputItemData) => item,
   getWorkspaceFolder: vi.fn(() => ({ uri: uri("/ws") })),
   parentOf: (u: { path: string }) => uri(u.path.replace(/\/[^/]*$/, "") || "/"),
@@ -126,7 +126,7 @@ describe("ProductionKernelController", () => {
   it("shows streamed outputs while a cell runs, then the daemon's final outputs", async () => {
     const stdout = { output_type: "stream", name: "stdout", text: "a\n" } as const;
     const final = [{ output_type: "stream", name: "stdout", text: "a\nb\n" } as const,
-      { output_type: "execute_result", data: { "text/plain": "2" } } as const];
+      { output_type: "execute_result", data: { "text/plain": "2" }, execution_count: 7 } as const];
     const daemon = fakeDaemon(() => ok(final, 7), [stdout, { ...stdout, text: "b\n" }]);
     const controller = new ProductionKernelController(daemon);
     const nb = notebook("/ws/notebooks/explore.ipynb");
@@ -141,6 +141,9 @@ describe("ProductionKernelController", () => {
     const replaced = execution.calls[4][1] as { items: api.OutputItemData[] }[];
     expect(replaced.map((o) => o.items.map((i) => [i.mime, text(i.data)]))).toEqual(
       [[[STDOUT_MIME, "a\nb\n"]], [["text/plain", "2"]]]);
+    // saved as Jupyter wrote them: the ipynb serializer reads the output type back from the metadata
+    expect(replaced.map((o) => (o as { metadata?: object }).metadata)).toEqual([{ outputType: "stream" },
+      { outputType: "execute_result", metadata: {}, executionCount: 7 }]);
     expect(execution.calls[5]).toEqual(["end", true]);
     expect(execution.executionOrder).toBe(7);
     expect(daemon.executeCommand).toHaveBeenCalledWith("expenv.kernels.execute",

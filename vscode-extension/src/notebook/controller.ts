@@ -5,7 +5,7 @@ import { cellOutput, cellOutputItem, createNotebookController, existsIn, getWork
   PREFERRED_AFFINITY } from "../vscodeapi";
 import type { Disposable, NotebookCell, NotebookCellExecution, NotebookCellOutput, NotebookController,
   NotebookDocument, Uri } from "../vscodeapi";
-import { continuesStream, outputItems } from "./outputs";
+import { continuesStream, outputItems, outputMetadata } from "./outputs";
 import type { JupyterOutput } from "./outputs";
 
 export const CONTROLLER_ID = "expenv-production";
@@ -44,7 +44,7 @@ interface Running {
 export function toCellOutputs(outputs: readonly JupyterOutput[]): NotebookCellOutput[] {
   return outputs.flatMap((o) => {
     const items = outputItems(o);
-    return items ? [cellOutput(items)] : [];
+    return items ? [cellOutput(items, outputMetadata(o))] : [];
   });
 }
 
@@ -170,7 +170,7 @@ export class ProductionKernelController implements Disposable {
       await running.execution.appendOutputItems(items.map(cellOutputItem), last.shown);
       return;
     }
-    const shown = cellOutput(items);
+    const shown = cellOutput(items, outputMetadata(output));
     running.last = { output, shown };
     await running.execution.appendOutput(shown);
   }

@@ -24,7 +24,8 @@ const MIME_ORDER = [
 export type JupyterOutput =
   | { output_type: "stream"; name: string; text: string | string[] }
   | { output_type: "error"; ename: string; evalue: string; traceback: string[] }
-  | { output_type: "display_data" | "execute_result"; data: Record<string, unknown>; metadata?: object }
+  | { output_type: "display_data" | "execute_result"; data: Record<string, unknown>; metadata?: object;
+      execution_count?: number | null }
   | { output_type: "clear_output"; wait?: boolean };
 
 const encoder = new TextEncoder();
@@ -83,4 +84,14 @@ export function continuesStream(previous: JupyterOutput | undefined, next: Jupyt
   return (
     previous?.output_type === "stream" && next.output_type === "stream" && previous.name === next.name
   );
+}
+
+/** What VS Code's ipynb serializer reads back to save the output as Jupyter wrote it (an
+ * execute_result keeps its type and execution count instead of becoming display_data). */
+export function outputMetadata(output: JupyterOutput): Record<string, unknown> {
+  if (output.output_type === "execute_result" || output.output_type === "display_data") {
+    const count = output.execution_count;
+    return { outputType: output.output_type, metadata: output.metadata ?? {}, ...(count ? { executionCount: count } : {}) };
+  }
+  return { outputType: output.output_type };
 }

@@ -1,9 +1,11 @@
 """The kernel of each open notebook: started on its first cell (in the notebook's folder, with the
-run context), kept in .expenv/kernels/notebooks.json so a daemon restart finds it again."""
+run context), kept in .expenv/kernels/notebooks.json. Unlike `expenv kernels start`, it exits with
+the daemon that started it (as a Jupyter server's kernels do); the next cell revives it."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +20,7 @@ class NotebookSessions:
     def __init__(self, kernels: NotebookKernels):
         self.kernels = kernels
         self.index = kernels.folder / "notebooks.json"
+        self._restarting: set[str] = set()   # a running cell ends "restarted", not "dead", meanwhile
 
     def execute(self, notebook: str, code: str, on_output: Callable[[dict[str, Any]], None]) -> CellRun:
         """Run one cell in the notebook's kernel (started or revived first); outputs stream to `on_output`."""
@@ -27,11 +30,9 @@ class NotebookSessions:
 
         def still_running() -> str | None:
             now = self.kernels.get(record.id)
-            if now.state == "dead":
-                return now.detail
-            if now.pid != record.pid:
+            if record.id in self._restarting or now.pid != record.pid:
                 return "the kernel was restarted"
-            return None
+            return now.detail if now.state == "dead" else None
 
         run = run_cell(Path(record.connection_file), code, on_output, still_running)
         return CellRun(run.status, run.execution_count, run.outputs, record.id, run.detail)
@@ -47,9 +48,9 @@ class NotebookSessions:
             if record and record.state == "alive":
                 return record
             if record and record.state == "dead":
-                return self.kernels.restart(kernel_id)
+                return self.kernels.restart(kernel_id, parent_pid=os.getpid())
         folder = Path(notebook).parent
-        record = self.kernels.start(cwd=folder if folder.is_dir() else None)
+        record = self.kernels.start(cwd=folder if folder.is_dir() else None, parent_pid=os.getpid())
         self._remember(self._key(notebook), record.id)
         return record
 
@@ -57,7 +58,12 @@ class NotebookSessions:
         return self.kernels.interrupt(self._require(notebook))
 
     def restart(self, notebook: str) -> KernelRecord:
-        return self.kernels.restart(self._require(notebook))
+        kernel_id = self._require(notebook)
+        self._restarting.add(kernel_id)
+        try:
+            return self.kernels.restart(kernel_id, parent_pid=os.getpid())
+        finally:
+            self._restarting.discard(kernel_id)
 
     def shutdown(self, notebook: str) -> KernelRecord:
         record = self.kernels.stop(self._require(notebook))
