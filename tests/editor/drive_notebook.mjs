@@ -69,8 +69,9 @@ try {
   await palette("File: Save");
   out.saved = true;
   // the last cell (the MLflow run) in view, for the screenshot
-  await page.locator(".notebook-editor").first().hover();
+  await page.mouse.move(700, 500);   // over the notebook's cells
   await page.mouse.wheel(0, 100000);
+  await page.getByText("run.info.run_id").first().waitFor({ timeout: 10000 }).catch(() => undefined);
   await page.screenshot({ path: `${shots}-end.png` });
 } catch (err) {
   out.failure = String(err);
