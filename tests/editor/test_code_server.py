@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.editor
 SCRIPTS = REPO / "devcontainer" / "scripts"
+# screenshots kept after the run (the suite's artifacts)
+ARTIFACTS = Path(os.environ.get("EXPENV_TEST_ARTIFACTS", REPO / ".expenv" / "test-artifacts")) / "editor"
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +42,19 @@ def editor(tools, tmp_path_factory):
     subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "stop", str(root)], timeout=60)
 
 
-def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor, tmp_path):
+def _cli_json(root, *args: str):
+    """What `expenv ... --json` answers in the workspace, as a user reads it."""
+    ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
     root, url = editor
     node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
-    shot = tmp_path / "editor.png"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "code-server.png"   # then -views.png (all views, status bar), -data.png
     result = subprocess.run(
         [node24, str(REPO / "tests" / "editor" / "drive.mjs"), url, str(shot)], capture_output=True, text=True,
         timeout=600, env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules",
@@ -53,15 +65,23 @@ def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor, tmp
     assert "expenv.status:" in seen["notification"], seen
     assert shot.stat().st_size > 10_000
 
-
-ARTIFACTS = REPO / ".expenv" / "test-artifacts" / "editor"
-
-
-def _expenv(root, *args: str) -> dict:
-    result = subprocess.run([sys.executable, "-m", "expenv", *args, "--json", "-w", str(root)], capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
+    # the Data view lists every dataset `expenv data ls` lists, under its raw root or curated schema
+    assert "viewsError" not in seen, seen.get("viewsError")
+    datasets = _cli_json(root, "data", "ls")
+    expected = {e["ref"]["name"].rsplit("/", 1)[-1] if e["ref"]["layer"] == "raw" else e["ref"]["name"].split(".", 1)[1]
+                for e in datasets}
+    assert len(expected) >= 5 and expected <= set(seen["dataView"]), seen["dataView"]
+    assert {"data/raw", "curated"} <= set(seen["dataView"])
+    # the status bar: the daemon's item, the running clusters (none), and the stage when the
+    # daemon reports one (the extension derives none itself)
+    assert "expenv" in seen["statusBar"] and "0" in seen["statusBar"], seen["statusBar"]
+    status = _cli_json(root, "status")
+    stage = status["workspaces"][0].get("stage", status.get("stage"))
+    if stage:
+        name = stage if isinstance(stage, str) else stage.get("stage") or stage.get("name")
+        assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
+    assert (ARTIFACTS / "code-server-views.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "code-server-data.png").stat().st_size > 10_000
 
 
 def _executed(path) -> list | None:
@@ -79,7 +99,7 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
     """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
     every cell ran without error, and the last cell's MLflow run carries the notebook runner tag."""
     root, url = editor
-    _expenv(root, "up")   # the embedded MLflow the kernel logs to, as a user starts it
+    _cli_json(root, "up")   # the embedded MLflow the kernel logs to, as a user starts it
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
@@ -101,11 +121,11 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         last = cells[-1].outputs[-1]
         assert last.output_type == "execute_result"   # saved as Jupyter writes it
         run_id = ast.literal_eval(last["data"]["text/plain"])
-        uri = _expenv(root, "status")["workspaces"][0]["tracking_uri"]
+        uri = _cli_json(root, "status")["workspaces"][0]["tracking_uri"]
         with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}", timeout=30) as response:
             run = json.loads(response.read())["run"]
         tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
         assert tags["expenv.runner"] == "notebook"
         assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
     finally:
-        _expenv(root, "down")
+        _cli_json(root, "down")

@@ -1,5 +1,5 @@
 // The one running daemon: a LanguageClient plus what to do when it stops unexpectedly.
-import { CloseAction, ErrorAction, ExecuteCommandRequest, LanguageClient, State } from "vscode-languageclient/node";
+import { CloseAction, ErrorAction, LanguageClient, State } from "vscode-languageclient/node";
 import type { ErrorHandler } from "vscode-languageclient/node";
 import { RESTART_COMMAND } from "./commands";
 import { LOG_NOTIFICATION, PipelineOutput, STATUS_NOTIFICATION } from "./pipelines";
@@ -8,6 +8,8 @@ import { preflight, showPreflightFailure, SHOW_LOG } from "./preflight";
 import { findInterpreter } from "./python";
 import { CrashBudget } from "./restart";
 import { showCommandResult } from "./results";
+import { DaemonEvents } from "./daemonevents";
+import type { DaemonLink } from "./daemonevents";
 import { CLIENT_ID, clientOptions, serverOptions } from "./server";
 import { readSettings } from "./settings";
 import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
@@ -15,39 +17,39 @@ import type { OutputChannel } from "./vscodeapi";
 
 const RESTART = "Restart";
 
-export class Daemon {
+export class Daemon implements DaemonLink {
   private client: LanguageClient | undefined;
+  /** Notifications and state for the views and the status bar (src/views, src/statusbar.ts). */
+  readonly events = new DaemonEvents();
   // Commands sent before the first start wait for it (a notebook may run a cell during activation).
   private markStarted: () => void = () => undefined;
   private started = new Promise<void>((resolve) => {
     this.markStarted = resolve;
   });
-  private readonly listeners: [string, (params: unknown) => void][] = [];
 
   constructor(
     private readonly channel: OutputChannel,
     private readonly pipelines?: PipelineOutput,
-  ) {}
+  ) {
+    if (pipelines) {
+      this.events.on(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
+      this.events.on(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    }
+  }
+
+  /** Runs a daemon command without the palette's prompts and result toast (views call this). */
+  async execute<T>(command: string, options: Record<string, unknown> = {}): Promise<T> {
+    await this.started;
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new Error("the expenv daemon is not running");
+    }
+    return client.sendRequest<T>("workspace/executeCommand", { command, arguments: [options] });
+  }
 
   readonly showLog = (): void => this.channel.show(true);
 
   private readonly log = (line: string): void => this.channel.appendLine(line);
-
-  /** Handles a daemon notification from this and every later daemon (restarts make new clients). */
-  onNotification<P>(method: string, handler: (params: P) => void): void {
-    this.listeners.push([method, handler as (params: unknown) => void]);
-    this.client?.onNotification(method, handler);
-  }
-
-  /** workspace/executeCommand straight to the daemon (once started): no prompts, no result toast. */
-  async executeCommand<T>(command: string, options: object): Promise<T> {
-    await this.started;
-    const client = this.client;
-    if (!client || client.state !== State.Running) {
-      throw new Error(`the expenv daemon is not running (see "expenv: Show daemon log")`);
-    }
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [options] })) as T;
-  }
 
   /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
   restart(): Promise<void> {
@@ -57,6 +59,7 @@ export class Daemon {
 
   private async start(): Promise<void> {
     await this.stop();
+    this.events.setState("starting");
     const settings = readSettings();
     const folder = getWorkspaceFolders()?.[0];
     const cwd = folder?.uri.fsPath;
@@ -65,6 +68,7 @@ export class Daemon {
     const problem = await preflight(interpreter.path, cwd);
     if (problem) {
       this.log(problem);
+      this.events.setState("error", problem);
       void showPreflightFailure(problem, this.showLog);
       return;
     }
@@ -80,26 +84,35 @@ export class Daemon {
       }),
     );
     this.client = client;
-    const pipelines = this.pipelines;
-    if (pipelines) {
-      client.onNotification(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
-      client.onNotification(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    for (const method of this.events.methods()) {
+      client.onNotification(method, (params: unknown) => this.events.emit(method, params));
     }
-    for (const [method, handler] of this.listeners) {
-      client.onNotification(method, handler);
-    }
+    client.onDidChangeState((change) => {
+      if (this.client !== client) {
+        return; // a daemon being stopped for a restart
+      }
+      if (change.newState === State.Running) {
+        this.events.setState("ready");
+      } else if (change.newState === State.Starting) {
+        this.events.setState("starting");
+      } else {
+        this.events.setState("error", "the daemon stopped");
+      }
+    });
     try {
       await client.start();
     } catch (err) {
       // The client has already shown its own error with a "Go to output" button; a second
       // notification for the same failure would only add noise.
       this.log(`expenv: the daemon failed to start: ${String(err)}`);
+      this.events.setState("error", String(err));
     }
   }
 
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.events.setState("stopped");
     if (!client) {
       return;
     }

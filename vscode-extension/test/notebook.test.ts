@@ -75,7 +75,7 @@ const text = (data: Uint8Array) => new TextDecoder().decode(data);
 function fakeDaemon(answer: (options: Record<string, unknown>) => CellRun, streamed: object[] = []) {
   let listener: (params: unknown) => void = () => undefined;
   const daemon = {
-    executeCommand: vi.fn(async (command: string, options: Record<string, unknown>): Promise<unknown> => {
+    execute: vi.fn(async (command: string, options: Record<string, unknown>): Promise<unknown> => {
       if (command === "expenv.kernels.execute") {
         for (const output of streamed) {
           listener({ notebook: options.notebook, cell: options.cell, output });
@@ -84,9 +84,12 @@ function fakeDaemon(answer: (options: Record<string, unknown>) => CellRun, strea
       }
       return { targets: [{ name: "dev", backend: "docker", production_like: false }] };
     }),
-    onNotification: vi.fn((_method: string, handler: (params: unknown) => void) => {
-      listener = handler;
-    }),
+    events: {
+      on: vi.fn((_method: string, handler: (params: unknown) => void) => {
+        listener = handler;
+        return { dispose: vi.fn() };
+      }),
+    },
   };
   return daemon as typeof daemon & KernelDaemon;
 }
@@ -146,7 +149,7 @@ describe("ProductionKernelController", () => {
       { outputType: "execute_result", metadata: {}, executionCount: 7 }]);
     expect(execution.calls[5]).toEqual(["end", true]);
     expect(execution.executionOrder).toBe(7);
-    expect(daemon.executeCommand).toHaveBeenCalledWith("expenv.kernels.execute",
+    expect(daemon.execute).toHaveBeenCalledWith("expenv.kernels.execute",
       { notebook: "file:///ws/notebooks/explore.ipynb", code: "print('a'); print('b'); 1+1", cell: "1" });
     expect(controller.kernels.get("file:///ws/notebooks/explore.ipynb")).toBe("k1");
   });
@@ -184,7 +187,7 @@ describe("ProductionKernelController", () => {
     const nb = notebook("/ws/nb.ipynb");
     await (fakes.controller.interruptHandler as (n: unknown) => Promise<void>)(nb);
     await controller.restart(nb);
-    expect(daemon.executeCommand.mock.calls).toEqual([
+    expect(daemon.execute.mock.calls).toEqual([
       ["expenv.kernels.interrupt", { notebook: "file:///ws/nb.ipynb" }],
       ["expenv.kernels.restart", { notebook: "file:///ws/nb.ipynb" }],
     ]);
@@ -220,17 +223,17 @@ describe("NotebookToolbar", () => {
 
   it("inserts the daemon's connection cell for the picked cluster", async () => {
     const daemon = fakeDaemon(() => ok([]));
-    daemon.executeCommand.mockImplementation(async (command: string) =>
+    daemon.execute.mockImplementation(async (command: string) =>
       command === "expenv.status"
         ? { workspaces: [{ root: "/ws", clusters: [{ id: "dask-local-1a2b", status: "running", profile: "dask-local" }],
             config: { clusters: { "dask-local": {} } } }] }
         : { id: "dask-local-1a2b", cell: "from dask.distributed import Client\nclient = Client('tcp://x')" });
-    vi.mocked(api.showQuickPick).mockResolvedValue("dask-local-1a2b");
+    vi.mocked(api.showQuickPick).mockResolvedValue({ label: "dask-local-1a2b" });
     const nb = notebook("/ws/notebooks/explore.ipynb");
     const toolbar = new NotebookToolbar(daemon, new ProductionKernelController(daemon), () => nb);
     await toolbar.handlers()["expenv.client.notebookAttachCluster"]();
-    expect(vi.mocked(api.showQuickPick).mock.calls[0][0]).toEqual(["dask-local-1a2b", "dask-local"]);
-    expect(daemon.executeCommand).toHaveBeenCalledWith("expenv.clusters.attach",
+    expect(vi.mocked(api.showQuickPick).mock.calls[0][0]).toEqual([{ label: "dask-local-1a2b" }, { label: "dask-local" }]);
+    expect(daemon.execute).toHaveBeenCalledWith("expenv.clusters.attach",
       { target: "dask-local-1a2b", workspace: "/ws" });
     expect(api.insertCodeCell).toHaveBeenCalledWith(nb, "from dask.distributed import Client\nclient = Client('tcp://x')", 0);
   });

@@ -15,8 +15,8 @@ export const OUTPUT_NOTIFICATION = "expenv/kernelOutput";
 
 /** What the controller needs of the daemon (src/daemon.ts Daemon). */
 export interface KernelDaemon {
-  executeCommand<T>(command: string, options: object): Promise<T>;
-  onNotification<P>(method: string, handler: (params: P) => void): void;
+  execute<T>(command: string, options: Record<string, unknown>): Promise<T>;
+  events: { on<P>(method: string, listener: (params: P) => void): Disposable };
 }
 
 export interface CellRun {
@@ -80,7 +80,7 @@ export class ProductionKernelController implements Disposable {
     this.controller.supportsExecutionOrder = true;
     this.controller.description = "the production image's Python, started by the expenv daemon";
     this.controller.interruptHandler = (notebook) => this.interrupt(notebook);
-    daemon.onNotification<KernelOutput>(OUTPUT_NOTIFICATION, (params) => {
+    daemon.events.on<KernelOutput>(OUTPUT_NOTIFICATION, (params) => {
       const running = this.running.get(params.cell);
       if (running) {
         running.shown = running.shown.then(() => this.show(running, params.output)).catch(() => undefined);
@@ -106,11 +106,11 @@ export class ProductionKernelController implements Disposable {
   }
 
   async interrupt(notebook: NotebookDocument): Promise<void> {
-    await this.daemon.executeCommand("expenv.kernels.interrupt", { notebook: notebook.uri.toString() });
+    await this.daemon.execute("expenv.kernels.interrupt", { notebook: notebook.uri.toString() });
   }
 
   async restart(notebook: NotebookDocument): Promise<void> {
-    await this.daemon.executeCommand("expenv.kernels.restart", { notebook: notebook.uri.toString() });
+    await this.daemon.execute("expenv.kernels.restart", { notebook: notebook.uri.toString() });
   }
 
   dispose(): void {
@@ -125,7 +125,7 @@ export class ProductionKernelController implements Disposable {
     const running: Running = { execution, shown: Promise.resolve() };
     this.running.set(token, running);
     try {
-      const run = await this.daemon.executeCommand<CellRun>("expenv.kernels.execute", {
+      const run = await this.daemon.execute<CellRun>("expenv.kernels.execute", {
         notebook: notebook.uri.toString(),
         code: cell.document.getText(),
         cell: token,

@@ -23,6 +23,10 @@ interface Attached {
   version_check?: { ok: boolean | null; detail: string };
 }
 
+async function pick(labels: string[], options: { title: string }): Promise<string | undefined> {
+  return (await showQuickPick(labels.map((label) => ({ label })), options))?.label;
+}
+
 /** The notebook a toolbar button was pressed on (VS Code passes {notebookEditor: {notebookUri}}), else the active one. */
 function notebookOf(arg: unknown, fallback: () => NotebookDocument | undefined): NotebookDocument | undefined {
   const active = fallback();
@@ -67,12 +71,10 @@ export class NotebookToolbar {
       await notebook.save();
     }
     const workspace = notebook.uri.fsPath;
-    const { targets } = await this.daemon.executeCommand<Listing>("expenv.pipelines.list", { workspace });
+    const { targets } = await this.daemon.execute<Listing>("expenv.pipelines.list", { workspace });
     const names = targets.map((t) => t.name);
     const target =
-      names.length === 1
-        ? names[0]
-        : await showQuickPick(names, { title: "Run notebook as pipeline on target", placeHolder: "dev" });
+      names.length === 1 ? names[0] : await pick(names, { title: "Run notebook as pipeline on target" });
     if (!target) {
       return undefined;
     }
@@ -82,7 +84,7 @@ export class NotebookToolbar {
 
   /** Offers the running clusters and the profiles; inserts the daemon's connection cell at the top. */
   async attachCluster(notebook: NotebookDocument): Promise<Attached | undefined> {
-    const status = await this.daemon.executeCommand<Status>("expenv.status", {});
+    const status = await this.daemon.execute<Status>("expenv.status", {});
     const path = notebook.uri.fsPath;
     const ws = status.workspaces
       .filter((w) => path.startsWith(`${w.root}/`))
@@ -92,14 +94,13 @@ export class NotebookToolbar {
     }
     const running = ws.clusters.filter((c) => c.status === "running").map((c) => `${c.id}`);
     const profiles = Object.keys(ws.config?.clusters ?? {});
-    const target = await showQuickPick([...running, ...profiles], {
+    const target = await pick([...running, ...profiles], {
       title: "Attach cluster: a running cluster, or a profile to launch",
-      placeHolder: profiles[0],
     });
     if (!target) {
       return undefined;
     }
-    const attached = await this.daemon.executeCommand<Attached>("expenv.clusters.attach", { target, workspace: ws.root });
+    const attached = await this.daemon.execute<Attached>("expenv.clusters.attach", { target, workspace: ws.root });
     if (!attached.cell) {
       throw new Error(`cluster ${attached.id} has no address yet`);
     }
