@@ -32,6 +32,8 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.clusters.render",
   "expenv.clusters.attach",
   "expenv.clusters.runOnProfile",
+  "expenv.project.new",
+  "expenv.project.questions",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

@@ -43,6 +43,19 @@ const PROMPTS: Record<string, Prompt> = {
   "expenv.pipelines.runNotebook": onTarget("notebook", "Notebook (workspace path) and target",
     "notebooks/prepare.ipynb dev"),
   ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, DATASET])),
+  // "DEST key=value ...": the answers the template's questions take (expenv: List the repository
+  // template's questions lists them); unanswered questions take their defaults.
+  "expenv.project.new": {
+    prompt: "Folder of the new repository, then answers as key=value",
+    placeHolder: "/home/me/churn project_name=churn preprod_backend=kubernetes preprod_namespace=ml-preprod",
+    toArgs: (answer) => {
+      const [dest = "", ...pairs] = answer.split(/\s+/);
+      const answers = Object.fromEntries(
+        pairs.filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+      );
+      return { dest, answers };
+    },
+  },
   "expenv.tracking.open": {
     prompt: "MLflow run id",
     placeHolder: "e2baa851f0e04f428a81390f5737c5e3",

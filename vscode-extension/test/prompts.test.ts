@@ -59,3 +59,14 @@ describe("pipeline prompts", () => {
     expect(await completeArguments("expenv.pipelines.cancel", [])).toEqual([{ run: "train-1a2b3c4d" }]);
   });
 });
+
+describe("completeArguments for a new repository", () => {
+  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
+
+  it("sends the folder and the key=value answers", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValue("/tmp/churn project_name=churn preprod_backend=docker");
+    expect(await completeArguments("expenv.project.new", [])).toEqual([
+      { dest: "/tmp/churn", answers: { project_name: "churn", preprod_backend: "docker" } },
+    ]);
+  });
+});
