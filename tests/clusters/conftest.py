@@ -106,3 +106,29 @@ def launched(cluster_example):
         if cluster["id"] in ledger_ids(cluster_example):
             expenv("cluster", "down", cluster["id"], "-w", str(cluster_example), check=False)
         assert_nothing_left(cluster_example, cluster)
+
+
+def assert_spark_connect_queries_raw_data(address: str, root: Path, more: str = "") -> dict[str, Any]:
+    """A client process joins the example's raw usage and customers through Spark Connect at
+    `address`; the figures must match pyarrow's reading of the same files. `more` is extra client
+    code that may add keys to the printed `result` dict; the result is returned."""
+    import pyarrow.parquet as pq
+
+    customers, usage = root / "data" / "raw" / "customers.parquet", root / "data" / "raw" / "usage"
+    result = run_client(f"""
+import json
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.remote({address!r}).getOrCreate()
+usage = spark.read.parquet({str(usage)!r})
+customers = spark.read.parquet({str(customers)!r})
+joined = usage.join(customers, "customer_id")
+row = joined.agg(F.count("*").alias("rows"), F.sum("sessions").alias("sessions")).collect()[0]
+result = {{"rows": row["rows"], "sessions": row["sessions"], "customers": customers.count()}}
+{more}
+print(json.dumps(result))
+""")
+    table = pq.read_table(usage)
+    assert result["rows"] == table.num_rows   # every usage event has its customer
+    assert result["sessions"] == sum(table.column("sessions").to_pylist())
+    assert result["customers"] == pq.read_metadata(customers).num_rows
+    return result

@@ -13,6 +13,7 @@ import pytest
 
 from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, ledger_ids, run_client, wait_until
 from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
+from tests.tracking.conftest import assert_nothing_preset, run_named, server_uri
 
 # Its own tag: other sessions build tests/docker's tag from their branch's requirements meanwhile.
 # Docker's layer cache makes a build of the same recipe under either tag cheap.
@@ -45,7 +46,21 @@ def docker_workspace(docker_setup):
 
 
 @pytest.fixture(scope="module")
-def docker_cluster(docker_workspace, docker_client):
+def tracked(docker_workspace):
+    """The workspace as a user has it: in git (branch feature/clusters), its MLflow up (`expenv up`)."""
+    git = ["git", "-C", str(docker_workspace), "-c", "user.email=t@example.org", "-c", "user.name=t"]
+    if not (docker_workspace / ".git").exists():
+        subprocess.run([*git, "init", "-q", "-b", "feature/clusters"], check=True)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    expenv("up", "--json", "-w", str(docker_workspace), timeout=180)
+    yield sha
+    expenv("down", "-w", str(docker_workspace), check=False)
+
+
+@pytest.fixture(scope="module")
+def docker_cluster(docker_workspace, docker_client, tracked):
     cluster = expenv("cluster", "up", "dask-docker", "--json", "-w", str(docker_workspace))
     yield cluster
     if cluster["id"] in ledger_ids(docker_workspace):
@@ -87,6 +102,32 @@ print(json.dumps({{"rows": rows, "sessions": sessions, "in_image": sorted(images
     assert result["rows"] == table.num_rows
     assert result["sessions"] == sum(table.column("sessions").to_pylist())
     assert result["in_image"] == [True]
+
+
+def test_an_mlflow_run_started_in_a_worker_task_carries_the_workspace_run_context(docker_cluster, docker_workspace,
+                                                                                tracked):
+    """No line of tracking setup in the task: the worker container was told where and how to log."""
+    assert_nothing_preset()
+    name = f"worker-task-{docker_cluster['id']}"
+    where = run_client(f"""
+import json
+from dask.distributed import Client
+client = Client({docker_cluster['address']!r}, timeout=30)
+
+def task():
+    import mlflow
+    with mlflow.start_run(run_name={name!r}):
+        mlflow.log_metric("answer", 42)
+    return open("/opt/venv/requirements.lock").read().count("==") > 0
+
+print(json.dumps({{"in_image": client.submit(task, pure=False).result()}}))
+""")
+    assert where == {"in_image": True}
+    run = run_named(server_uri(docker_workspace), "churn", name)
+    assert float(run["metrics"]["answer"]) == 42
+    tags = run["tags"]
+    assert (tags["mlflow.source.git.commit"], tags["mlflow.source.git.branch"]) == (tracked, "feature/clusters")
+    assert (tags["expenv.stage"], tags["expenv.runner"], tags["expenv.image"]) == ("dev", "docker", PROD_TAG)
 
 
 def test_a_killed_worker_container_is_shown_lost(docker_cluster, docker_client, docker_workspace):

@@ -3,6 +3,7 @@ example's raw data, listed, scaled, with a lost worker, and stopped with nothing
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -64,6 +65,23 @@ print(json.dumps({{"rows": rows, "sessions": sessions, "pids": pids}}))
     assert result["rows"] == table.num_rows
     assert result["sessions"] == sum(table.column("sessions").to_pylist())
     assert result["pids"] == _worker_pids(_listed(cluster_example, dask_cluster["id"]))
+
+
+def test_the_workers_are_told_the_workspace_run_context(dask_cluster):
+    """What MLflow in a task reads: the workspace's experiment and run tags (expenv gave them)."""
+    assert not [k for k in os.environ if k.startswith(("MLFLOW_", "EXPENV_RUN"))]
+    told = run_client(f"""
+import json, os
+from dask.distributed import Client
+client = Client({dask_cluster['address']!r}, timeout=30)
+seen = client.run(lambda: [os.environ.get(k) for k in ("MLFLOW_EXPERIMENT_NAME", "EXPENV_RUN_TAGS",
+                                                        "MLFLOW_RUN_CONTEXT")])
+print(json.dumps(sorted(seen.values())))
+""")
+    assert len(told) == 2
+    for experiment, tags, run_context in told:
+        assert experiment == "churn" and tags == run_context
+        assert json.loads(tags)["expenv.runner"] == "local"
 
 
 def test_ls_shows_status_workers_address_age_and_profile(dask_cluster, cluster_example):

@@ -4,10 +4,10 @@ nothing left behind."""
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
 import pytest
 
-from tests.clusters.conftest import assert_nothing_left, expenv, labelled_pids, ledger_ids, port_open, run_client
+from tests.clusters.conftest import assert_nothing_left, assert_spark_connect_queries_raw_data, expenv, labelled_pids, \
+    ledger_ids, port_open
 from tests.clusters.daemon_client import Daemon
 
 
@@ -38,22 +38,7 @@ def test_launch_returns_a_spark_connect_connection_bound_to_loopback(spark_clust
 
 
 def test_a_client_process_queries_the_raw_data_through_spark_connect(spark_cluster, cluster_example):
-    customers = cluster_example / "data" / "raw" / "customers.parquet"
-    usage = cluster_example / "data" / "raw" / "usage"
-    table = pq.read_table(usage)
-    result = run_client(f"""
-import json
-from pyspark.sql import SparkSession, functions as F
-spark = SparkSession.builder.remote({spark_cluster['address']!r}).getOrCreate()
-usage = spark.read.parquet({str(usage)!r})
-customers = spark.read.parquet({str(customers)!r})
-joined = usage.join(customers, "customer_id")
-row = joined.agg(F.count("*").alias("rows"), F.sum("sessions").alias("sessions")).collect()[0]
-print(json.dumps({{"rows": row["rows"], "sessions": row["sessions"], "customers": customers.count()}}))
-""")
-    assert result["rows"] == table.num_rows   # every usage event has its customer
-    assert result["sessions"] == sum(table.column("sessions").to_pylist())
-    assert result["customers"] == pq.read_metadata(customers).num_rows
+    assert_spark_connect_queries_raw_data(spark_cluster["address"], cluster_example)
 
 
 def test_ls_shows_it_and_scale_says_why_it_cannot(spark_cluster, cluster_example):

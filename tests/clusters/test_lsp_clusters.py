@@ -40,6 +40,9 @@ def test_launch_from_the_editor_then_the_daemon_dies_and_the_cli_finds_and_stops
     cluster = answer["result"]
     launched.append(cluster)
     assert cluster["status"] == "running" and cluster["owner"].startswith("daemon:")
+    # the editor's Clusters view refreshes on this notification, not by polling
+    assert {"workspace": str(cluster_example), "what": "clusters"} in [
+        m["params"] for m in daemon.received if m.get("method") == "expenv/workspaceChanged"]
     kinds = [p["value"]["kind"] for p in daemon.progress]
     assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
     assert any("worker(s) connected" in p["value"].get("message", "") for p in daemon.progress)

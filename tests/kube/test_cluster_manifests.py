@@ -87,3 +87,48 @@ def test_the_validator_rejects_a_field_the_schema_does_not_know(service, profile
     manifest["spec"]["replicaz"] = 2
     with pytest.raises(Exception, match="replicaz"):
         validate(manifest)
+
+
+def _rendered(root, profile: str) -> list[dict]:
+    """`expenv cluster render PROFILE --json`, as a user runs it."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "expenv", "cluster", "render", profile, "--json", "-w", str(root)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["manifests"]
+
+
+@pytest.mark.parametrize("profile", ["dask-k8s", "spark-k8s", "ray_K8s"])
+def test_every_container_carries_the_run_context_without_credentials(tmp_path, kube, profile):
+    import json
+
+    manifests = _rendered(make_kube_workspace(tmp_path / "ws"), profile)
+    containers = [c for m in manifests for c in _containers(m)]
+    assert containers
+    for container in containers:
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        # The configured server, its user:password left to a Secret (the profile's envFrom).
+        assert env["MLFLOW_TRACKING_URI"] == "http://mlflow.internal:5000"
+        assert env["MLFLOW_EXPERIMENT_NAME"] == "kubetest"
+        tags = json.loads(env["EXPENV_RUN_TAGS"])
+        assert (tags["expenv.runner"], tags["expenv.image"]) == ("kubernetes", IMAGE)
+        assert json.loads(env["MLFLOW_RUN_CONTEXT"]) == tags   # read by MLflow itself, no expenv needed
+    for manifest in manifests:
+        validate(manifest)
+    assert_no_canary(manifests)
+
+
+def test_a_loopback_tracking_uri_is_not_handed_to_pods(tmp_path, kube):
+    from tests.kube.workspace import CANARY_PASSWORD, CONFIG
+
+    configured = f'uri = "http://analyst:{CANARY_PASSWORD}@mlflow.internal:5000"'
+    assert configured in CONFIG
+    config = CONFIG.replace(configured, 'uri = "http://127.0.0.1:5000"')
+    (cluster,) = _rendered(make_kube_workspace(tmp_path / "ws", config), "dask-k8s")
+    for container in _containers(cluster):
+        names = {e["name"] for e in container["env"]}
+        assert "MLFLOW_TRACKING_URI" not in names and {"MLFLOW_EXPERIMENT_NAME", "EXPENV_RUN_TAGS"} <= names
+    validate(cluster)

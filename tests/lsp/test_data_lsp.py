@@ -149,6 +149,21 @@ async def test_data_commands_return_the_same_json_as_the_cli(client, example_pro
     assert {"data/raw/customers.parquet", "data/raw/usage", "curated.customers"} <= names
 
 
+async def test_the_schema_carries_a_loading_snippet_that_loads_the_dataset(client, example_project):
+    """The Data view's "Copy loading snippet": pasted into a script at the workspace root, it loads
+    every row of the dataset."""
+    await start(client, example_project)
+    for dataset in ("data/raw/customers.parquet", "data/raw/payments.csv", "curated.customers"):
+        schema = await command(client, "expenv.data.schema", {"dataset": dataset})
+        variable = schema["snippet"].split(" = ", 1)[0]
+        script = f"import duckdb\nimport pandas as pd\n{schema['snippet']}\nprint(len({variable}))"
+        ran = subprocess.run([sys.executable, "-c", script], cwd=example_project, capture_output=True, text=True,
+                             timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert int(ran.stdout) == schema["row_count"], dataset
+
+
+
 @pytest.mark.parametrize(("options", "needle"), [
     ({"dataset": "data/raw/../../expenv.toml"}, "outside"),
     ({"dataset": "/etc/passwd"}, "outside"),

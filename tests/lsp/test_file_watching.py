@@ -61,9 +61,14 @@ SMALL_CONFIG = '[project]\nname = "churn"\n\n[data.raw]\nroots = ["data/raw"]\n'
 
 
 async def test_config_changed_on_disk_reloads_services_and_diagnostics(client, make_workspace):
+    """...and tells the editor's views to read again (`expenv/workspaceChanged` {workspace, what:
+    "config"}, what the extension refreshes on instead of polling), only after a reload that took."""
     root = make_workspace(config=SMALL_CONFIG)
     config = root / "expenv.toml"
     uri = config.resolve().as_uri()
+    changes: list[dict] = []
+    client.feature("expenv/workspaceChanged")(lambda params: changes.append(
+        {"workspace": params.workspace, "what": params.what}))
     editor = EditorFileWatcher(client, root)
     await start(client, root)
     await watching_started(client)
@@ -73,10 +78,12 @@ async def test_config_changed_on_disk_reloads_services_and_diagnostics(client, m
     editor.send_changes()
     await wait_for(lambda: len(client.diagnostics.get(uri, [])) == 1, timeout=15)
     assert "name" in client.diagnostics[uri][0].message and client.diagnostics[uri][0].range.start.line == 1
+    assert [c for c in changes if c["what"] == "config"] == []   # kept the last valid config: nothing changed
 
     config.write_text(good.replace('"churn"', '"attrition"'))
     editor.send_changes()
     await wait_for(lambda: list(client.diagnostics.get(uri, [None])) == [], timeout=15)
+    await wait_for(lambda: {"workspace": str(root), "what": "config"} in changes, timeout=15)
     assert (await status(client))["workspaces"][0]["config"]["project"]["name"] == "attrition"
 
 

@@ -53,7 +53,8 @@ async def test_lsp_asks_the_same_questions_and_renders(client, tmp_path):
         await command(client, "expenv.project.new", {"dest": str(tmp_path / "x"), "answers": ["churn"]})
     with pytest.raises(Exception, match="dest"):
         await command(client, "expenv.project.new", {"answers": {}})
-    assert (await command(client, "expenv.status", {}))["version"]  # the daemon keeps serving
+    served = await command(client, "expenv.status", {})  # the daemon keeps serving
+    assert served["workspaces"][0]["stage"] == {"branch": None, "stage": "dev"}  # not a git repository
 
 
 def test_the_example_is_a_rendering_of_the_template(tmp_path):

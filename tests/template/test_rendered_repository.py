@@ -61,7 +61,7 @@ def test_status_names_the_stage_of_the_branch(scratch):
             git(scratch, "checkout", "-q", "-b", branch)
         result = expenv("status", "--json", cwd=scratch)
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["workspaces"][0]["git"] == {"branch": branch, "stage": stage}
+        assert json.loads(result.stdout)["workspaces"][0]["stage"] == {"branch": branch, "stage": stage}
     text = expenv("status", cwd=scratch)
     assert "branch release/1.0: stage pre-prod" in text.stdout
 

@@ -50,3 +50,23 @@ export const SHOW_LOG_COMMAND = "expenv.client.showLog";
 export const CLIENT_COMMANDS: readonly string[] = [RESTART_COMMAND, SHOW_LOG_COMMAND];
 
 export const CLIENT_COMMAND_PREFIX = "expenv.client.";
+
+/** Actions of the expenv views (src/views/actions.ts), registered by this extension too. */
+export const VIEW_COMMANDS: readonly string[] = [
+  "expenv.client.view.refresh",
+  "expenv.client.view.data.preview",
+  "expenv.client.view.data.profile",
+  "expenv.client.view.data.copySnippet",
+  "expenv.client.view.features.lineage",
+  "expenv.client.view.features.definition",
+  "expenv.client.view.clusters.launch",
+  "expenv.client.view.clusters.dashboard",
+  "expenv.client.view.clusters.attach",
+  "expenv.client.view.clusters.scale",
+  "expenv.client.view.clusters.stop",
+  "expenv.client.view.pipelines.submit",
+  "expenv.client.view.pipelines.logs",
+  "expenv.client.view.pipelines.cancel",
+  "expenv.client.view.pipelines.rerun",
+  "expenv.client.view.pipelines.mlflow",
+];

@@ -8,6 +8,8 @@ import { preflight, showPreflightFailure, SHOW_LOG } from "./preflight";
 import { findInterpreter } from "./python";
 import { CrashBudget } from "./restart";
 import { showCommandResult } from "./results";
+import { DaemonEvents } from "./daemonevents";
+import type { DaemonLink } from "./daemonevents";
 import { CLIENT_ID, clientOptions, serverOptions } from "./server";
 import { readSettings } from "./settings";
 import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
@@ -15,13 +17,29 @@ import type { OutputChannel } from "./vscodeapi";
 
 const RESTART = "Restart";
 
-export class Daemon {
+export class Daemon implements DaemonLink {
   private client: LanguageClient | undefined;
+  /** Notifications and state for the views and the status bar (src/views, src/statusbar.ts). */
+  readonly events = new DaemonEvents();
 
   constructor(
     private readonly channel: OutputChannel,
     private readonly pipelines?: PipelineOutput,
-  ) {}
+  ) {
+    if (pipelines) {
+      this.events.on(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
+      this.events.on(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    }
+  }
+
+  /** Runs a daemon command without the palette's prompts and result toast (views call this). */
+  async execute<T>(command: string, options: Record<string, unknown> = {}): Promise<T> {
+    const client = this.client;
+    if (!client || client.state !== State.Running) {
+      throw new Error("the expenv daemon is not running");
+    }
+    return client.sendRequest<T>("workspace/executeCommand", { command, arguments: [options] });
+  }
 
   readonly showLog = (): void => this.channel.show(true);
 
@@ -30,6 +48,7 @@ export class Daemon {
   /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
   async restart(): Promise<void> {
     await this.stop();
+    this.events.setState("starting");
     const settings = readSettings();
     const folder = getWorkspaceFolders()?.[0];
     const cwd = folder?.uri.fsPath;
@@ -38,6 +57,7 @@ export class Daemon {
     const problem = await preflight(interpreter.path, cwd);
     if (problem) {
       this.log(problem);
+      this.events.setState("error", problem);
       void showPreflightFailure(problem, this.showLog);
       return;
     }
@@ -53,23 +73,35 @@ export class Daemon {
       }),
     );
     this.client = client;
-    const pipelines = this.pipelines;
-    if (pipelines) {
-      client.onNotification(LOG_NOTIFICATION, (params: PipelineLogLine) => pipelines.onLog(params));
-      client.onNotification(STATUS_NOTIFICATION, (params: PipelineStatus) => void pipelines.onStatus(params));
+    for (const method of this.events.methods()) {
+      client.onNotification(method, (params: unknown) => this.events.emit(method, params));
     }
+    client.onDidChangeState((change) => {
+      if (this.client !== client) {
+        return; // a daemon being stopped for a restart
+      }
+      if (change.newState === State.Running) {
+        this.events.setState("ready");
+      } else if (change.newState === State.Starting) {
+        this.events.setState("starting");
+      } else {
+        this.events.setState("error", "the daemon stopped");
+      }
+    });
     try {
       await client.start();
     } catch (err) {
       // The client has already shown its own error with a "Go to output" button; a second
       // notification for the same failure would only add noise.
       this.log(`expenv: the daemon failed to start: ${String(err)}`);
+      this.events.setState("error", String(err));
     }
   }
 
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.events.setState("stopped");
     if (!client) {
       return;
     }

@@ -4,6 +4,8 @@ import { Daemon } from "./daemon";
 import { PipelineOutput } from "./pipelines";
 import { onActiveInterpreterChanged } from "./python";
 import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./restart";
+import { StatusBar } from "./statusbar";
+import { registerViews } from "./views";
 import { createOutputChannel, registerCommand } from "./vscodeapi";
 import type { ExtensionContext } from "./vscodeapi";
 
@@ -27,6 +29,9 @@ export function activate(context: ExtensionContext): void {
     pipelineChannel,
     ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
     ...watchRestartTriggers(restarts),
+    // Before the first start: the daemon registers a client handler for each notification they hear.
+    ...registerViews(daemon).disposables,
+    new StatusBar(daemon),
   );
   // Not awaited: activating the Python extension can take seconds and must not delay ours.
   void onActiveInterpreterChanged(() => restarts.trigger("Python interpreter changed")).then((watch) => {

@@ -1,87 +1,78 @@
-// Palette runs of daemon commands carry no arguments; ask for the ones a command needs.
+// Palette runs of daemon commands carry no arguments; ask for the ones a command needs, with
+// quick picks filled from the daemon (`ask` runs a daemon command: the middleware's `next`).
 import { DATASET_COMMANDS } from "./commands";
+import { askNewProject } from "./newproject";
+import {
+  askWorkers,
+  pickCluster,
+  pickDataset,
+  pickMlflowRuns,
+  pickPipelineAndTarget,
+  pickProfile,
+  pickRun,
+  pickTarget,
+} from "./picks";
+import type { Ask } from "./picks";
+import type { PipelineListing } from "./views/pipelines";
 import { showInputBox } from "./vscodeapi";
 
-interface Prompt {
-  prompt: string;
-  placeHolder: string;
-  toArgs: (answer: string) => Record<string, unknown>;
-}
+type Options = Record<string, unknown>;
+type Prompt = (ask: Ask) => Promise<Options | undefined>;
 
-const DATASET: Prompt = {
-  prompt: "Dataset: a path under a raw root, an s3:// URL, or schema.table",
-  placeHolder: "data/raw/customers.parquet",
-  toArgs: (answer) => ({ dataset: answer }),
-};
+const keyed = (key: string, value: string | undefined): Options | undefined =>
+  value === undefined ? undefined : { [key]: value };
 
-const RUN: Prompt = {
-  prompt: "Pipeline run id (see expenv: List pipelines and runs)",
-  placeHolder: "train-1a2b3c4d",
-  toArgs: (answer) => ({ run: answer }),
-};
-
-/** "NAME TARGET" answers: a pipeline (or notebook) and the target to run it on. */
-function onTarget(key: string, prompt: string, placeHolder: string): Prompt {
-  return {
-    prompt,
-    placeHolder,
-    toArgs: (answer) => {
-      const [name = "", target = ""] = answer.split(/\s+/);
-      return { [key]: name, target };
-    },
-  };
-}
+const byRun: Prompt = async (ask) => keyed("run", await pickRun(ask));
+const byDataset: Prompt = async (ask) => keyed("dataset", await pickDataset(ask));
+const byProfile: Prompt = async (ask) => keyed("profile", await pickProfile(ask));
+const byCluster: Prompt = async (ask) => keyed("id", await pickCluster(ask));
 
 const PROMPTS: Record<string, Prompt> = {
   ...Object.fromEntries(
-    ["expenv.pipelines.status", "expenv.pipelines.logs", "expenv.pipelines.cancel", "expenv.pipelines.rerun"].map(
-      (command) => [command, RUN],
-    ),
+    ["expenv.pipelines.status", "expenv.pipelines.logs", "expenv.pipelines.rerun"].map((command) => [command, byRun]),
   ),
-  "expenv.pipelines.submit": onTarget("pipeline", "Pipeline and target", "train dev"),
-  "expenv.pipelines.render": onTarget("pipeline", "Pipeline and target", "train preprod"),
-  "expenv.pipelines.runNotebook": onTarget("notebook", "Notebook (workspace path) and target",
-    "notebooks/prepare.ipynb dev"),
-  ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, DATASET])),
-  // "DEST key=value ...": the answers the template's questions take (expenv: List the repository
-  // template's questions lists them); unanswered questions take their defaults.
-  "expenv.project.new": {
-    prompt: "Folder of the new repository, then answers as key=value",
-    placeHolder: "/home/me/churn project_name=churn preprod_backend=kubernetes preprod_namespace=ml-preprod",
-    toArgs: (answer) => {
-      const [dest = "", ...pairs] = answer.split(/\s+/);
-      const answers = Object.fromEntries(
-        pairs.filter((pair) => pair.includes("=")).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-      );
-      return { dest, answers };
-    },
+  "expenv.pipelines.cancel": async (ask) => keyed("run", await pickRun(ask, ["PENDING", "RUNNING"])),
+  "expenv.pipelines.submit": (ask) => pickPipelineAndTarget(ask),
+  "expenv.pipelines.render": (ask) => pickPipelineAndTarget(ask),
+  "expenv.pipelines.runNotebook": async (ask) => {
+    const notebook = await showInputBox({ title: "Notebook", prompt: "Notebook (workspace path)",
+      placeHolder: "notebooks/prepare.ipynb", ignoreFocusOut: true });
+    if (!notebook?.trim()) {
+      return undefined;
+    }
+    const target = await pickTarget((await ask("expenv.pipelines.list")) as PipelineListing);
+    return target === undefined ? undefined : { notebook: notebook.trim(), target };
   },
-  "expenv.tracking.open": {
-    prompt: "MLflow run id",
-    placeHolder: "e2baa851f0e04f428a81390f5737c5e3",
-    toArgs: (answer) => ({ run_id: answer }),
+  ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, byDataset])),
+  "expenv.clusters.launch": byProfile,
+  "expenv.clusters.render": byProfile,
+  "expenv.clusters.stop": byCluster,
+  "expenv.clusters.attach": async (ask) => keyed("target", await pickCluster(ask)),
+  "expenv.clusters.scale": async (ask) => {
+    const id = await pickCluster(ask);
+    const workers = id === undefined ? undefined : await askWorkers();
+    return id === undefined || workers === undefined ? undefined : { id, workers };
   },
-  "expenv.tracking.compare": {
-    prompt: "Two or more MLflow run ids, separated by spaces",
-    placeHolder: "e2baa851… 7f3c0d2e…",
-    toArgs: (answer) => ({ run_ids: answer.split(/[\s,]+/).filter(Boolean) }),
+  "expenv.project.new": (ask) => askNewProject(ask),
+  "expenv.tracking.open": async (ask) => {
+    const ids = await pickMlflowRuns(ask, false);
+    return ids ? { run_id: ids[0] } : undefined;
+  },
+  "expenv.tracking.compare": async (ask) => {
+    const ids = await pickMlflowRuns(ask, true);
+    return ids ? { run_ids: ids } : undefined;
   },
 };
 
+/** Commands whose palette entry asks for input. */
+export const PROMPTED_COMMANDS: readonly string[] = Object.keys(PROMPTS);
+
 /** The arguments to send: unchanged when given, asked for when needed, undefined when dismissed. */
-export async function completeArguments(command: string, args: unknown[]): Promise<unknown[] | undefined> {
-  const ask = PROMPTS[command];
-  if (args.length > 0 || ask === undefined) {
+export async function completeArguments(command: string, args: unknown[], ask: Ask): Promise<unknown[] | undefined> {
+  const prompt = PROMPTS[command];
+  if (args.length > 0 || prompt === undefined) {
     return args;
   }
-  const answer = await showInputBox({
-    title: command,
-    prompt: ask.prompt,
-    placeHolder: ask.placeHolder,
-    ignoreFocusOut: true,
-  });
-  if (answer === undefined || answer.trim() === "") {
-    return undefined;
-  }
-  return [ask.toArgs(answer.trim())];
+  const options = await prompt(ask);
+  return options === undefined ? undefined : [options];
 }

@@ -37,7 +37,9 @@ export function clientOptions(input: ClientOptionsInput): LanguageClientOptions 
   const middleware: Middleware = {
     // The client registers daemon commands for the palette but drops their results; show them.
     executeCommand: async (command, args, next) => {
-      const completed = await completeArguments(command, args);
+      // The pickers read their items from the daemon through `next` (no result toast for those).
+      const ask = (name: string, options: Record<string, unknown> = {}) => Promise.resolve(next(name, [options]));
+      const completed = await completeArguments(command, args, ask);
       if (completed === undefined) {
         return undefined; // the user dismissed the prompt
       }

@@ -68,3 +68,62 @@ export function openSetting(id: string): Thenable<unknown> {
 export function openExternal(url: string): Thenable<boolean> {
   return vscode.env.openExternal(vscode.Uri.parse(url));
 }
+
+// ---- views, status bar and quick picks (src/views, src/statusbar.ts) ----------------------------
+
+export type {
+  Event as VsEvent,
+  EventEmitter,
+  QuickPickItem,
+  StatusBarItem,
+  TreeDataProvider,
+  TreeItem,
+  TreeView,
+} from "vscode";
+
+export function newEventEmitter<T>(): vscode.EventEmitter<T> {
+  return new vscode.EventEmitter<T>();
+}
+
+export function themeIcon(id: string, color?: string): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
+
+export function createTreeView<T>(id: string, provider: vscode.TreeDataProvider<T>): vscode.TreeView<T> {
+  return vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll: true });
+}
+
+/** A status bar item on the left; a higher priority places it further left. */
+export function createStatusBarItem(id: string, priority: number): vscode.StatusBarItem {
+  return vscode.window.createStatusBarItem(id, vscode.StatusBarAlignment.Left, priority);
+}
+
+export function showQuickPick<T extends vscode.QuickPickItem>(
+  items: T[],
+  options: vscode.QuickPickOptions,
+): Thenable<T | undefined> {
+  return vscode.window.showQuickPick(items, options);
+}
+
+export function writeClipboard(text: string): Thenable<void> {
+  return vscode.env.clipboard.writeText(text);
+}
+
+/** Shows `content` in a new untitled editor (read it, save it if wanted). */
+export async function showUntitled(content: string, language: string): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument({ content, language });
+  await vscode.window.showTextDocument(doc, { preview: true });
+}
+
+/** Opens a file at a 1-based line. */
+export async function openFileAt(path: string, line: number): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+  const at = new vscode.Position(Math.max(line - 1, 0), 0);
+  await vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at) });
+}
+
+/** Inserts text at the cursor of the active editor; false when no editor is active. */
+export async function insertAtCursor(text: string): Promise<boolean> {
+  const editor = vscode.window.activeTextEditor;
+  return editor ? editor.insertSnippet(new vscode.SnippetString(text.replace(/\$/g, "\\$"))) : false;
+}

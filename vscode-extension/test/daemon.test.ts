@@ -18,6 +18,17 @@ const lc = vi.hoisted(() => {
     dispose = vi.fn(async () => {
       this.state = State.Stopped;
     });
+    notifications = new Map<string, (params: unknown) => void>();
+    onNotification = vi.fn((method: string, handler: (params: unknown) => void) => {
+      this.notifications.set(method, handler); // one handler per method, as in vscode-jsonrpc
+      return { dispose: vi.fn() };
+    });
+    stateListeners: Array<(e: { oldState: number; newState: number }) => void> = [];
+    onDidChangeState = vi.fn((listener: (e: { oldState: number; newState: number }) => void) => {
+      this.stateListeners.push(listener);
+      return { dispose: vi.fn() };
+    });
+    sendRequest = vi.fn(async (method: string, params: unknown) => ({ method, params }));
     constructor(
       readonly id: string,
       readonly name: string,
@@ -156,5 +167,46 @@ describe("crash handling", () => {
     expect(next).toHaveBeenCalledWith("expenv.status", []);
     expect(channel.appendLine).toHaveBeenCalledWith(JSON.stringify(result, null, 2));
     expect(vscodeapi.showInformationMessage).toHaveBeenCalledWith("expenv.status: 3 services healthy", "Show log");
+  });
+});
+
+describe("what the views hear of the daemon", () => {
+  it("fans each notification out to every listener through one client handler", async () => {
+    const daemon = new Daemon(channel);
+    const heard: unknown[] = [];
+    daemon.events.on("expenv/workspaceChanged", (p) => heard.push(["a", p]));
+    daemon.events.on("expenv/workspaceChanged", (p) => heard.push(["b", p]));
+    await daemon.restart();
+    const client = lc.FakeLanguageClient.instances[0];
+    client.notifications.get("expenv/workspaceChanged")?.({ workspace: "/ws/churn", what: "clusters" });
+    expect(heard).toEqual([["a", { workspace: "/ws/churn", what: "clusters" }],
+      ["b", { workspace: "/ws/churn", what: "clusters" }]]);
+  });
+
+  it("reports starting, then ready, then error when the running daemon stops", async () => {
+    const daemon = new Daemon(channel);
+    const states: string[] = [];
+    daemon.events.onState((state) => states.push(state));
+    await daemon.restart();
+    const client = lc.FakeLanguageClient.instances[0];
+    for (const listener of client.stateListeners) listener({ oldState: lc.State.Starting, newState: lc.State.Running });
+    for (const listener of client.stateListeners) listener({ oldState: lc.State.Running, newState: lc.State.Stopped });
+    expect(states).toEqual(["starting", "ready", "error"]);
+  });
+
+  it("reports an error when the preflight check fails, and runs no command then", async () => {
+    vi.mocked(preflightModule.preflight).mockResolvedValueOnce("expenv is not installed in /usr/bin/python3");
+    const daemon = new Daemon(channel);
+    await daemon.restart();
+    expect(daemon.events.state).toBe("error");
+    expect(daemon.events.detail).toContain("not installed");
+    await expect(daemon.execute("expenv.status")).rejects.toThrow("not running");
+  });
+
+  it("runs a command for the views as workspace/executeCommand with one options object", async () => {
+    const daemon = new Daemon(channel);
+    await daemon.restart();
+    expect(await daemon.execute("expenv.data.schema", { dataset: "curated.customers" })).toEqual({
+      method: "workspace/executeCommand", params: { command: "expenv.data.schema", arguments: [{ dataset: "curated.customers" }] } });
   });
 });

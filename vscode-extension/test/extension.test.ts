@@ -8,9 +8,12 @@ import * as python from "../src/python";
 import type { ExtensionContext } from "../src/vscodeapi";
 
 const fakes = vi.hoisted(() => {
+  const order: string[] = [];
   class FakeDaemon {
     static instances: FakeDaemon[] = [];
-    restart = vi.fn(async () => undefined);
+    restart = vi.fn(async () => {
+      order.push("daemon started");
+    });
     stop = vi.fn(async () => undefined);
     showLog = vi.fn();
     readonly args: unknown[];
@@ -25,12 +28,26 @@ const fakes = vi.hoisted(() => {
     onDidDelete: vi.fn(() => ({ dispose: vi.fn() })),
     dispose: vi.fn(),
   }));
-  return { FakeDaemon, createFileSystemWatcher };
+  return { FakeDaemon, createFileSystemWatcher, order };
 });
 
 vi.mock("vscode-languageclient/node", () => ({ TransportKind: { stdio: 0 } }));
 vi.mock("../src/daemon", () => ({ Daemon: fakes.FakeDaemon }));
 vi.mock("../src/python", () => ({ onActiveInterpreterChanged: vi.fn() }));
+vi.mock("../src/views", () => ({
+  registerViews: vi.fn(() => {
+    fakes.order.push("views");
+    return { disposables: [] };
+  }),
+}));
+vi.mock("../src/statusbar", () => ({
+  StatusBar: class {
+    constructor() {
+      fakes.order.push("statusbar");
+    }
+    dispose() {}
+  },
+}));
 vi.mock("../src/vscodeapi", () => ({
   createOutputChannel: vi.fn(() => ({ appendLine: vi.fn(), show: vi.fn(), dispose: vi.fn() })),
   createFileSystemWatcher: fakes.createFileSystemWatcher, // gone from src/vscodeapi; called before
@@ -43,6 +60,7 @@ let interpreterChanged: () => void = () => undefined;
 beforeEach(() => {
   vi.useFakeTimers();
   fakes.FakeDaemon.instances = [];
+  fakes.order.length = 0;
   vi.mocked(python.onActiveInterpreterChanged).mockImplementation(async (listener) => {
     interpreterChanged = listener as () => void;
     return { dispose: vi.fn() };
@@ -68,6 +86,11 @@ describe("activate", () => {
     expect(fakes.createFileSystemWatcher).not.toHaveBeenCalled();
     // no watcher handed to the client (its synchronize.fileEvents would duplicate the daemon's own)
     expect(daemon.args).not.toContainEqual(expect.objectContaining({ onDidChange: expect.anything() }));
+  });
+
+  it("registers the views and the status bar before the daemon starts (their notifications need handlers)", async () => {
+    await activated();
+    expect(fakes.order).toEqual(["views", "statusbar", "daemon started"]);
   });
 
   it("restarts the daemon when the Python interpreter changes", async () => {

@@ -1,72 +1,137 @@
+// Palette runs of daemon commands: the arguments are picked from what the daemon lists.
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { completeArguments, PROMPTED_COMMANDS } from "../src/prompts";
 import * as api from "../src/vscodeapi";
-import { completeArguments } from "../src/prompts";
+import { DATASETS, FakeDaemon, PIPELINES, STATUS } from "./vscodefake";
 
-vi.mock("../src/vscodeapi", () => ({ showInputBox: vi.fn() }));
+vi.mock("../src/vscodeapi", () => import("./vscodefake"));
+
+const CLUSTERS = { clusters: [
+  { id: "dask-local-1", profile: "dask-local", kind: "dask", backend: "local", status: "running" },
+  { id: "dask-local-0", profile: "dask-local", kind: "dask", backend: "local", status: "stopped" },
+], orphans: [], problems: [] };
+
+function daemon() {
+  return new FakeDaemon({
+    "expenv.data.list": DATASETS,
+    "expenv.pipelines.list": PIPELINES,
+    "expenv.status": STATUS,
+    "expenv.clusters.list": CLUSTERS,
+    "expenv.tracking.runs": [{ run_id: "e2baa851", name: "train", status: "FINISHED" },
+      { run_id: "7f3c0d2e", name: null, status: "FAILED" }],
+  });
+}
+
+/** Answers each quick pick with the item labelled `label` (recording what was offered). */
+function pickLabels(...labels: Array<string | string[]>) {
+  const offered: string[][] = [];
+  for (const label of labels) {
+    vi.mocked(api.showQuickPick).mockImplementationOnce(async (items) => {
+      const list = items as Array<{ label: string }>;
+      offered.push(list.map((i) => i.label));
+      return (Array.isArray(label) ? list.filter((i) => label.includes(i.label)) : list.find((i) => i.label === label)) as never;
+    });
+  }
+  return offered;
+}
+
+const ask = (d: FakeDaemon) => (command: string, options?: Record<string, unknown>) => d.execute(command, options);
 
 describe("completeArguments", () => {
-  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
+  beforeEach(() => vi.mocked(api.showQuickPick).mockReset());
 
   it("passes given arguments through without asking", async () => {
+    const d = daemon();
     const args = [{ dataset: "curated.customers" }];
-    expect(await completeArguments("expenv.data.schema", args)).toBe(args);
-    expect(api.showInputBox).not.toHaveBeenCalled();
+    expect(await completeArguments("expenv.data.schema", args, ask(d))).toBe(args);
+    expect(await completeArguments("expenv.status", [], ask(d))).toEqual([]);
+    expect(d.calls).toEqual([]);
+    expect(api.showQuickPick).not.toHaveBeenCalled();
   });
 
-  it("does not ask for commands that need no dataset", async () => {
-    expect(await completeArguments("expenv.status", [])).toEqual([]);
-    expect(api.showInputBox).not.toHaveBeenCalled();
+  it("picks a dataset from the daemon's list", async () => {
+    const offered = pickLabels("curated.customers");
+    expect(await completeArguments("expenv.data.preview", [], ask(daemon()))).toEqual([{ dataset: "curated.customers" }]);
+    expect(offered[0]).toEqual(["data/raw/customers.parquet", "data/raw/usage", "curated.customers"]);
   });
 
-  it("asks for the dataset of a data command run from the palette", async () => {
-    vi.mocked(api.showInputBox).mockResolvedValue("  data/raw/customers.parquet ");
-    expect(await completeArguments("expenv.data.preview", [])).toEqual([{ dataset: "data/raw/customers.parquet" }]);
+  it("cancels when a pick is dismissed", async () => {
+    vi.mocked(api.showQuickPick).mockResolvedValueOnce(undefined);
+    expect(await completeArguments("expenv.data.profile", [], ask(daemon()))).toBeUndefined();
   });
 
-  it("cancels when the prompt is dismissed or empty", async () => {
-    vi.mocked(api.showInputBox).mockResolvedValue(undefined);
-    expect(await completeArguments("expenv.data.profile", [])).toBeUndefined();
-    vi.mocked(api.showInputBox).mockResolvedValue("   ");
-    expect(await completeArguments("expenv.data.profile", [])).toBeUndefined();
-  });
-});
-
-describe("completeArguments for tracking commands", () => {
-  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
-
-  it("asks for the run id to open", async () => {
-    vi.mocked(api.showInputBox).mockResolvedValue("abc123");
-    expect(await completeArguments("expenv.tracking.open", [])).toEqual([{ run_id: "abc123" }]);
+  it("picks a pipeline then a target to submit or render", async () => {
+    const offered = pickLabels("train", "preprod");
+    expect(await completeArguments("expenv.pipelines.submit", [], ask(daemon()))).toEqual([
+      { pipeline: "train", target: "preprod" }]);
+    expect(offered).toEqual([["train"], ["dev", "preprod"]]);
   });
 
-  it("splits run ids to compare", async () => {
-    vi.mocked(api.showInputBox).mockResolvedValue("a1 b2, c3");
-    expect(await completeArguments("expenv.tracking.compare", [])).toEqual([{ run_ids: ["a1", "b2", "c3"] }]);
+  it("picks runs newest first, and only live ones to cancel", async () => {
+    const offered = pickLabels("train-old", "train-new");
+    expect(await completeArguments("expenv.pipelines.rerun", [], ask(daemon()))).toEqual([{ run: "train-old" }]);
+    expect(await completeArguments("expenv.pipelines.cancel", [], ask(daemon()))).toEqual([{ run: "train-new" }]);
+    expect(offered).toEqual([["train-new", "train-old"], ["train-new"]]);
   });
-});
 
-describe("pipeline prompts", () => {
-  it("turn 'NAME TARGET' into the pipeline and target of a submission", async () => {
-    const { showInputBox } = await import("../src/vscodeapi");
-    vi.mocked(showInputBox).mockResolvedValueOnce("train  dev");
-    const { completeArguments } = await import("../src/prompts");
-    expect(await completeArguments("expenv.pipelines.submit", [])).toEqual([{ pipeline: "train", target: "dev" }]);
-    vi.mocked(showInputBox).mockResolvedValueOnce("notebooks/prepare.ipynb dev");
-    expect(await completeArguments("expenv.pipelines.runNotebook", [])).toEqual([
-      { notebook: "notebooks/prepare.ipynb", target: "dev" },
-    ]);
-    vi.mocked(showInputBox).mockResolvedValueOnce("train-1a2b3c4d");
-    expect(await completeArguments("expenv.pipelines.cancel", [])).toEqual([{ run: "train-1a2b3c4d" }]);
+  it("asks for a notebook path, then picks its target", async () => {
+    vi.mocked(api.showInputBox).mockResolvedValueOnce(" notebooks/prepare.ipynb ");
+    pickLabels("dev");
+    expect(await completeArguments("expenv.pipelines.runNotebook", [], ask(daemon()))).toEqual([
+      { notebook: "notebooks/prepare.ipynb", target: "dev" }]);
+  });
+
+  it("picks profiles to launch and live clusters to scale, stop or attach", async () => {
+    const offered = pickLabels("dask-local", "dask-local-1", "dask-local-1", "dask-local-1");
+    expect(await completeArguments("expenv.clusters.launch", [], ask(daemon()))).toEqual([{ profile: "dask-local" }]);
+    vi.mocked(api.showInputBox).mockResolvedValueOnce("3");
+    expect(await completeArguments("expenv.clusters.scale", [], ask(daemon()))).toEqual([{ id: "dask-local-1", workers: 3 }]);
+    expect(await completeArguments("expenv.clusters.stop", [], ask(daemon()))).toEqual([{ id: "dask-local-1" }]);
+    expect(await completeArguments("expenv.clusters.attach", [], ask(daemon()))).toEqual([{ target: "dask-local-1" }]);
+    expect(offered).toEqual([["dask-local", "spark-docker"], ["dask-local-1"], ["dask-local-1"], ["dask-local-1"]]);
+  });
+
+  it("says there is nothing to pick instead of an empty list", async () => {
+    const d = daemon();
+    d.answers["expenv.clusters.list"] = { clusters: [], orphans: [], problems: [] };
+    expect(await completeArguments("expenv.clusters.stop", [], ask(d))).toBeUndefined();
+    expect(api.showQuickPick).not.toHaveBeenCalled();
+    expect(api.showInformationMessage).toHaveBeenCalledWith("expenv: No clusters are running");
+  });
+
+  it("picks MLflow runs to open or compare", async () => {
+    pickLabels("train", ["train", "7f3c0d2e"]);
+    expect(await completeArguments("expenv.tracking.open", [], ask(daemon()))).toEqual([{ run_id: "e2baa851" }]);
+    expect(await completeArguments("expenv.tracking.compare", [], ask(daemon()))).toEqual([
+      { run_ids: ["e2baa851", "7f3c0d2e"] }]);
+  });
+
+  it("covers every palette command that needs input", () => {
+    expect([...PROMPTED_COMMANDS].sort()).toEqual([
+      "expenv.clusters.attach", "expenv.clusters.launch", "expenv.clusters.render", "expenv.clusters.scale",
+      "expenv.clusters.stop", "expenv.data.preview", "expenv.data.profile", "expenv.data.schema",
+      "expenv.pipelines.cancel", "expenv.pipelines.logs", "expenv.pipelines.render", "expenv.pipelines.rerun",
+      "expenv.pipelines.runNotebook", "expenv.pipelines.status", "expenv.pipelines.submit", "expenv.project.new",
+      "expenv.tracking.compare", "expenv.tracking.open"]);
   });
 });
 
 describe("completeArguments for a new repository", () => {
-  beforeEach(() => vi.mocked(api.showInputBox).mockReset());
-
-  it("sends the folder and the key=value answers", async () => {
-    vi.mocked(api.showInputBox).mockResolvedValue("/tmp/churn project_name=churn preprod_backend=docker");
-    expect(await completeArguments("expenv.project.new", [])).toEqual([
+  it("asks the template's questions and sends the folder and the answers given", async () => {
+    const d = daemon();
+    d.answers["expenv.project.questions"] = { questions: [
+      { name: "project_name", help: "Project name", default: "my-ml-project", choices: null },
+      { name: "preprod_backend", help: "Pre-prod backend", default: "kubernetes", choices: ["kubernetes", "docker"] },
+      { name: "preprod_namespace", help: "Pre-prod namespace", default: "ml-preprod", choices: null },
+      { name: "tracking_uri", help: "Tracking URI", default: "", choices: null },
+    ] };
+    vi.mocked(api.showInputBox).mockReset();
+    vi.mocked(api.showInputBox).mockResolvedValueOnce("/tmp/churn").mockResolvedValueOnce("churn")
+      .mockResolvedValueOnce("");
+    pickLabels("docker");
+    expect(await completeArguments("expenv.project.new", [], ask(d))).toEqual([
       { dest: "/tmp/churn", answers: { project_name: "churn", preprod_backend: "docker" } },
     ]);
+    expect(api.showInputBox).toHaveBeenCalledTimes(3); // no namespace for a Docker pre-prod
   });
 });

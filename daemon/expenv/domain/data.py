@@ -43,6 +43,7 @@ class DatasetSchema:
     files: int = 1
     partitions: list[str] = field(default_factory=list)  # hive partition keys
     row_count_estimated: bool = False  # True when row_count is a catalog estimate (large PostgreSQL tables)
+    snippet: str = ""  # a pandas line that loads it (the editor's "Copy loading snippet")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
 log = logging.getLogger(__name__)
+WORKSPACE_CHANGED = "expenv/workspaceChanged"  # {workspace, what}: the editor's views read again
 
 
 class ExpenvProtocol(LanguageServerProtocol):
@@ -132,6 +133,7 @@ class ExpenvLanguageServer(LanguageServer):
         self.publish_config_problems(ws)
         if ws.generation != before:
             self.log_to_client(f"expenv: reloaded services for {ws.root}", types.MessageType.Info)
+            self.workspace_changed(ws, "config")
             if ws.services is not None and ws.services.config.features.repo:
                 self.feature_repo_changed(ws)
             self.recheck_open_documents(ws)
@@ -202,6 +204,7 @@ class ExpenvLanguageServer(LanguageServer):
     def feature_repo_changed(self, ws: Workspace) -> None:
         for listener in self.repo_listeners:
             listener(self, ws)
+        self.workspace_changed(ws, "features")
 
     def warm_data(self, uri: str) -> None:
         """Once per workspace, import the data engines in the background, so the first hover
@@ -241,6 +244,11 @@ class ExpenvLanguageServer(LanguageServer):
         return ws
 
     # --- output ---------------------------------------------------------------------------
+
+    def workspace_changed(self, ws: Workspace, what: str) -> None:
+        """Tell the editor's views that `what` (config | features | clusters | pipelines) of `ws`
+        changed, so they read it again instead of polling (`expenv/workspaceChanged`)."""
+        self.protocol.notify(WORKSPACE_CHANGED, {"workspace": str(ws.root), "what": what})
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))

@@ -49,8 +49,9 @@ class Services:
     @cached_property
     def clusters(self):  # -> expenv.services.clusters.ClusterService
         from expenv.services.clusters import ClusterService
+        from expenv.services.clusters.run_env import cluster_run_env
 
-        return ClusterService(self.config)
+        return ClusterService(self.config, run_env=lambda profile: cluster_run_env(self.tracking, profile))
 
     @cached_property
     def pipelines(self):  # -> expenv.services.pipelines.service.PipelineService

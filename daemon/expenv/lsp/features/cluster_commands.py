@@ -40,9 +40,11 @@ async def _stop_idle_clusters(ls: ExpenvLanguageServer) -> None:
             except Exception as exc:  # noqa: BLE001 - a failing check must not end the loop
                 log.warning("idle cluster check failed for %s: %s", ws.root, exc)
                 continue
-            for handle in listing["clusters"]:
-                if handle.status == "stopped" and handle.detail.startswith("stopped: idle"):
-                    ls.log_to_client(f"expenv: cluster {handle.id} {handle.detail}")
+            idle = [h for h in listing["clusters"] if h.status == "stopped" and h.detail.startswith("stopped: idle")]
+            for handle in idle:
+                ls.log_to_client(f"expenv: cluster {handle.id} {handle.detail}")
+            if idle:
+                ls.workspace_changed(ws, "clusters")
 
 
 def register(server: ExpenvLanguageServer) -> None:
@@ -53,10 +55,12 @@ def register(server: ExpenvLanguageServer) -> None:
     async def clusters_launch(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"profile", "reuse"?, "python"?, "workspace"?} → the cluster with its connection and version check."""
         options = command_options(args)
-        clusters = ls.workspace_for_command(options).services.clusters
+        ws = ls.workspace_for_command(options)
+        clusters = ws.services.clusters
         profile, python = _text(options, "profile"), _text(options, "python", required=False)
         async with CancellableWork(ls, f"Launching cluster {profile}") as work:
             handle = await work.run(clusters.launch, profile, work.report, work.cancelled, bool(options.get("reuse")))
+            ls.workspace_changed(ws, "clusters")
             return await ls.run_blocking(clusters.report, handle, python)
 
     @server.command("expenv.clusters.attach")
@@ -80,8 +84,9 @@ def register(server: ExpenvLanguageServer) -> None:
     async def clusters_scale(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"id", "workers"} → the cluster."""
         options = command_options(args)
-        clusters = ls.workspace_for_command(options).services.clusters
-        handle = await ls.run_blocking(clusters.scale, _text(options, "id"), options.get("workers"))
+        ws = ls.workspace_for_command(options)
+        handle = await ls.run_blocking(ws.services.clusters.scale, _text(options, "id"), options.get("workers"))
+        ls.workspace_changed(ws, "clusters")
         return handle.as_dict()
 
     @server.command("expenv.clusters.stop")
@@ -89,11 +94,13 @@ def register(server: ExpenvLanguageServer) -> None:
     async def clusters_stop(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"id"} or {"all": true} → {stopped: [ids]}."""
         options = command_options(args)
-        clusters = ls.workspace_for_command(options).services.clusters
+        ws = ls.workspace_for_command(options)
+        clusters = ws.services.clusters
         if options.get("all") is True:
             stopped = await ls.run_blocking(clusters.stop_all)
         else:
             stopped = [await ls.run_blocking(clusters.stop, _text(options, "id"))]
+        ls.workspace_changed(ws, "clusters")
         return {"stopped": [h.id for h in stopped]}
 
     @server.command("expenv.clusters.render")

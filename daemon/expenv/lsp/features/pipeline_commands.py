@@ -83,10 +83,12 @@ def _stream(ls: ExpenvLanguageServer, service, run_id: str, progress: _Progress 
 
 async def _submitted(ls: ExpenvLanguageServer, o: dict[str, Any], title: str, start) -> Any:
     """Start a run with progress; stream its logs; answer at the end when `wait`, else at once."""
-    service = ls.workspace_for_command(o).services.pipelines
+    ws = ls.workspace_for_command(o)
+    service = ws.services.pipelines
     wait = bool(o.get("wait", False))
     async with _Progress(ls, title) as progress:
         run = await ls.run_blocking(start, service, progress.report)
+        ls.workspace_changed(ws, "pipelines")
         if wait:
             return await _stream(ls, service, run.id, progress)
     task = asyncio.ensure_future(_stream(ls, service, run.id))
@@ -152,8 +154,10 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def pipelines_cancel(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
-        service = ls.workspace_for_command(o).services.pipelines
-        return (await ls.run_blocking(service.cancel, _text(o, "run", "train-1a2b3c4d"))).as_dict()
+        ws = ls.workspace_for_command(o)
+        run = await ls.run_blocking(ws.services.pipelines.cancel, _text(o, "run", "train-1a2b3c4d"))
+        ls.workspace_changed(ws, "pipelines")
+        return run.as_dict()
 
     @server.command("expenv.pipelines.render")
     @user_errors

@@ -1,4 +1,5 @@
-"""The `docker` backend: a Dask scheduler and workers as containers of the production image.
+"""The `docker` backend: a Dask scheduler and workers, or a Spark Connect server (docker_spark.py),
+as containers of the production image.
 
 Containers use host networking and bind 127.0.0.1 only, so the notebook (on the host or in the
 devcontainer, itself on the host network) reaches them at the same address, and they reach the
@@ -18,12 +19,14 @@ from typing import Any
 
 from expenv.domain.clusters import LABEL_CLUSTER, LABEL_WORKSPACE, ClusterError, ClusterHandle, ClusterProfile, \
     cluster_labels, memory_bytes
-from expenv.services.clusters import processes
+from expenv.services.clusters import docker_spark, processes
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline, launched_profile
 from expenv.services.clusters.local_dask import ask_scheduler
 
 LABEL_ROLE = "expenv.role"
+LABEL_KIND = "expenv.kind"
+KINDS = ("dask", "spark")
 DASK_MISSING = ("the image {image} has no dask.distributed; add 'dask[distributed]' to the production requirements "
                 "and rebuild it (`expenv images build`)")
 
@@ -48,7 +51,7 @@ def _client():
 
 
 class DockerClusters:
-    """Dask on the local Docker engine (Spark and Ray in containers are not built yet)."""
+    """Dask and Spark Connect on the local Docker engine (Ray in containers is not built yet)."""
 
     def __init__(self, context: BackendContext):
         self.context = context
@@ -57,8 +60,8 @@ class DockerClusters:
 
     def launch(self, profile: ClusterProfile, cluster_id: str, progress: Progress,
                cancelled: Cancelled) -> ClusterHandle:
-        if profile.kind != "dask":
-            raise ClusterError(f"kind: the docker backend runs Dask only for now, not {profile.kind!r}; use "
+        if profile.kind not in KINDS:
+            raise ClusterError(f"kind: the docker backend runs {' and '.join(KINDS)}, not {profile.kind!r}; use "
                                f"backend = \"local\" for {profile.kind}")
         if not profile.image:
             raise ClusterError("image: the docker backend needs an image: set [environment] production_image "
@@ -72,6 +75,8 @@ class DockerClusters:
                                resources={"image": profile.image, "image_id": info.id, "profile": profile.as_dict(),
                                           "python": info.labels.get("org.expenv.python") or "python"})
         try:
+            if profile.kind == "spark":
+                return docker_spark.launch(self, client, profile, handle, progress, cancelled)
             return self._launch(client, profile, handle, progress, cancelled)
         except BaseException:
             self.stop(handle)
@@ -82,13 +87,13 @@ class DockerClusters:
         port, dashboard = chosen_port(profile, "port"), chosen_port(profile, "dashboard_port")
         handle.resources.update({"port": port, "dashboard_port": dashboard})
         progress(f"starting the Dask scheduler container ({profile.image})")
-        scheduler = self._run(client, handle, "scheduler", [
+        scheduler = self.run_container(client, handle, "scheduler", [
             "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
             "--dashboard-address", f"127.0.0.1:{dashboard}"], profile)
         address = f"tcp://127.0.0.1:{port}"
         until = deadline(self.context, profile)
         processes.wait_for(lambda: _answers(address), until, cancelled, "the Dask scheduler container",
-                           lambda: _exited(scheduler, profile.image))
+                           lambda: exited(scheduler, profile.image))
         handle = replace(handle, address=address, dashboard_url=f"http://127.0.0.1:{dashboard}/status")
         progress(f"scheduler at {address}; starting {profile.workers} worker container(s)")
         workers = [self._worker(client, handle, profile, i) for i in range(profile.workers)]
@@ -99,7 +104,7 @@ class DockerClusters:
             return count >= profile.workers
 
         processes.wait_for(ready, until, cancelled, f"{profile.workers} Dask worker container(s)",
-                           lambda: next(filter(None, (_exited(w, profile.image) for w in workers)), None),
+                           lambda: next(filter(None, (exited(w, profile.image) for w in workers)), None),
                            interval=0.5)
         from expenv.services.clusters.local_dask import _versions
 
@@ -110,6 +115,8 @@ class DockerClusters:
         containers = self._containers({LABEL_CLUSTER: handle.id})
         if not containers:
             return handle.with_status("stopped", "none of its containers exists any more")
+        if handle.kind == "spark":
+            return docker_spark.inspect(handle, containers)
         running = [c for c in containers if c.status == "running"]
         scheduler_up = any(c.labels.get(LABEL_ROLE) == "scheduler" for c in running)
         lost = len([c for c in containers if c.labels.get(LABEL_ROLE) == "worker" and c.status != "running"])
@@ -130,15 +137,19 @@ class DockerClusters:
         found = []
         for cluster_id, containers in by_cluster.items():
             first = containers[0].labels
+            kind = first.get(LABEL_KIND, "dask")
             port = next((c.labels.get("expenv.port") for c in containers if c.labels.get(LABEL_ROLE) == "scheduler"),
                         None)
-            found.append(ClusterHandle(id=cluster_id, profile=first.get("expenv.profile", ""), kind="dask",
-                                       backend="docker", status="unknown",
-                                       address=f"tcp://127.0.0.1:{port}" if port else None,
-                                       resources={"containers": [c.id for c in containers]}))
+            handle = ClusterHandle(id=cluster_id, profile=first.get("expenv.profile", ""), kind=kind,
+                                   backend="docker", status="unknown",
+                                   address=f"tcp://127.0.0.1:{port}" if port else None,
+                                   resources={"containers": [c.id for c in containers]})
+            found.append(docker_spark.discovered(handle, first) if kind == "spark" else handle)
         return found
 
     def scale(self, handle: ClusterHandle, workers: int) -> ClusterHandle:
+        if handle.kind == "spark":
+            raise ClusterError(docker_spark.NO_SCALE)
         profile = launched_profile(handle)
         client = _client()
         containers = self._containers({LABEL_CLUSTER: handle.id}, client)
@@ -173,6 +184,11 @@ class DockerClusters:
         return []
 
     def last_activity(self, handle: ClusterHandle) -> float | None:
+        if handle.kind == "spark":
+            try:
+                return docker_spark.local_spark.last_activity(handle)
+            except Exception:   # a server that does not answer is not in use
+                return None
         try:
             idle_since = ask_scheduler(handle.address, "check_idle")
         except Exception:
@@ -191,25 +207,32 @@ class DockerClusters:
                 "--name", f"{handle.id}-w{index}", "--nthreads", str(threads), "--no-dashboard",
                 "--memory-limit", str(memory_bytes(profile.memory)) if profile.memory else "auto",
                 "--local-directory", "/tmp/dask-worker", "--death-timeout", "60"]
-        return self._run(client, handle, "worker", args, profile, index)
+        return self.run_container(client, handle, "worker", args, profile, index)
 
-    def _run(self, client, handle: ClusterHandle, role: str, args: list[str], profile: ClusterProfile,
-             index: int | None = None):
+    def run_container(self, client, handle: ClusterHandle, role: str, args: list[str], profile: ClusterProfile,
+             index: int | None = None, image: str | None = None, entrypoint: list[str] | None = None,
+             env: dict[str, str] | None = None, limits: dict[str, Any] | None = None):
+        """Start one labelled container of the cluster (host network, raw roots read-only, the
+        workspace's run context in its environment, no capabilities)."""
         labels = {**cluster_labels(self.context.workspace_label, handle.id, profile.name), LABEL_ROLE: role,
-                  "expenv.port": str(handle.resources["port"])}
+                  LABEL_KIND: handle.kind, "expenv.port": str(handle.resources["port"])}
+        if "ui_port" in handle.resources:
+            labels["expenv.ui_port"] = str(handle.resources["ui_port"])
         name = f"expenv-{handle.id}-{role}" + (f"-{index}" if index is not None else "")
-        limits: dict[str, Any] = {}
+        limits = dict(limits or {})
         if role == "worker":
             labels["expenv.index"] = str(index)
             if profile.memory:
                 limits["mem_limit"] = memory_bytes(profile.memory)
             if profile.cores:
                 limits["nano_cpus"] = int(profile.cores * 1e9)
+        environment = {**self.context.run_env(profile), **(env or {})}
+        if handle.kind == "dask":
+            environment["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
         return client.containers.run(
-            handle.resources["image_id"], command=args, entrypoint=[handle.resources["python"]], name=name,
-            labels=labels, network_mode="host", detach=True, volumes=self._raw_mounts(),
-            environment={"DASK_DISTRIBUTED__WORKER__DAEMON": "False"}, cap_drop=["ALL"],
-            security_opt=["no-new-privileges"], **limits)
+            image or handle.resources["image_id"], command=args, entrypoint=entrypoint or [handle.resources["python"]],
+            name=name, labels=labels, network_mode="host", detach=True, volumes=self._raw_mounts(),
+            environment=environment, cap_drop=["ALL"], security_opt=["no-new-privileges"], **limits)
 
     def _raw_mounts(self) -> dict[str, dict[str, str]]:
         """Each local raw root, read-only, at the path the workspace sees it (URLs need no mount)."""
@@ -231,7 +254,8 @@ def _answers(address: str) -> bool:
         return False
 
 
-def _exited(container, image: str) -> str | None:
+def exited(container, image: str) -> str | None:
+    """Why a container of the cluster stopped (its log's tail), or None while it runs."""
     container.reload()
     if container.status not in ("exited", "dead"):
         return None

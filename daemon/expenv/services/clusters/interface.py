@@ -27,6 +27,9 @@ class BackendContext:
     raw_roots: tuple[str, ...] = ()      # [data.raw] roots as written (paths or URLs)
     launch_timeout: float = 180.0        # seconds before a launch gives up and cleans up
     options: dict[str, Any] = field(default_factory=dict)
+    # What every process, container or pod of a cluster is told so its MLflow runs land in the
+    # workspace's experiment with its tags (tracking URI, experiment, run tags); see run_env.py.
+    run_env: Callable[[ClusterProfile], dict[str, str]] = field(default=lambda _profile: {})
 
     def logs_dir(self) -> Path:
         folder = self.state_dir / "clusters"

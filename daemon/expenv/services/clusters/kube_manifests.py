@@ -6,7 +6,9 @@
   the same pod, and the workers as a second Deployment (scaled by its replicas). Every container
   runs the production image, which must hold pyspark and a Java runtime.
 
-Secrets reach pods by `envFrom` references to Kubernetes Secrets named in the profile.
+Secrets reach pods by `envFrom` references to Kubernetes Secrets named in the profile. Every
+container also carries the workspace's run context (MLflow experiment, run tags, and the tracking
+URI when a pod can reach it), as plain values stripped of any credential.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 
 from expenv.domain.clusters import ClusterError, ClusterProfile
 from expenv.services.kube import labels as kl
-from expenv.services.kube.secrets import env_from
+from expenv.services.kube.secrets import env_from, plain_env
 
 DASK_COMM, DASK_DASHBOARD, DASK_WORKER_DASHBOARD = 8786, 8787, 8788
 RAY_GCS, RAY_DASHBOARD, RAY_CLIENT = 6379, 8265, 10001
@@ -39,8 +41,10 @@ def object_name(cluster_id: str) -> str:
     return f"{kl.dns_name(profile, 30)}-{kl.dns_name(suffix, 12)}" if profile else kl.dns_name(cluster_id, 43)
 
 
-def render_cluster(profile: ClusterProfile, cluster_id: str, workspace: str, namespace: str) -> list[dict]:
-    """Every manifest a launch of `profile` applies, labelled for discovery and cleanup."""
+def render_cluster(profile: ClusterProfile, cluster_id: str, workspace: str, namespace: str,
+                   env: dict[str, str] | None = None) -> list[dict]:
+    """Every manifest a launch of `profile` applies, labelled for discovery and cleanup; `env`
+    (the run context) goes to every container."""
     if not profile.image:
         raise ClusterError(f"image: cluster profile {profile.name!r} has no image, and [environment] "
                            f"production_image is not set")
@@ -53,7 +57,21 @@ def render_cluster(profile: ClusterProfile, cluster_id: str, workspace: str, nam
     builders = {"dask": _dask, "ray": _ray, "spark": _spark}
     if profile.kind not in builders:
         raise ClusterError(f"kind: {profile.kind!r} cannot run on kubernetes (dask, spark or ray)")
-    return builders[profile.kind](profile, names, labels, resources)
+    manifests = builders[profile.kind](profile, names, labels, resources)
+    if env:
+        for container in _all_containers(manifests):
+            container["env"] = plain_env(env) + container.get("env", [])
+    return manifests
+
+
+def _all_containers(node) -> list[dict]:
+    """The containers of every pod template in `node`, whatever the operator nests them in."""
+    if isinstance(node, list):
+        return [c for item in node for c in _all_containers(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [c for c in node.get("containers", []) if isinstance(c, dict) and "image" in c]
+    return found + [c for key, value in node.items() if key != "containers" for c in _all_containers(value)]
 
 
 def _meta(name: str, namespace: str, labels: dict) -> dict:

@@ -44,12 +44,14 @@ class KubernetesClusters:
 
     def render(self, profile: ClusterProfile, cluster_id: str) -> list[dict]:
         namespace = namespace_of(KubeTarget(profile.context, profile.namespace))
-        return render_cluster(profile, cluster_id, self.context.workspace_label, namespace)
+        return render_cluster(profile, cluster_id, self.context.workspace_label, namespace,
+                              self.context.run_env(profile))
 
     def launch(self, profile: ClusterProfile, cluster_id: str, progress: Progress,
                cancelled: Cancelled) -> ClusterHandle:
         api = _connect(KubeTarget(profile.context, profile.namespace))
-        manifests = render_cluster(profile, cluster_id, self.context.workspace_label, api.namespace)
+        manifests = render_cluster(profile, cluster_id, self.context.workspace_label, api.namespace,
+                                   self.context.run_env(profile))
         handle = ClusterHandle(
             id=cluster_id, profile=profile.name, kind=profile.kind, backend=profile.backend,
             workers_wanted=profile.workers,

@@ -43,7 +43,8 @@ def _start_worker(context: BackendContext, profile: ClusterProfile, handle: Clus
             "--local-directory", str(folder / f"w{index}"), "--no-dashboard",
             # A worker whose scheduler is gone exits on its own instead of waiting forever.
             "--death-timeout", "60"]
-    env = processes.label_env(context.workspace_label, handle.id, profile.name, "dask", "worker")
+    env = {**context.run_env(profile),
+           **processes.label_env(context.workspace_label, handle.id, profile.name, "dask", "worker")}
     record = processes.start_detached(argv, env, folder / f"worker-{index}.log", context.root)
     handle.resources["processes"].append({**record, "role": "worker", "index": index})
 
@@ -57,7 +58,8 @@ def launch(context: BackendContext, profile: ClusterProfile, handle: ClusterHand
     scheduler_file = folder / "scheduler.json"
     argv = [_python(profile), "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
             "--dashboard-address", f"127.0.0.1:{dashboard}", "--scheduler-file", str(scheduler_file)]
-    env = processes.label_env(context.workspace_label, handle.id, profile.name, "dask", "scheduler")
+    env = {**context.run_env(profile),
+           **processes.label_env(context.workspace_label, handle.id, profile.name, "dask", "scheduler")}
     progress("starting the Dask scheduler")
     scheduler = processes.start_detached(argv, env, folder / "scheduler.log", context.root)
     handle.resources["processes"].append({**scheduler, "role": "scheduler"})

@@ -33,7 +33,8 @@ def launch(context: BackendContext, profile: ClusterProfile, handle: ClusterHand
             "--ray-client-server-port", str(client), "--dashboard-host", "127.0.0.1",
             "--dashboard-port", str(dashboard), "--num-cpus", str(profile.workers * max(1, int(profile.cores or 1))),
             "--temp-dir", str(folder / "ray")]
-    env = processes.label_env(context.workspace_label, handle.id, profile.name, "ray", "head")
+    env = {**context.run_env(profile),
+           **processes.label_env(context.workspace_label, handle.id, profile.name, "ray", "head")}
     progress("starting the Ray head node")
     head = processes.start_detached(argv, env, folder / "head.log", context.root)
     handle.resources.update({"port": gcs, "client_port": client, "folder": str(folder)})

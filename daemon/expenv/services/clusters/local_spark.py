@@ -76,7 +76,8 @@ def launch(context: BackendContext, profile: ClusterProfile, handle: ClusterHand
             "--conf", f"spark.sql.warehouse.dir={folder / 'warehouse'}"]
     if profile.memory:
         argv += ["--driver-memory", f"{max(512, memory_bytes(profile.memory) * profile.workers // 2**20)}m"]
-    env = {**processes.label_env(context.workspace_label, handle.id, profile.name, "spark", "server"),
+    env = {**context.run_env(profile),
+           **processes.label_env(context.workspace_label, handle.id, profile.name, "spark", "server"),
            "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(folder),
            "SPARK_PID_DIR": str(folder), "SPARK_IDENT_STRING": handle.id, "PYSPARK_PYTHON": python,
            "SPARK_CONF_DIR": str(folder / "conf")}

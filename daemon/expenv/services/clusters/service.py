@@ -11,6 +11,7 @@ import importlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,11 +63,14 @@ LAUNCHING = "launching"
 class ClusterService:
     """The clusters of one workspace, whichever process (CLI or daemon) asks."""
 
-    def __init__(self, config: ExpenvConfig):
+    def __init__(self, config: ExpenvConfig, run_env: Callable[[ClusterProfile], dict[str, str]] | None = None):
+        """`run_env`: what a cluster's processes, containers and pods are told so their MLflow runs
+        land in the workspace's experiment with its tags (clusters/run_env.py)."""
         self.config = config
         self.ledger = Ledger(config.state_dir)
         self.context = BackendContext(root=config.root, state_dir=config.state_dir,
-                                      workspace_label=workspace_label(config.root), raw_roots=config.raw.roots)
+                                      workspace_label=workspace_label(config.root), raw_roots=config.raw.roots,
+                                      **({"run_env": run_env} if run_env else {}))
         self._backends: dict[str, ClusterBackend] = {}
         self._lock = threading.Lock()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+from dataclasses import replace
 
 from expenv.domain.config import ExpenvConfig
 from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
@@ -109,10 +110,11 @@ class DataService:
     # ---- reading -------------------------------------------------------------------------------
 
     def schema(self, name: str) -> DatasetSchema:
+        from expenv.services.code.snippets import loading_snippet, warehouse_file
+
         name = _checked(name)
-        if looks_like_path(name):
-            return self.raw.schema(self.roots.locate(name))
-        return self._warehouse().schema(name)
+        found = self.raw.schema(self.roots.locate(name)) if looks_like_path(name) else self._warehouse().schema(name)
+        return replace(found, snippet=loading_snippet(found.ref, "", warehouse_file(self.config.curated.url)))
 
     def preview(self, name: str, limit: int = 20) -> Preview:
         name = _checked(name)
