@@ -1,5 +1,6 @@
 // Drive code-server in Debian's chromium: open the workspace, wait for the workbench, run
-// "expenv: Show status" from the palette (F1) and print what the editor showed.
+// "expenv: Show status" from the palette (F1), open the expenv views and print what the editor
+// showed (SCREENSHOT with "-views": the four views and the status bar; with "-data": the Data view).
 // Usage: node drive.mjs URL SCREENSHOT  (PLAYWRIGHT_CORE = path of the playwright-core package)
 import { createRequire } from "node:module";
 
@@ -54,6 +55,39 @@ try {
   }
   out.notification = shown;
   await page.screenshot({ path: screenshot });
+  // The expenv views and status bar. Recorded, not fatal here: the make-up test drives only the
+  // palette; test_code_server.py asserts on these.
+  try {
+    await page.keyboard.press("Escape");
+    await page.locator('.activitybar .action-item a[aria-label^="expenv"]').first().click({ timeout: 30000 });
+    const data = page.locator(".pane", { has: page.locator(".pane-header", { hasText: /^\s*Data/i }) });
+    // the raw root and the curated schema are expanded: their datasets are rows of the view
+    await data.locator(".monaco-list-row", { hasText: "customers.parquet" }).waitFor({ timeout: 120000 });
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-views.png") });
+    // the tree renders only the rows in sight: collapse the other views so all of Data shows
+    for (const name of ["Features", "Clusters", "Pipelines & Runs"]) {
+      await page.locator(".pane-header.expanded", { hasText: name }).first().click({ timeout: 10000 });
+    }
+    // all of its rows are rendered once the list's content fits its viewport
+    await page.waitForFunction(() => {
+      const pane = [...document.querySelectorAll(".pane")]
+        .find((p) => /^\s*Data/i.test(p.querySelector(".pane-header")?.textContent ?? ""));
+      const rows = pane?.querySelector(".monaco-list-rows");
+      const list = pane?.querySelector(".monaco-list");
+      return !!rows && !!list && pane.querySelectorAll(".monaco-list-row").length > 0 &&
+        rows.getBoundingClientRect().height <= list.getBoundingClientRect().height + 1;
+    }, null, { timeout: 30000 });
+    out.dataView = (await data.locator(".monaco-list-row .label-name").allInnerTexts()).map((t) => t.trim());
+    // the stage (when the daemon reports one) and the clusters count follow the daemon's ready state
+    await page.locator(".statusbar-item", { hasText: /^\s*\d+\s*$/ }).first().waitFor({ timeout: 30000 })
+      .catch(() => undefined);
+    out.statusBar = (await page.locator(".statusbar-item").allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+    out.statusBarLabels = await page.locator(".statusbar-item a, .statusbar-item .statusbar-item-label")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? "").filter(Boolean));
+  } catch (err) {
+    out.viewsError = String(err);
+  }
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-data.png") });
 } finally {
   await browser.close();
 }
