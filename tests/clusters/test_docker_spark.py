@@ -6,6 +6,8 @@ builds the engine image derived from it once (cached by its recipe afterwards)."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.clusters.conftest import assert_spark_connect_queries_raw_data, expenv, ledger_ids, port_open, ports_of, \
@@ -87,9 +89,19 @@ def test_ls_lists_it_and_scale_says_why_it_cannot(spark_cluster, workspace):
     assert refused.returncode == 2 and "local[N] in one JVM" in refused.stderr
 
 
-def test_down_leaves_no_container_and_no_listening_port(spark_cluster, workspace, docker_client):
+def test_a_server_the_ledger_lost_is_an_orphan_and_down_leaves_no_container_nor_port(spark_cluster, workspace,
+                                                                                      docker_client):
     ports = ports_of(spark_cluster)
     assert ports and all(port_open(p) for p in ports)
+    ledger = workspace / ".expenv" / "ledger.json"   # its entry is lost (edited by hand, a crash)
+    data = json.loads(ledger.read_text())
+    data["entries"] = [e for e in data["entries"] if e["id"] != spark_cluster["id"]]
+    ledger.write_text(json.dumps(data))
+    listing = expenv("cluster", "ls", "--json", "-w", str(workspace))
+    assert spark_cluster["id"] in listing["orphans"]
+    orphan = next(c for c in listing["clusters"] if c["id"] == spark_cluster["id"])
+    assert (orphan["status"], orphan["kind"], orphan["address"], orphan["dashboard_url"]) == \
+        ("orphan", "spark", spark_cluster["address"], spark_cluster["dashboard_url"])
     expenv("cluster", "down", spark_cluster["id"], "--json", "-w", str(workspace))
     assert not _containers(docker_client, spark_cluster["id"])
     wait_until(lambda: not [p for p in ports if port_open(p)], 30, f"ports {ports} to close")

@@ -150,5 +150,11 @@ async def vscode(lsp_client: LanguageClient):
     def on_status(params):
         lsp_client.pipeline_logs.append({"status": params})
 
+    lsp_client.workspace_changes = []   # expenv/workspaceChanged: what the editor's views refresh on
+
+    @lsp_client.feature("expenv/workspaceChanged")
+    def on_changed(params):
+        lsp_client.workspace_changes.append((params.workspace, params.what))
+
     yield
     await lsp_client.shutdown_session()

@@ -97,6 +97,7 @@ async def test_submit_over_lsp_streams_logs_and_nests_step_runs(vscode, local_wo
                            {"pipeline": "demo", "target": "here", "params": {"n": 3}, "wait": True})
     assert result["status"] == "FINISHED", result
     assert [s["name"] for s in result["steps"]] == ["prep", "look", "fit"]
+    assert (str(root), "pipelines") in vscode.workspace_changes   # the Runs view shows the new run
     lines = [(p["step"], p["line"]) if isinstance(p, dict) else (p.step, p.line)
              for p in vscode.pipeline_logs if not (isinstance(p, dict) and "status" in p)]
     assert [line for step, line in lines if step == "prep" and line.startswith("prep line")] == [

@@ -53,6 +53,9 @@ ARGS: dict[str, list[list[str]]] = {
     "pipeline logs": [["no-such-run"]],
     "pipeline cancel": [["no-such-run"]],
     "pipeline rerun": [["no-such-run"]],
+    "ci plan": [["--event", "pull_request", "--from", "feature/x", "--to", "release/1.0"], ["--event", "bogus"]],
+    "ci run": [["--event", "push", "--to", "release/1.0"]],   # a push that runs nothing
+    "ci comment": [["--pipeline", "train"]],
     "down": [[]],
 }
 # Not run in-process: `serve` is the daemon, swept over LSP by test_canary_lsp.py.

@@ -195,7 +195,8 @@ for _name, _issue, _summary in ():
     _pending_command(_name, _issue, _summary)
 
 
-from expenv.cli.clusters import cluster_app  # noqa: E402 - registered after the app exists
+from expenv.cli.ci import ci_app  # noqa: E402 - registered after the app exists
+from expenv.cli.clusters import cluster_app  # noqa: E402
 from expenv.cli.data import data_app  # noqa: E402
 from expenv.cli.environment import images_app, kernels_app  # noqa: E402
 from expenv.cli.environment import parity as parity_command  # noqa: E402
@@ -215,6 +216,7 @@ app.command("parity")(parity_command)
 app.command("new")(new_command)
 app.add_typer(kernels_app, name="kernels")
 app.add_typer(images_app, name="images")
+app.add_typer(ci_app, name="ci")
 
 
 def main() -> None:

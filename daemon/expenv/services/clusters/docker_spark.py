@@ -68,12 +68,20 @@ def launch(backend, client, profile: ClusterProfile, handle: ClusterHandle, prog
     server = backend.run_container(client, handle, "server", args, profile, image=image_id,
                                    entrypoint=["spark-submit"], env=env, limits=limits)
     until = deadline(backend.context, profile, local_spark.SPARK_LAUNCH_TIMEOUT)
-    processes.wait_for(lambda: processes.accepts(port), until, cancelled, "the Spark Connect server container",
-                       lambda: exited(server, profile.image), interval=0.5)
+    # Ready when clients can connect and its UI answers (the version check and `ls` read the UI).
+    processes.wait_for(lambda: processes.accepts(port) and _ui_answers(ui_port), until, cancelled,
+                       "the Spark Connect server container", lambda: exited(server, profile.image), interval=0.5)
     handle = replace(handle, address=f"sc://127.0.0.1:{port}", dashboard_url=f"http://127.0.0.1:{ui_port}",
                      status="running", workers_alive=threads, workers_wanted=profile.workers)
     handle.versions = _versions(handle, server)
     return handle
+
+
+def _ui_answers(ui_port: int) -> bool:
+    try:
+        return bool(local_spark._ui(ui_port, "version").get("spark"))
+    except Exception:   # not listening yet
+        return False
 
 
 def _versions(handle: ClusterHandle, server) -> dict[str, Any]:

@@ -1,0 +1,173 @@
+"""feature/* → release/* → main with the CI plans run here (`expenv ci run`), on git repositories
+made in the test: a bare "origin" with main, release/1.0 and feature/x. The example's pre-prod
+target is switched to the local Docker engine by configuration (its [targets.preprod] section,
+committed on main: backend docker, production-like, tracked by the workspace's MLflow). One docker
+pipeline run for the module; everything is read back through `--json`, MLflow REST and Docker."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.docker.conftest import PROD_TAG, base_image, docker_client, example_project, production_image  # noqa: F401
+from tests.pipelines.conftest import expenv, git, mlflow_get, mlflow_post, mlflow_run
+
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(3600)]
+
+PREPROD_ON_DOCKER = """[targets.preprod]
+# Pre-prod on this machine's Docker engine (the CI runner), tracked by the workspace's MLflow server.
+backend = "docker"
+production_like = true
+include = ["features/data"]
+"""
+
+
+def _ci(root: Path, *args: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    result = expenv(root, "ci", "run", *args, "--json", timeout=3000, env={"GITHUB_TOKEN": "", **(env or {})})
+    return result, json.loads(result.stdout) if result.stdout.strip() else {}
+
+
+def _rewrite_to_the_feature_store(root: Path) -> None:
+    """What the developer does on feature/x: the editor's code action turns train.py's curated read
+    into a feature-store retrieval (the release policy refuses direct reads)."""
+    from expenv.domain.features import apply_edits
+    from expenv.services.code.reads import find_reads
+    from expenv.services.workspace import WorkspaceSet
+
+    services = WorkspaceSet().add(root).services
+    path = root / "pipelines" / "train.py"
+    source = path.read_text()
+    [read] = [r for r in find_reads(source, services.data) if r.layer.value == "curated"]
+    action = services.features.rewrite(source, read, path)
+    path.write_text(apply_edits(source, action.edits))
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory, production_image):  # noqa: F811
+    from expenv.services.example import create_example
+
+    base = tmp_path_factory.mktemp("ci-promotion")
+    origin, work = base / "origin.git", base / "churn"
+    create_example(work, rows=3000)
+    config = work / "expenv.toml"
+    text = re.sub(r'production_image = "[^"]*"', f'production_image = "{PROD_TAG}"', config.read_text())
+    text, switched = re.subn(r"\[targets\.preprod\]\n(?:(?!\n\[).)*\n", PREPROD_ON_DOCKER, text, flags=re.S)
+    assert switched == 1, "the example has no [targets.preprod] section to switch"
+    config.write_text(text)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "The churn project; pre-prod on the local Docker engine")
+    git(work, "push", "-q", "origin", "main", "main:release/1.0")
+    applied = expenv(work, "features", "apply", "--yes", timeout=900)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    up = expenv(work, "up", "--json", timeout=300)
+    assert up.returncode == 0, up.stderr[-3000:]
+    uri = json.loads(up.stdout)["tracking_uri"]
+
+    git(work, "checkout", "-q", "-b", "feature/x")
+    _rewrite_to_the_feature_store(work)
+    git(work, "commit", "-q", "-am", "Train from the feature service")
+    git(work, "push", "-q", "origin", "feature/x")
+    yield {"origin": origin, "work": work, "uri": uri}
+    expenv(work, "down", timeout=120)
+
+
+@pytest.fixture(scope="module")
+def pull_request(repos):
+    """The pull request feature/x → release/1.0 as GitHub checks it out (the merge of the two,
+    detached from the branches), with its CI plan run here."""
+    work = repos["work"]
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "-B", "release/1.0", "origin/release/1.0")
+    git(work, "merge", "-q", "--no-ff", "origin/feature/x", "-m", "Merge pull request #1 from feature/x")
+    result, report = _ci(work, "--event", "pull_request", "--from", "feature/x", "--to", "release/1.0")
+    return {**repos, "result": result, "report": report, "merge": git(work, "rev-parse", "HEAD")}
+
+
+def _run_by_release(uri: str, release: str) -> dict:
+    experiment = mlflow_get(uri, "experiments/get-by-name", experiment_name="churn")["experiment"]
+    runs = mlflow_post(uri, "runs/search", {"experiment_ids": [experiment["experiment_id"]],
+                                            "filter": f"tags.`expenv.ci.release` = '{release}'"}).get("runs", [])
+    assert len(runs) == 1, runs
+    return mlflow_run(uri, runs[0]["info"]["run_id"]) | {"id": runs[0]["info"]["run_id"]}
+
+
+def test_the_pull_request_plan_runs_the_pipeline_on_preprod_and_comments_its_run(pull_request):
+    result, report = pull_request["result"], pull_request["report"]
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert report["ok"] and [(r["name"], r["exit_code"]) for r in report["results"]] == [
+        ("lint", 0), ("check", 0), ("build-image", 0), ("image-tests", 0), ("preprod-run", 0), ("pr-comment", 0)]
+    assert "modules compile in the image" in "\n".join(report["results"][3]["tail"])
+
+    uri = pull_request["uri"]
+    run = _run_by_release(uri, "release/1.0")
+    assert run["status"] == "FINISHED"
+    tags = run["tags"]
+    assert tags["expenv.target"] == "preprod" and tags["expenv.runner"] == "docker"
+    assert tags["mlflow.source.git.commit"] == pull_request["merge"] and tags["expenv.ci.from"] == "feature/x"
+    assert tags["expenv.pipeline"] == "train" and tags["expenv.image"] == PROD_TAG
+    assert "expenv.parity.drift" in tags       # the CI runner's interpreter vs the image, recorded
+
+    comment = (pull_request["work"] / ".expenv" / "ci" / "pr-comment.md").read_text()
+    assert comment.startswith("### expenv pre-prod run: `train` on `preprod` (docker)")
+    assert f"feature/x → release/1.0 · commit `{pull_request['merge'][:12]}` · **FINISHED**" in comment
+    assert re.search(rf"MLflow run: \[{run['id']}\]\({re.escape(uri)}/#/experiments/\d+/runs/{run['id']}\)", comment)
+    assert f"| train.auc | {run['metrics']['train.auc']:.4g} |" in comment
+    assert comment in "\n".join(report["results"][5]["tail"]) + "\n"   # printed too (no GITHUB_TOKEN)
+
+
+def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request, docker_client):  # noqa: F811
+    assert pull_request["report"].get("ok"), "the pull request plan failed: nothing to promote"
+    work, uri = pull_request["work"], pull_request["uri"]
+    preprod = _run_by_release(uri, "release/1.0")
+    git(work, "push", "-q", "origin", "HEAD:release/1.0")          # the pull request is merged
+    git(work, "checkout", "-q", "-B", "main", "origin/main")
+    git(work, "merge", "-q", "--no-ff", "origin/release/1.0", "-m", "Release 1.0")
+    git(work, "push", "-q", "origin", "main")
+    head = git(work, "rev-parse", "HEAD")
+    experiment_id = preprod["experiment_id"]
+    runs_before = len(mlflow_post(uri, "runs/search", {"experiment_ids": [experiment_id]})["runs"])
+
+    result, report = _ci(work, "--event", "push", "--to", "main")
+    repository = PROD_TAG.split(":")[0]
+    try:
+        assert result.returncode == 0, result.stderr[-5000:]
+        assert [(r["name"], r["exit_code"]) for r in report["results"]] == [("check", 0), ("promote", 0)]
+        alias = mlflow_get(uri, "registered-models/alias", name="churn", alias="champion")["model_version"]
+        children = mlflow_post(uri, "runs/search", {"experiment_ids": [experiment_id], "filter":
+                                                    f"tags.mlflow.parentRunId = '{preprod['id']}'"})["runs"]
+        train = next(c["info"]["run_id"] for c in children
+                     if {t["key"]: t["value"] for t in c["data"]["tags"]}["expenv.step"] == "train")
+        assert alias["run_id"] == train
+        version = {t["key"]: t["value"] for t in alias.get("tags", [])}
+        assert version["expenv.commit"] == head and version["expenv.release"] == "release/1.0"
+        assert version["expenv.preprod_run"] == preprod["id"]
+        assert version["expenv.run_commit"] == pull_request["merge"]
+        # no retraining: the experiment has exactly the runs it had
+        assert len(mlflow_post(uri, "runs/search", {"experiment_ids": [experiment_id]})["runs"]) == runs_before
+        image = docker_client.images.get(PROD_TAG)
+        assert {f"{repository}:{head[:12]}", f"{repository}:1.0"} <= set(image.tags)
+        assert version["expenv.images"] == f"{repository}:{head[:12]},{repository}:1.0"
+    finally:
+        for tag in (f"{repository}:{head[:12]}", f"{repository}:1.0"):
+            if tag in docker_client.images.get(PROD_TAG).tags:
+                docker_client.images.remove(tag)     # untag only: the test image keeps its own tag
+
+    # a commit on main without a pre-prod run is not promoted
+    (work / "NOTES.md").write_text("hotfix\n")
+    git(work, "add", "NOTES.md")
+    git(work, "commit", "-q", "-m", "A change nobody deployed to pre-prod")
+    refused = expenv(work, "ci", "promote", timeout=300)
+    assert refused.returncode == 1
+    assert "no finished train run on preprod at" in refused.stderr
+    quoted = urllib.parse.quote("champion")
+    assert mlflow_get(uri, "registered-models/alias", name="churn", alias=quoted)["model_version"]["version"] \
+        == alias["version"]
