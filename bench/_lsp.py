@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,6 +31,16 @@ class Daemon:
         self.client.notify("textDocument/didOpen", {"textDocument": {
             "uri": uri, "languageId": "python", "version": 1, "text": text}})
         return uri
+
+    def wait_for_diagnostics(self, uri: str, timeout: float = 60.0) -> None:
+        """Until the daemon has published its diagnostics of `uri` (read along with cheap hovers)."""
+        deadline = time.monotonic() + timeout
+        while not any(m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+                      for m in self.client.received):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no diagnostics for {uri} within {timeout:.0f} s")
+            self.hover(uri, 0, 0)  # any answer carries the notifications sent before it
+            time.sleep(0.05)
 
     def hover(self, uri: str, line: int, character: int) -> Any:
         return self.client.request("textDocument/hover", {"textDocument": {"uri": uri},

@@ -176,3 +176,30 @@ def test_glob_patterns_name_one_dataset_as_duckdb_and_spark_read_them(raw_servic
         raw_service.schema("data/raw/*/../../../*.txt")
     with pytest.raises(DataError, match="symbolic link"):
         raw_service.schema("data/raw/linkdir/*.csv")
+
+
+@pytest.mark.parametrize("name", ["data/raw/customers.parquet", "data/raw/usage", "data/raw/usage/*/*.parquet",
+                                  "data/raw/payments.csv", "data/raw/events.ndjson", "data/raw/nested/deeper"])
+def test_schema_and_preview_at_once_agree_with_each_asked_alone(lake, name):
+    glance = make_service(lake)
+    schema, preview = glance.schema_and_preview(name, 3, max_columns=1)
+    alone = make_service(lake)
+    full = alone.preview(name, 3)
+    assert schema == alone.schema(name)
+    assert preview.columns == full.columns[:1] and preview.rows == [row[:1] for row in full.rows]
+    assert len(full.columns) > 1 and len(preview.rows) == min(3, schema.row_count or 3)
+    assert glance.preview(name, 3) == full  # the narrow sample is not what a later preview gets
+
+
+def test_schema_and_preview_keeps_to_the_roots_and_checks_its_input(raw_service):
+    with pytest.raises(DataError, match="is outside the raw data roots"):
+        raw_service.schema_and_preview("data/raw/../../expenv.toml")
+    with pytest.raises(DataError, match="symbolic link"):
+        raw_service.schema_and_preview("data/raw/linkdir/leak.csv")
+    with pytest.raises(DataError, match="symbolic link"):
+        raw_service.schema_and_preview("data/raw/link.csv")
+    for bad in (0, True, "8"):
+        with pytest.raises(DataError, match="max_columns"):
+            raw_service.schema_and_preview("data/raw/customers.parquet", 5, bad)
+    with pytest.raises(DataError, match="limit"):
+        raw_service.schema_and_preview("data/raw/customers.parquet", 0)

@@ -195,8 +195,8 @@ def test_data_service_implements_the_data_lookup_interface_exactly():
     from expenv.services.data.interface import DataLookup
 
     members = [n for n, v in vars(DataLookup).items() if callable(v) and not n.startswith("_")]
-    assert set(members) == {"resolve", "find", "list", "schema", "preview", "profile", "complete_path", "tables",
-                            "columns"}
+    assert set(members) == {"resolve", "find", "list", "schema", "preview", "schema_and_preview", "profile",
+                            "complete_path", "tables", "columns"}
     for name in members:
         expected = inspect.signature(getattr(DataLookup, name))
         actual = inspect.signature(getattr(DataService, name))

@@ -178,3 +178,24 @@ async def test_bad_input_gets_a_clear_error_and_the_daemon_keeps_serving(client,
     assert "Traceback" not in str(info.value)
     # still serving, data intact
     assert (await command(client, "expenv.data.schema", {"dataset": "curated.customers"}))["row_count"] == 2000
+
+
+async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_preview_keeps_them_all(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "expenv.toml").write_text('[project]\nname = "wide"\n\n[data.raw]\nroots = ["data/raw"]\n')
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    names = [f"c{i:02d}" for i in range(12)]
+    pq.write_table(pa.table({n: [i * 100 + r for r in range(10)] for i, n in enumerate(names)}),
+                   tmp_path / "data" / "raw" / "wide.parquet")
+    await start(client, tmp_path)
+    text = 'import pandas as pd\nwide = pd.read_parquet("data/raw/wide.parquet")\n'
+    uri = open_python(client, tmp_path / "wide.py", text)
+    value = (await hover(client, uri, position_of(text, "wide.parquet", 2))).contents.value
+    schema_part, _, sample_part = value.partition("Sample (5 rows)")
+    assert all(f"| {n} | `int64` |" in schema_part for n in names) and "10 rows" in schema_part
+    assert "| " + " | ".join(names[:8]) + " |" in sample_part and "c08" not in sample_part
+    assert "| " + " | ".join(str(i * 100) for i in range(8)) + " |" in sample_part
+    preview = await command(client, "expenv.data.preview", {"dataset": "data/raw/wide.parquet", "limit": 5})
+    assert preview["columns"] == names and preview["rows"][0] == [i * 100 for i in range(12)]

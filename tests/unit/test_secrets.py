@@ -37,6 +37,21 @@ def test_credentials_from_the_environment_are_masked(monkeypatch):
     assert redact("file /home/u/.aws/credentials") == "file /home/u/.aws/credentials"
 
 
+def test_a_credential_put_in_the_environment_later_is_masked_at_once(monkeypatch):
+    from expenv.domain.secrets import remember
+
+    monkeypatch.delenv("EXPENV_TEST_TOKEN", raising=False)
+    assert redact("value first-token-value") == "value first-token-value"  # the answer is kept from here on
+    monkeypatch.setenv("EXPENV_TEST_TOKEN", "first-token-value")
+    assert redact("value first-token-value") == "value ***"
+    monkeypatch.setenv("EXPENV_TEST_TOKEN", "second-token-value")  # same variables, another value
+    assert redact("value second-token-value") == "value ***"
+    monkeypatch.delenv("EXPENV_TEST_TOKEN")
+    assert redact("value second-token-value") == "value second-token-value"
+    remember(["remembered-later-value"])
+    assert redact("value remembered-later-value") == "value ***"
+
+
 def test_data_is_redacted_except_the_text_of_an_edit():
     from expenv.domain.secrets import redact_data, without_credentials
 

@@ -36,6 +36,8 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.kernels.interrupt",
   "expenv.kernels.restart",
   "expenv.kernels.shutdown",
+  "expenv.project.new",
+  "expenv.project.questions",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

@@ -191,9 +191,7 @@ def _pending_command(name: str, issue: int | None, summary: str) -> None:
     app.command(name)(command)
 
 
-for _name, _issue, _summary in (
-    ("new", None, "Create a new ML repository from the copier template"),
-):
+for _name, _issue, _summary in ():
     _pending_command(_name, _issue, _summary)
 
 
@@ -205,6 +203,7 @@ from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
 from expenv.cli.features import features_app  # noqa: E402
 from expenv.cli.pipelines import pipeline_app  # noqa: E402
+from expenv.cli.project import new as new_command  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
@@ -214,6 +213,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(features_app, name="features")
 app.command("check")(features_check)
 app.command("parity")(parity_command)
+app.command("new")(new_command)
 app.add_typer(kernels_app, name="kernels")
 app.add_typer(images_app, name="images")
 app.add_typer(ci_app, name="ci")

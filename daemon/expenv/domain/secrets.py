@@ -106,11 +106,30 @@ def environment_secrets(environ: dict[str, str] | None = None) -> set[str]:
     return found
 
 
+def _environment_now() -> dict:
+    """The process environment as a plain dict, cheaply (os.environ keeps one, `_data`, on POSIX)."""
+    data = getattr(os.environ, "_data", None)
+    return data if isinstance(data, dict) else dict(os.environ)
+
+
+_last: tuple[int, dict, list[str]] | None = None  # (remembered count, environment, secrets) of the last answer
+
+
 def known_secrets() -> list[str]:
-    """Every credential to mask now, longest first (so a secret holding another is masked whole)."""
+    """Every credential to mask now, longest first (so a secret holding another is masked whole).
+    Every message the daemon sends asks, so the answer is kept until the environment or the
+    remembered credentials change (`_known` only grows: its size tells)."""
+    global _last
+    environ = _environment_now()
     with _lock:
-        values = set(_known)
-    return sorted(values | environment_secrets(), key=len, reverse=True)
+        last, values = _last, set(_known)
+    if last is not None and last[0] == len(values) and last[1] == environ:
+        return list(last[2])
+    snapshot = dict(environ)  # taken before reading: a change made meanwhile is seen as one next time
+    found = sorted(values | environment_secrets(), key=len, reverse=True)
+    with _lock:
+        _last = (len(values), snapshot, found)
+    return list(found)
 
 
 def _redact(text: str, secrets: list[str]) -> str:

@@ -8,6 +8,7 @@ from expenv.domain.data import DatasetSchema, Preview
 from expenv.domain.secrets import redact
 
 MAX_COLUMNS = 30
+SAMPLE_COLUMNS = 8  # the sample table's width: only these columns are read for a hover
 MAX_CELL = 40
 
 
@@ -44,7 +45,7 @@ def dataset_hover(schema: DatasetSchema, preview: Preview | None) -> str:
     if len(schema.columns) > MAX_COLUMNS:
         lines.append(f"| … {len(schema.columns) - MAX_COLUMNS} more | |")
     if preview and preview.rows:
-        shown = preview.columns[:8]
+        shown = preview.columns[:SAMPLE_COLUMNS]
         lines += ["", f"Sample ({len(preview.rows)} rows):", "",
                   "| " + " | ".join(_cell(c) for c in shown) + " |", "|" + "---|" * len(shown)]
         for row in preview.rows:

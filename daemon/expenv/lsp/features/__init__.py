@@ -26,6 +26,7 @@ def register_all(server: ExpenvLanguageServer) -> None:
         lifecycle,
         pipeline_commands,
         pipeline_lens,
+        project_commands,
         status,
         tracking_commands,
         tracking_lens,
@@ -34,5 +35,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
                    cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching,
-                   kernel_commands):
+                   project_commands, kernel_commands):
         module.register(server)

@@ -9,6 +9,8 @@ from expenv.domain.errors import ExpenvError
 from expenv.lsp import render
 from expenv.lsp.server import ExpenvLanguageServer
 
+SAMPLE_ROWS = 5
+
 
 async def data_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
     found = ls.dataset_at(params.text_document.uri, params.position)
@@ -16,8 +18,8 @@ async def data_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> typ
         return None
     mention, data = found
     try:
-        schema = await ls.run_blocking(data.schema, mention.text)
-        preview = await ls.run_blocking(data.preview, mention.text, 5)
+        schema, preview = await ls.run_blocking(data.schema_and_preview, mention.text, SAMPLE_ROWS,
+                                                render.SAMPLE_COLUMNS)
         text = render.dataset_hover(schema, preview)
     except ExpenvError as exc:
         text = render.error_hover(mention.text, str(exc))

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ UPDATE_BRANCH = "template-update"
 # has every module it imports, then run tests/ with pytest when there are tests.
 IMAGE_TEST = r"""
 import ast, importlib.util, pathlib, shutil, subprocess, sys
-shutil.copytree("/src", "/tmp/work", ignore=shutil.ignore_patterns(".git", ".expenv", "data"))
+shutil.copytree("/src", "/tmp/work", ignore=shutil.ignore_patterns(".git", ".expenv", "__pycache__"))
 root = pathlib.Path("/tmp/work"); sys.path[:0] = [str(root), str(root / "src")]
 local = {p.stem for p in root.glob("*/*.py")} | {p.name for p in root.glob("src/*") if p.is_dir()}
 missing, files = set(), [p for d in ("src", "pipelines") for p in (root / d).rglob("*.py")]
@@ -40,14 +41,32 @@ if missing:
 tests = list((root / "tests").rglob("test_*.py")) if (root / "tests").is_dir() else []
 if not tests:
     print("no tests/ in the repository: nothing more to run"); sys.exit(0)
-if importlib.util.find_spec("pytest") is None:
-    sys.exit("tests/ has tests but the production image has no pytest: add pytest to its requirements")
-sys.exit(subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=root))
+# pytest is a dev tool, not a production package: the runner's copy, after the image's own packages
+run = ("import sys; sys.path.append('/ci-tools'); import pytest; "
+       "sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', 'tests']))")
+sys.exit(subprocess.call([sys.executable, "-c", run], cwd=root))
 """
+TEST_TOOLS = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py")
+
+
+def _test_tools(into: Path) -> None:
+    """Copy this interpreter's pytest (pure Python) and its dependencies into INTO."""
+    import importlib.util
+
+    for name in TEST_TOOLS:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            continue
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(origin, into / origin.name)
 
 
 def image_test(config) -> dict[str, Any]:
-    """Run IMAGE_TEST in the production image; its output and exit code."""
+    """Run IMAGE_TEST in the production image (this interpreter's pytest mounted at /ci-tools); its output
+    and exit code."""
     image = config.environment.production_image
     if not image:
         raise ExpenvError("environment.production_image: not set in expenv.toml")
@@ -55,11 +74,15 @@ def image_test(config) -> dict[str, Any]:
 
     client = docker_client()
     name = f"expenv-ci-image-test-{os.getpid()}"
+    tools = Path(tempfile.mkdtemp(prefix="expenv-ci-tools-"))
     try:
+        _test_tools(tools)
+        tools.chmod(0o755)
         container = client.containers.run(
             image, ["python", "-c", IMAGE_TEST], name=name, detach=True, network_mode="none",
             user=f"{os.getuid()}:{os.getgid()}",   # reads the mounted checkout as its owner
-            volumes={str(config.root): {"bind": "/src", "mode": "ro"}}, environment={"PYTHONDONTWRITEBYTECODE": "1"})
+            volumes={str(config.root): {"bind": "/src", "mode": "ro"}, str(tools): {"bind": "/ci-tools", "mode": "ro"}},
+            environment={"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"})
         try:
             code = container.wait().get("StatusCode", 1)
             output = container.logs().decode(errors="replace")
@@ -71,6 +94,7 @@ def image_test(config) -> dict[str, Any]:
         raise ExpenvError(f"cannot run the tests in {image}: {exc}") from None
     finally:
         client.close()
+        shutil.rmtree(tools, ignore_errors=True)
     return {"image": image, "exit_code": code, "output": output}
 
 

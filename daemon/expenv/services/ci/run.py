@@ -44,6 +44,8 @@ def run_plan(plan: CiPlan, root: Path, on_line: Callable[[str, str], None] | Non
     """Run PLAN's steps in ROOT; ON_LINE(step, line) gets every output line (stdout and stderr)."""
     results = [StepResult(s.name, s.command) for s in plan.steps]
     child_env = {**os.environ, **(env or {}), "EXPENV_CI_EVENT": plan.event}
+    # make's `python3`/`expenv` are this environment's too
+    child_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), child_env.get("PATH", "")])
     for step, result in zip(plan.steps, results, strict=True):
         started = time.monotonic()
         if on_line:

@@ -23,6 +23,10 @@ class DataLookup(Protocol):
 
     def preview(self, name: str, limit: int = 20) -> Preview: ...
 
+    def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
+                           ) -> tuple[DatasetSchema, Preview]:
+        """Both at once, as a hover shows them; the preview keeps only the first `max_columns` columns."""
+
     def profile(self, name: str) -> Profile: ...
 
     def complete_path(self, prefix: str) -> list[str]:

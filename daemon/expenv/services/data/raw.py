@@ -18,8 +18,8 @@ from expenv.domain.errors import DataError
 from expenv.services.data.cache import LruCache
 from expenv.services.data.messages import shown
 from expenv.services.data.paths import RawLocation, RawRoot, RawRoots, format_of, has_glob, split_url
-from expenv.services.data.readers import (RawDataset, duckdb_source, parquet_preview, parquet_schema,
-                                          text_preview, text_schema)
+from expenv.services.data.readers import (RawDataset, duckdb_source, open_parquet, parquet_preview,
+                                          parquet_schema, text_preview, text_schema)
 from expenv.services.data.storage import Entry, LocalStorage, RemoteStorage
 
 log = logging.getLogger(__name__)
@@ -164,33 +164,40 @@ class RawBackend:
 
     def schema(self, loc: RawLocation) -> DatasetSchema:
         ds = self.dataset(loc)
+        with _Reader(self, ds) as reader:
+            return self._schema(loc, ds, reader)
 
+    def preview(self, loc: RawLocation, limit: int, max_columns: int | None = None) -> Preview:
+        ds = self.dataset(loc)
+        with _Reader(self, ds) as reader:
+            return self._preview(loc, ds, limit, max_columns, reader)
+
+    def schema_and_preview(self, loc: RawLocation, limit: int,
+                           max_columns: int | None = None) -> tuple[DatasetSchema, Preview]:
+        """What a hover shows, with one look at the files and (parquet) one open of the footer."""
+        ds = self.dataset(loc)
+        with _Reader(self, ds) as reader:
+            return self._schema(loc, ds, reader), self._preview(loc, ds, limit, max_columns, reader)
+
+    def _schema(self, loc: RawLocation, ds: RawDataset, reader: _Reader) -> DatasetSchema:
         def load():
             if ds.format == "parquet":
-                return parquet_schema(ds)
-            cursor = self._cursor(ds)
-            try:
-                return text_schema(ds, cursor)
-            finally:
-                cursor.close()
+                return parquet_schema(ds, reader.parquet())
+            return text_schema(ds, reader.cursor())
 
         columns, rows = self._schemas.get_or_compute(ds.fingerprint, load)
         return DatasetSchema(self.ref(loc, ds.format), list(columns), rows, ds.size, len(ds.files), list(ds.partitions))
 
-    def preview(self, loc: RawLocation, limit: int) -> Preview:
-        ds = self.dataset(loc)
-
+    def _preview(self, loc: RawLocation, ds: RawDataset, limit: int, max_columns: int | None,
+                 reader: _Reader) -> Preview:
         def load():
             if ds.format == "parquet":
-                return parquet_preview(ds, limit)
-            cursor = self._cursor(ds)
-            try:
-                return text_preview(ds, cursor, limit)
-            finally:
-                cursor.close()
+                return parquet_preview(ds, limit, max_columns, reader.parquet())
+            names, rows = text_preview(ds, reader.cursor(), limit)  # rows are parsed whole: cut after
+            return names[:max_columns], [r[:max_columns] for r in rows]
 
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((ds.fingerprint, limit), load)
+            names, rows = self._previews.get_or_compute((ds.fingerprint, limit, max_columns), load)
         else:
             names, rows = load()
         return Preview(self.ref(loc, ds.format), list(names), [list(r) for r in rows], limit)
@@ -289,3 +296,30 @@ class RawBackend:
             if root.path.startswith(prefix):
                 names.add(root.path[len(prefix):].split(sep, 1)[0] + "/")
         return sorted(names)
+
+
+class _Reader:
+    """The engine handles of one read, opened on first need: a parquet footer, a DuckDB cursor."""
+
+    def __init__(self, backend: RawBackend, ds: RawDataset):
+        self._backend, self._ds = backend, ds
+        self._parquet = self._cursor = None
+
+    def parquet(self):
+        if self._parquet is None:
+            self._parquet = open_parquet(self._ds)
+        return self._parquet
+
+    def cursor(self):
+        if self._cursor is None:
+            self._cursor = self._backend._cursor(self._ds)
+        return self._cursor
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+        if hasattr(self._parquet, "close"):  # a ParquetFile holds the file open; a pyarrow dataset does not
+            self._parquet.close()

@@ -71,45 +71,53 @@ def unreadable(ds: RawDataset, exc: BaseException) -> DataError:
 
 # ---- parquet (pyarrow) ----------------------------------------------------------------------------
 
-def _parquet_file(ds: RawDataset, entry: Entry):
-    import pyarrow.parquet as pq
-
-    fs = ds.storage.arrow_filesystem()
-    return pq.ParquetFile(entry.path, filesystem=fs) if fs is not None else pq.ParquetFile(entry.path)
-
-
-def _parquet_dataset(ds: RawDataset):
-    import pyarrow.dataset as pads
-
-    return pads.dataset([f.path for f in ds.files], format="parquet", filesystem=ds.storage.arrow_filesystem(),
-                        partitioning="hive" if ds.partitions else None,
-                        partition_base_dir=ds.path if ds.partitions else None)
-
-
-def parquet_schema(ds: RawDataset) -> tuple[list[Column], int]:
+def open_parquet(ds: RawDataset):
+    """One handle for the schema and the first rows: a `ParquetFile` (a file) or a pyarrow dataset (a folder)."""
     try:
         if not ds.is_dir:
-            pf = _parquet_file(ds, ds.files[0])
-            return columns_of_arrow(pf.schema_arrow), pf.metadata.num_rows
-        dataset = _parquet_dataset(ds)
-        return columns_of_arrow(dataset.schema), dataset.count_rows()
+            import pyarrow.parquet as pq
+
+            fs, path = ds.storage.arrow_filesystem(), ds.files[0].path
+            return pq.ParquetFile(path, filesystem=fs) if fs is not None else pq.ParquetFile(path)
+        import pyarrow.dataset as pads
+
+        return pads.dataset([f.path for f in ds.files], format="parquet", filesystem=ds.storage.arrow_filesystem(),
+                            partitioning="hive" if ds.partitions else None,
+                            partition_base_dir=ds.path if ds.partitions else None)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
         raise unreadable(ds, exc) from None
 
 
-def parquet_preview(ds: RawDataset, limit: int) -> tuple[list[str], list[list[Any]]]:
+def parquet_schema(ds: RawDataset, opened=None) -> tuple[list[Column], int]:
+    """Columns and row count, from the footers only (`opened`: from `open_parquet`, to read the file once)."""
     try:
+        handle = opened if opened is not None else open_parquet(ds)
         if not ds.is_dir:
-            pf = _parquet_file(ds, ds.files[0])
-            names = pf.schema_arrow.names
-            batch = next(pf.iter_batches(batch_size=limit), None)
-            table = batch
+            return columns_of_arrow(handle.schema_arrow), handle.metadata.num_rows
+        return columns_of_arrow(handle.schema), handle.count_rows()
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise unreadable(ds, exc) from None
+
+
+def parquet_preview(ds: RawDataset, limit: int, max_columns: int | None = None,
+                    opened=None) -> tuple[list[str], list[list[Any]]]:
+    """The first `limit` rows of the first `max_columns` columns: only those columns' first pages are decoded."""
+    try:
+        handle = opened if opened is not None else open_parquet(ds)
+        names = (handle.schema_arrow if not ds.is_dir else handle.schema).names
+        wanted = names[:max_columns] if max_columns is not None and max_columns < len(names) else None
+        names = wanted or names
+        if not ds.is_dir:
+            table = next(handle.iter_batches(batch_size=limit, columns=wanted), None)
         else:
-            table = _parquet_dataset(ds).head(limit)
-            names = table.schema.names
+            table = handle.head(limit, columns=wanted)
         if table is None:
             return names, []
         columns = [c.to_pylist() for c in table.columns]
+    except DataError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise unreadable(ds, exc) from None
     return names, [json_row(r) for r in zip(*columns)][:limit]

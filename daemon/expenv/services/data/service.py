@@ -110,19 +110,37 @@ class DataService:
     # ---- reading -------------------------------------------------------------------------------
 
     def schema(self, name: str) -> DatasetSchema:
-        from expenv.services.code.snippets import loading_snippet, warehouse_file
-
         name = _checked(name)
         found = self.raw.schema(self.roots.locate(name)) if looks_like_path(name) else self._warehouse().schema(name)
-        return replace(found, snippet=loading_snippet(found.ref, "", warehouse_file(self.config.curated.url)))
+        return self._with_snippet(found)
+
+    def _with_snippet(self, schema: DatasetSchema) -> DatasetSchema:
+        from expenv.services.code.snippets import loading_snippet, warehouse_file
+
+        return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
     def preview(self, name: str, limit: int = 20) -> Preview:
-        name = _checked(name)
-        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
-            raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
+        name, limit = _checked(name), _checked_limit(limit)
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), int(limit))
-        return self._warehouse().preview(name, int(limit))
+            return self.raw.preview(self.roots.locate(name), limit)
+        return self._warehouse().preview(name, limit)
+
+    def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
+                           ) -> tuple[DatasetSchema, Preview]:
+        """A dataset at a glance (what a hover shows): its schema and its first `limit` rows of
+        the first `max_columns` columns, reading a raw dataset's files once."""
+        name, limit = _checked(name), _checked_limit(limit)
+        if max_columns is not None and (isinstance(max_columns, bool) or not isinstance(max_columns, numbers.Integral)
+                                        or max_columns < 1):
+            raise DataError(f"max_columns must be a whole number of at least 1, not {max_columns!r}")
+        if looks_like_path(name):
+            schema, preview = self.raw.schema_and_preview(self.roots.locate(name), limit, max_columns)
+        else:
+            warehouse = self._warehouse()
+            schema, preview = warehouse.schema(name), warehouse.preview(name, limit)
+            preview = replace(preview, columns=preview.columns[:max_columns],
+                              rows=[r[:max_columns] for r in preview.rows])
+        return self._with_snippet(schema), preview
 
     def profile(self, name: str) -> Profile:
         name = _checked(name)
@@ -154,10 +172,14 @@ def _checked(name: str) -> str:
     return name.strip()
 
 
-def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
-    import dataclasses
+def _checked_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
+        raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
+    return int(limit)
 
-    return dataclasses.replace(profile, ref=ref)
+
+def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
+    return replace(profile, ref=ref)
 
 
 __all__ = ["DataService"]
