@@ -22,6 +22,7 @@ def register_all(server: ExpenvLanguageServer) -> None:
         feature_refs,
         file_watching,
         hover,
+        kernel_commands,
         lifecycle,
         pipeline_commands,
         pipeline_lens,
@@ -34,5 +35,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
                    cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching,
-                   project_commands):
+                   project_commands, kernel_commands):
         module.register(server)
