@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 EXPENV = [sys.executable, "-m", "expenv"]
 
@@ -38,7 +37,7 @@ def test_status_json_has_the_same_keys_as_the_lsp_command(make_workspace):
     assert report["summary"].startswith(f"expenv 0.1.0 on {sys.executable} ")
     assert "; 1 workspace; " in report["summary"]
     assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri",
-                                          "clusters"}
+                                          "clusters", "stage"}
 
 
 def test_status_shows_config_problems_with_location(make_workspace):
@@ -63,13 +62,6 @@ def test_doctor_on_a_broken_config_names_the_line(make_workspace):
     result = run("doctor", "-w", str(root))
     assert result.returncode == 1
     assert "expenv.toml:2:1: project.name must be a string" in result.stderr
-
-
-@pytest.mark.parametrize("args", [["new"]])
-def test_commands_of_later_issues_say_so_and_fail(args):
-    result = run(*args)
-    assert result.returncode == 2
-    assert "not available yet" in result.stderr
 
 
 def test_up_without_config_fails_clearly(tmp_path):

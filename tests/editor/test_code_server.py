@@ -3,10 +3,13 @@ The extension activates on the example workspace and its daemon answers from the
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,50 @@ def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
         assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
     assert (ARTIFACTS / "code-server-views.png").stat().st_size > 10_000
     assert (ARTIFACTS / "code-server-data.png").stat().st_size > 10_000
+
+
+def _executed(path) -> list | None:
+    """The notebook's code cells once every one has run (saved with its outputs), else None."""
+    import nbformat
+
+    try:
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # noqa: BLE001 - the editor may be writing the file right now
+        return None
+    return cells if cells and all(c.execution_count for c in cells) else None
+
+
+def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagged(tools, editor):
+    """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
+    every cell ran without error, and the last cell's MLflow run carries the notebook runner tag."""
+    root, url = editor
+    _cli_json(root, "up")   # the embedded MLflow the kernel logs to, as a user starts it
+    try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+        result = subprocess.run(
+            [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / "notebook")],
+            capture_output=True, text=True, timeout=1200,
+            env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+        assert result.returncode == 0, result.stderr[-3000:]
+        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        assert "failure" not in seen, seen
+        assert seen["kernel"] == "expenv: production image", seen
+        assert seen["errors"] == 0, seen
+        path = root / "notebooks" / "explore.ipynb"
+        deadline = time.monotonic() + 60
+        while (cells := _executed(path)) is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert cells, f"{path} was not saved with every cell executed"
+        assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+        last = cells[-1].outputs[-1]
+        assert last.output_type == "execute_result"   # saved as Jupyter writes it
+        run_id = ast.literal_eval(last["data"]["text/plain"])
+        uri = _cli_json(root, "status")["workspaces"][0]["tracking_uri"]
+        with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}", timeout=30) as response:
+            run = json.loads(response.read())["run"]
+        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+        assert tags["expenv.runner"] == "notebook"
+        assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
+    finally:
+        _cli_json(root, "down")

@@ -32,6 +32,12 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.clusters.render",
   "expenv.clusters.attach",
   "expenv.clusters.runOnProfile",
+  "expenv.kernels.execute",
+  "expenv.kernels.interrupt",
+  "expenv.kernels.restart",
+  "expenv.kernels.shutdown",
+  "expenv.project.new",
+  "expenv.project.questions",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */
@@ -44,8 +50,15 @@ export const DATASET_COMMANDS: readonly string[] = [
 export const RESTART_COMMAND = "expenv.client.restart";
 export const SHOW_LOG_COMMAND = "expenv.client.showLog";
 
+// The notebook toolbar's commands (src/notebook/toolbar.ts)
+export const RUN_AS_PIPELINE = "expenv.client.notebookRunAsPipeline";
+export const ATTACH_CLUSTER = "expenv.client.notebookAttachCluster";
+export const CHECK_PARITY = "expenv.client.notebookCheckParity";
+export const RESTART_KERNEL = "expenv.client.notebookRestartKernel";
+export const NOTEBOOK_COMMANDS: readonly string[] = [RUN_AS_PIPELINE, ATTACH_CLUSTER, CHECK_PARITY, RESTART_KERNEL];
+
 /** Commands this extension registers itself. */
-export const CLIENT_COMMANDS: readonly string[] = [RESTART_COMMAND, SHOW_LOG_COMMAND];
+export const CLIENT_COMMANDS: readonly string[] = [RESTART_COMMAND, SHOW_LOG_COMMAND, ...NOTEBOOK_COMMANDS];
 
 export const CLIENT_COMMAND_PREFIX = "expenv.client.";
 

@@ -21,6 +21,11 @@ export class Daemon implements DaemonLink {
   private client: LanguageClient | undefined;
   /** Notifications and state for the views and the status bar (src/views, src/statusbar.ts). */
   readonly events = new DaemonEvents();
+  // Commands sent before the first start wait for it (a notebook may run a cell during activation).
+  private markStarted: () => void = () => undefined;
+  private started = new Promise<void>((resolve) => {
+    this.markStarted = resolve;
+  });
 
   constructor(
     private readonly channel: OutputChannel,
@@ -34,6 +39,7 @@ export class Daemon implements DaemonLink {
 
   /** Runs a daemon command without the palette's prompts and result toast (views call this). */
   async execute<T>(command: string, options: Record<string, unknown> = {}): Promise<T> {
+    await this.started;
     const client = this.client;
     if (!client || client.state !== State.Running) {
       throw new Error("the expenv daemon is not running");
@@ -46,7 +52,12 @@ export class Daemon implements DaemonLink {
   private readonly log = (line: string): void => this.channel.appendLine(line);
 
   /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    this.started = this.start().finally(this.markStarted);
+    return this.started;
+  }
+
+  private async start(): Promise<void> {
     await this.stop();
     this.events.setState("starting");
     const settings = readSettings();

@@ -1,6 +1,7 @@
 // Entry point: wires the output channel, the daemon, its restart triggers and the client commands.
 import { CLIENT_COMMANDS, RESTART_COMMAND, SHOW_LOG_COMMAND } from "./commands";
 import { Daemon } from "./daemon";
+import { activateNotebooks } from "./notebook/activate";
 import { PipelineOutput } from "./pipelines";
 import { onActiveInterpreterChanged } from "./python";
 import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./restart";
@@ -20,13 +21,16 @@ export function activate(context: ExtensionContext): void {
   const restarts = new DebouncedRestart(() => daemon.restart(), RESTART_DEBOUNCE_MS, (line) =>
     channel.appendLine(line),
   );
-  const handlers: Record<string, () => unknown> = {
+  const notebooks = activateNotebooks(daemon);
+  const handlers: Record<string, (...args: unknown[]) => unknown> = {
     [RESTART_COMMAND]: () => restarts.now(),
     [SHOW_LOG_COMMAND]: () => daemon.showLog(),
+    ...notebooks.handlers,
   };
   context.subscriptions.push(
     channel,
     pipelineChannel,
+    ...notebooks.disposables,
     ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
     ...watchRestartTriggers(restarts),
     // Before the first start: the daemon registers a client handler for each notification they hear.

@@ -1,6 +1,7 @@
 // Palette runs of daemon commands carry no arguments; ask for the ones a command needs, with
 // quick picks filled from the daemon (`ask` runs a daemon command: the middleware's `next`).
 import { DATASET_COMMANDS } from "./commands";
+import { askNewProject } from "./newproject";
 import {
   askWorkers,
   pickCluster,
@@ -52,6 +53,7 @@ const PROMPTS: Record<string, Prompt> = {
     const workers = id === undefined ? undefined : await askWorkers();
     return id === undefined || workers === undefined ? undefined : { id, workers };
   },
+  "expenv.project.new": (ask) => askNewProject(ask),
   "expenv.tracking.open": async (ask) => {
     const ids = await pickMlflowRuns(ask, false);
     return ids ? { run_id: ids[0] } : undefined;

@@ -69,6 +69,78 @@ export function openExternal(url: string): Thenable<boolean> {
   return vscode.env.openExternal(vscode.Uri.parse(url));
 }
 
+// --- notebooks (src/notebook/*) ---------------------------------------------------------------
+export type {
+  NotebookCell,
+  NotebookCellExecution,
+  NotebookCellOutput,
+  NotebookController,
+  NotebookDocument,
+} from "vscode";
+
+/** One output item as plain data: what the notebook code builds, turned into vscode objects here. */
+export interface OutputItemData {
+  mime: string;
+  data: Uint8Array;
+}
+
+export function createNotebookController(
+  id: string,
+  notebookType: string,
+  label: string,
+  handler: (cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument, c: vscode.NotebookController) => Thenable<void> | void,
+): vscode.NotebookController {
+  return vscode.notebooks.createNotebookController(id, notebookType, label, handler);
+}
+
+export function cellOutput(items: readonly OutputItemData[], metadata?: Record<string, unknown>): vscode.NotebookCellOutput {
+  return new vscode.NotebookCellOutput(items.map((i) => new vscode.NotebookCellOutputItem(i.data, i.mime)), metadata);
+}
+
+export function cellOutputItem(item: OutputItemData): vscode.NotebookCellOutputItem {
+  return new vscode.NotebookCellOutputItem(item.data, item.mime);
+}
+
+export const PREFERRED_AFFINITY = 2; // vscode.NotebookControllerAffinity.Preferred
+
+export function getNotebookDocuments(): readonly vscode.NotebookDocument[] {
+  return vscode.workspace.notebookDocuments;
+}
+
+export function onDidOpenNotebookDocument(listener: (notebook: vscode.NotebookDocument) => unknown): vscode.Disposable {
+  return vscode.workspace.onDidOpenNotebookDocument(listener);
+}
+
+export function getWorkspaceFolder(uri: vscode.Uri): vscode.WorkspaceFolder | undefined {
+  return vscode.workspace.getWorkspaceFolder(uri);
+}
+
+/** True when `name` exists in the folder `folder` (workspace.fs: works in web and remote hosts too). */
+export async function existsIn(folder: vscode.Uri, name: string): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function parentOf(uri: vscode.Uri): vscode.Uri {
+  return vscode.Uri.joinPath(uri, "..");
+}
+
+export function activeNotebook(): vscode.NotebookDocument | undefined {
+  return vscode.window.activeNotebookEditor?.notebook;
+}
+
+/** Inserts a code cell above the notebook's first cell, or at `index`. */
+export async function insertCodeCell(notebook: vscode.NotebookDocument, source: string, index = 0): Promise<boolean> {
+  const edit = new vscode.WorkspaceEdit();
+  const cell = new vscode.NotebookCellData(vscode.NotebookCellKind.Code, source, "python");
+  edit.set(notebook.uri, [vscode.NotebookEdit.insertCells(index, [cell])]);
+  return vscode.workspace.applyEdit(edit);
+}
+
 // ---- views, status bar and quick picks (src/views, src/statusbar.ts) ----------------------------
 
 export type {

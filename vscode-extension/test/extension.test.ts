@@ -34,6 +34,7 @@ const fakes = vi.hoisted(() => {
 vi.mock("vscode-languageclient/node", () => ({ TransportKind: { stdio: 0 } }));
 vi.mock("../src/daemon", () => ({ Daemon: fakes.FakeDaemon }));
 vi.mock("../src/python", () => ({ onActiveInterpreterChanged: vi.fn() }));
+vi.mock("../src/notebook/activate", () => ({ activateNotebooks: vi.fn(() => ({ handlers: {}, disposables: [] })) }));
 vi.mock("../src/views", () => ({
   registerViews: vi.fn(() => {
     fakes.order.push("views");

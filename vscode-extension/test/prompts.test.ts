@@ -111,7 +111,27 @@ describe("completeArguments", () => {
       "expenv.clusters.attach", "expenv.clusters.launch", "expenv.clusters.render", "expenv.clusters.scale",
       "expenv.clusters.stop", "expenv.data.preview", "expenv.data.profile", "expenv.data.schema",
       "expenv.pipelines.cancel", "expenv.pipelines.logs", "expenv.pipelines.render", "expenv.pipelines.rerun",
-      "expenv.pipelines.runNotebook", "expenv.pipelines.status", "expenv.pipelines.submit", "expenv.tracking.compare",
-      "expenv.tracking.open"]);
+      "expenv.pipelines.runNotebook", "expenv.pipelines.status", "expenv.pipelines.submit", "expenv.project.new",
+      "expenv.tracking.compare", "expenv.tracking.open"]);
+  });
+});
+
+describe("completeArguments for a new repository", () => {
+  it("asks the template's questions and sends the folder and the answers given", async () => {
+    const d = daemon();
+    d.answers["expenv.project.questions"] = { questions: [
+      { name: "project_name", help: "Project name", default: "my-ml-project", choices: null },
+      { name: "preprod_backend", help: "Pre-prod backend", default: "kubernetes", choices: ["kubernetes", "docker"] },
+      { name: "preprod_namespace", help: "Pre-prod namespace", default: "ml-preprod", choices: null },
+      { name: "tracking_uri", help: "Tracking URI", default: "", choices: null },
+    ] };
+    vi.mocked(api.showInputBox).mockReset();
+    vi.mocked(api.showInputBox).mockResolvedValueOnce("/tmp/churn").mockResolvedValueOnce("churn")
+      .mockResolvedValueOnce("");
+    pickLabels("docker");
+    expect(await completeArguments("expenv.project.new", [], ask(d))).toEqual([
+      { dest: "/tmp/churn", answers: { project_name: "churn", preprod_backend: "docker" } },
+    ]);
+    expect(api.showInputBox).toHaveBeenCalledTimes(3); // no namespace for a Docker pre-prod
   });
 });

@@ -168,36 +168,6 @@ def example_create(
     emit_json(result) if json_out else out.print(f"[green]example project created in {escape(str(project.root))}[/]")
 
 
-def _not_yet(name: str, issue: int | None) -> typer.Exit:
-    tracked = f" (tracked in issue #{issue})" if issue else ""
-    err.print(f"expenv {name}: not available yet in expenv {__version__}{tracked}")
-    return typer.Exit(2)
-
-
-def _pending_group(name: str, issue: int | None, summary: str) -> None:
-    """A command group whose commands arrive with a later issue: says so plainly, exits 2."""
-
-    def group(args: list[str] = typer.Argument(None, hidden=True)) -> None:
-        raise _not_yet(" ".join([name, *(args or [])[:1]]), issue)
-
-    group.__doc__ = f"{summary} (not available yet)."
-    app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(group)
-
-
-def _pending_command(name: str, issue: int | None, summary: str) -> None:
-    def command() -> None:
-        raise _not_yet(name, issue)
-
-    command.__doc__ = f"{summary} (not available yet)."
-    app.command(name)(command)
-
-
-for _name, _issue, _summary in (
-    ("new", None, "Create a new ML repository from the copier template"),
-):
-    _pending_command(_name, _issue, _summary)
-
-
 from expenv.cli.ci import ci_app  # noqa: E402 - registered after the app exists
 from expenv.cli.clusters import cluster_app  # noqa: E402
 from expenv.cli.data import data_app  # noqa: E402
@@ -206,6 +176,7 @@ from expenv.cli.environment import parity as parity_command  # noqa: E402
 from expenv.cli.features import check as features_check  # noqa: E402
 from expenv.cli.features import features_app  # noqa: E402
 from expenv.cli.pipelines import pipeline_app  # noqa: E402
+from expenv.cli.project import new as new_command  # noqa: E402
 from expenv.cli.runs import runs_app  # noqa: E402
 
 app.add_typer(data_app, name="data")
@@ -215,6 +186,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(features_app, name="features")
 app.command("check")(features_check)
 app.command("parity")(parity_command)
+app.command("new")(new_command)
 app.add_typer(kernels_app, name="kernels")
 app.add_typer(images_app, name="images")
 app.add_typer(ci_app, name="ci")

@@ -68,6 +68,8 @@ def print_report(report: dict[str, Any]) -> None:
         config = ws["config"]
         name = config["project"]["name"] if config else "(no valid config)"
         out.print(parts_table(f"workspace {ws['root']} — project {name}", ws["parts"]))
+        if stage := ws.get("stage"):
+            out.print(escape(f"branch {stage['branch'] or '(none)'}: stage {stage['stage']}"))
         for p in ws["problems"]:
             colour = "red" if p["severity"] == "error" else "yellow"
             out.print(f"[{colour}]{escape(str(ws['config_file']))}:{p['line']}:{p['column']}: {p['severity']}: "

@@ -18,3 +18,23 @@ class PartStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# The deployment stage of a branch (domain.tracking.stage_of) as `expenv status` names it.
+STAGE_NAMES = {"dev": "dev", "preprod": "pre-prod", "prod": "production"}
+
+
+@dataclass(frozen=True)
+class NotebookFinding:
+    """A notebook that is not fit for git: committed with outputs, or its jupytext pair missing or
+    out of sync. `path` is workspace-relative; `kind` is outputs | unpaired | out_of_sync."""
+
+    path: str
+    kind: str
+    message: str
+    line: int = 1
+    column: int = 1
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

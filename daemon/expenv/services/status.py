@@ -12,6 +12,7 @@ from expenv import __version__
 from expenv.domain.secrets import redact, redact_data
 from expenv.domain.status import PartStatus
 from expenv.services import probes
+from expenv.services.repository.stage import branch_stage
 from expenv.services.workspace import Workspace
 
 
@@ -64,6 +65,7 @@ def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, 
             entry["parts"] = {p.name: p.as_dict() for p in fut.result()}
             entry["tracking_uri"] = redact(ws.services.tracking.uri()) if ws.services else None
             entry["clusters"] = ws.services.clusters.recorded() if ws.services else []
+            entry["stage"] = branch_stage(ws.root)
             described.append(entry)
     report = {"version": __version__, "runtime": runtime(), "workspaces": described, "parts": parts}
     report["summary"] = summarise(report)

@@ -47,6 +47,12 @@ class Services:
         return NotebookKernels(self.config.state_dir, run_env=self.tracking.kernel_env, workspace=self.config.root)
 
     @cached_property
+    def notebooks(self):  # -> expenv.services.kernels.notebooks.NotebookSessions
+        from expenv.services.kernels.notebooks import NotebookSessions
+
+        return NotebookSessions(self.kernels)
+
+    @cached_property
     def clusters(self):  # -> expenv.services.clusters.ClusterService
         from expenv.services.clusters import ClusterService
         from expenv.services.clusters.run_env import cluster_run_env

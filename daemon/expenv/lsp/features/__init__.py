@@ -22,9 +22,11 @@ def register_all(server: ExpenvLanguageServer) -> None:
         feature_refs,
         file_watching,
         hover,
+        kernel_commands,
         lifecycle,
         pipeline_commands,
         pipeline_lens,
+        project_commands,
         status,
         tracking_commands,
         tracking_lens,
@@ -32,5 +34,6 @@ def register_all(server: ExpenvLanguageServer) -> None:
 
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
-                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching):
+                   cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching,
+                   project_commands, kernel_commands):
         module.register(server)

@@ -1,4 +1,5 @@
-"""Build notebooks/explore.ipynb (nbformat v4, no outputs) from a percent-format source."""
+"""Build the example's notebooks (nbformat v4, no outputs) from percent-format sources, and their
+jupytext text pairs."""
 
 from __future__ import annotations
 
@@ -43,3 +44,10 @@ def build_notebook(source: str) -> str:
         nb.cells.append(cell)
     nbformat.validate(nb)
     return nbformat.writes(nb, version=4) + "\n"
+
+
+def text_pair(notebook_text: str) -> str:
+    """The percent-format .py pair of a notebook (jupytext), as `jupytext --sync` writes it."""
+    import jupytext
+
+    return jupytext.writes(jupytext.reads(notebook_text, fmt="ipynb"), fmt="py:percent")

@@ -4,24 +4,30 @@ pipeline, notebook) into a folder."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-# (asset file, workspace-relative target) copied verbatim.
+# The example is a rendering of the repository template (templates/project) with these answers,
+# plus its own code below and the generated data: there is one project skeleton.
+ANSWERS = {"project_name": "churn", "base_image": "expenv-base:bookworm"}
+# (asset file, workspace-relative target): the example's own code, written over the template's.
 TEMPLATE_FILES = [
-    ("expenv.toml", "expenv.toml"),
-    ("README.md", "README.md"),
-    ("gitignore", ".gitignore"),
-    ("feature_store.yaml", "features/feature_store.yaml"),
     ("definitions.py", "features/definitions.py"),
     ("train.py", "pipelines/train.py"),
-    ("requirements.txt", "pipelines/requirements.txt"),
+    ("test_pipeline.py", "tests/test_pipeline.py"),
 ]
+# The template's starter code that the example's own code replaces.
+STARTER_FILES = ["src/churn/model.py", "tests/test_model.py", "notebooks/prepare.py", "notebooks/prepare.ipynb"]
+# The example's pipeline replaces the template's starter [pipelines.*] tables in expenv.toml.
+PIPELINE_ASSET = "pipeline.toml"
+README_ASSET = "README.md"
 NOTEBOOK_ASSET = "explore_notebook.py"
 NOTEBOOK = "notebooks/explore.ipynb"
 # (percent-format asset, notebook) built by create_example; prepare.ipynb is the pipeline's first step.
+# Each notebook gets its jupytext pair (notebooks/NAME.py), as the template's jupytext.toml asks.
 NOTEBOOKS = [(NOTEBOOK_ASSET, NOTEBOOK), ("prepare_notebook.py", "notebooks/prepare.ipynb")]
 RAW_DIR = "data/raw"
 DATABASE = "data/warehouse.duckdb"
@@ -50,6 +56,20 @@ class ExampleProject:
 
 def asset_text(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _write_own_code(dest: Path) -> None:
+    """The example's code over the rendered template: its pipeline (script and expenv.toml tables),
+    Feast definitions, tests, and a README that starts with the example and keeps the template's."""
+    for asset, target in TEMPLATE_FILES:
+        (dest / target).parent.mkdir(parents=True, exist_ok=True)
+        (dest / target).write_text(asset_text(asset), encoding="utf-8")
+    config = dest / "expenv.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text[:text.index("[pipelines.")] + asset_text(PIPELINE_ASSET), encoding="utf-8")
+    readme = dest / "README.md"
+    template_readme = readme.read_text(encoding="utf-8").split("\n", 1)[1]
+    readme.write_text(asset_text(README_ASSET) + "\n## The repository template" + template_readme, encoding="utf-8")
 
 
 def _check_destination(dest: Path, overwrite: bool) -> None:
@@ -89,20 +109,23 @@ def create_example(
     step = progress or (lambda _message: None)
 
     dest.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
+    step("rendering the repository template, then the example's pipeline, Feast definitions and notebooks")
+    from expenv.services.repository.template import render_project
 
-    step("writing configuration, pipeline and Feast definitions")
-    for asset, target in TEMPLATE_FILES:
-        path = dest / target
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(asset_text(asset), encoding="utf-8")
-        files.append(Path(target))
-    (dest / "pipelines" / "__init__.py").write_text("", encoding="utf-8")
-    files.append(Path("pipelines/__init__.py"))
+    with tempfile.TemporaryDirectory(prefix="expenv-example-") as tmp:
+        rendered = render_project(Path(tmp) / "project", ANSWERS)
+        shutil.copytree(rendered["root"], dest, dirs_exist_ok=True, symlinks=True)
+    written = {Path(f) for f in rendered["files"]} - {Path(f) for f in STARTER_FILES}
+    for rel in STARTER_FILES:
+        (dest / rel).unlink(missing_ok=True)
+    _write_own_code(dest)
     for asset, target in NOTEBOOKS:
         (dest / target).parent.mkdir(parents=True, exist_ok=True)
-        (dest / target).write_text(notebook.build_notebook(asset_text(asset)), encoding="utf-8")
-        files.append(Path(target))
+        text = notebook.build_notebook(asset_text(asset))
+        (dest / target).write_text(text, encoding="utf-8")
+        (dest / target).with_suffix(".py").write_text(notebook.text_pair(text), encoding="utf-8")
+        written |= {Path(target), Path(target).with_suffix(".py")}
+    files = sorted(written | {Path(target) for _, target in TEMPLATE_FILES})
 
     step(f"generating raw data: {sizes['customers']:,} customers, "
          f"{sizes['usage_events']:,} usage events, {sizes['payments']:,} payments")

@@ -47,6 +47,8 @@ class KernelRecord:
     cluster_address: str | None = None
     pid_namespace: str = ""
     log_file: str = ""
+    cwd: str = ""                    # where the kernel runs (a notebook's folder); "": the workspace
+    parent_pid: int = 0              # the kernel exits when this process does (0: it outlives its starter)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,12 +74,14 @@ class NotebookKernels:
     # --- the public operations ------------------------------------------------------------
 
     def start(self, python: str | None = None, cluster_address: str | None = None,
-              env: dict[str, str] | None = None, timeout: float = 60) -> KernelRecord:
+              env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None,
+              parent_pid: int = 0) -> KernelRecord:
         kernel_id = uuid.uuid4().hex[:12]
         record = KernelRecord(id=kernel_id, python=python or default_python(), pid=0,
                               connection_file=str(self.folder / f"kernel-{kernel_id}.json"),
                               started_at=0.0, cluster_address=cluster_address,
-                              log_file=str(self.folder / f"kernel-{kernel_id}.log"))
+                              log_file=str(self.folder / f"kernel-{kernel_id}.log"), cwd=str(cwd or ""),
+                              parent_pid=parent_pid)
         return self._launch(record, env or {}, timeout)
 
     def list(self) -> list[KernelRecord]:
@@ -105,13 +109,15 @@ class NotebookKernels:
         os.killpg(record.pid, signal.SIGINT)   # its own session: the group is the kernel's
         return record
 
-    def restart(self, kernel_id: str, timeout: float = 60) -> KernelRecord:
-        """A new kernel process on the same connection file (clients reconnect), alive or dead before."""
+    def restart(self, kernel_id: str, timeout: float = 60, parent_pid: int | None = None) -> KernelRecord:
+        """A new kernel process on the same connection file (clients reconnect), alive or dead before.
+        `parent_pid`: the process the new one exits with, when not the one the old one had."""
         record = self.get(kernel_id)
         self._require_here(record, "restart")
         if record.state == "alive":
             self._stop_process(record)
-        return self._launch(replace(record, restarts=record.restarts + 1), {}, timeout)
+        tied = record.parent_pid if parent_pid is None else parent_pid
+        return self._launch(replace(record, restarts=record.restarts + 1, parent_pid=tied), {}, timeout)
 
     def stop(self, kernel_id: str, timeout: float = 10) -> KernelRecord:
         record = self.get(kernel_id)
@@ -159,6 +165,8 @@ class NotebookKernels:
         tracking = run_env.get("MLFLOW_TRACKING_URI")
         env = {**os.environ, **run_env, **extra_env, "EXPENV_KERNEL_ID": record.id, "PYTHONUNBUFFERED": "1"}
         env.pop("JPY_PARENT_PID", None)
+        if record.parent_pid:   # ipykernel exits when its parent goes (its ParentPollerUnix)
+            env["JPY_PARENT_PID"] = str(record.parent_pid)
         if record.cluster_address:
             env["EXPENV_CLUSTER_ADDRESS"] = record.cluster_address
         if self.workspace:
@@ -170,7 +178,7 @@ class NotebookKernels:
         with open(record.log_file, "ab") as log:
             try:
                 manager.start_kernel(env=env, independent=True, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     cwd=str(self.workspace or Path.cwd()))
+                                     cwd=record.cwd or str(self.workspace or Path.cwd()))
             except Exception as exc:  # noqa: BLE001 - the launcher raises many kinds; the user sees one
                 raise KernelError(f"the kernel did not start with {record.python}: {exc}") from None
         # The manager is dropped below and the kernel outlives it: its __del__ must not delete the

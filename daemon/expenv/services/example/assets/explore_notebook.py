@@ -89,3 +89,16 @@ from pipelines.train import load_training_data, train_model
 training = load_training_data("curated", root=ROOT)
 model, metrics = train_model(training)
 metrics
+
+# %% [markdown]
+# ## Track it
+# The kernel expenv starts already points MLflow at the workspace's server and experiment, and
+# each run gets the git sha, branch, stage and runner ("notebook") as tags: no setup here.
+
+# %%
+import mlflow
+
+with mlflow.start_run(run_name="explore") as run:
+    mlflow.log_params({"source": "curated"})
+    mlflow.log_metrics(metrics)
+run.info.run_id

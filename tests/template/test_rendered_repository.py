@@ -1,0 +1,77 @@
+"""A repository made by `expenv new` runs, tests and checks itself, and its devcontainer reads."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+
+from tests.template.conftest import expenv, git, run
+
+LAYOUT = ["notebooks/prepare.ipynb", "notebooks/prepare.py", "pipelines/train.py", "pipelines/requirements.txt",
+          "features/feature_store.yaml", "features/definitions.py", "data/README.md", "tests/test_model.py",
+          ".devcontainer/devcontainer.json", ".devcontainer/Dockerfile", "Dockerfile", "expenv.toml", "README.md",
+          "CONTRIBUTING.md", ".gitattributes", ".pre-commit-config.yaml", "jupytext.toml", ".copier-answers.yml"]
+
+
+def test_layout_and_answers(rendered):
+    root, answers = rendered
+    for rel in [*LAYOUT, f"src/{answers['package']}/model.py"]:
+        assert (root / rel).is_file(), rel
+        assert rel in answers["_files"], rel
+    config = tomllib.loads((root / "expenv.toml").read_text())
+    assert config["project"]["name"] == answers["project_name"]
+    assert config["environment"]["production_image"] == answers["production_image"]
+    assert config["data"]["curated"]["url"] == answers["warehouse_url"]
+    assert config["tracking"].get("uri") == (answers["tracking_uri"] or None)
+    preprod = config["targets"]["preprod"]
+    assert preprod["backend"] == answers["preprod_backend"] and preprod["production_like"] is True
+    assert preprod.get("namespace") == answers.get("preprod_namespace")
+    assert {c["namespace"] for c in config["clusters"].values() if c["backend"] == "kubernetes"} == {
+        answers["dev_namespace"]}
+    assert f"FROM ${{BASE_IMAGE}}" in (root / "Dockerfile").read_text()
+    assert f"ARG BASE_IMAGE={answers['base_image']}" in (root / "Dockerfile").read_text()
+    assert f'requires-python = ">={answers["python_version"]}"' in (root / "pyproject.toml").read_text()
+    # data/ is ignored: nothing under it was committed
+    assert git(root, "ls-files", "data") == ""
+    for doc in ("README.md", "CONTRIBUTING.md"):
+        text = (root / doc).read_text()
+        assert f"src/{answers['package']}/" in text and "pipelines/" in text and "notebooks/" in text
+
+
+def test_its_own_tests_pass(rendered):
+    root, _ = rendered
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+
+
+def test_expenv_check_passes_on_every_stage(rendered):
+    root, _ = rendered
+    for branch in ("main", "release/1.0", "feature/x"):
+        result = expenv("check", "--branch", branch, "--json", cwd=root)
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["notebooks"] == [] and not [v for v in report["violations"] if v["severity"] == "error"]
+
+
+def test_status_names_the_stage_of_the_branch(scratch):
+    for branch, stage in (("main", "production"), ("feature/churn-v2", "dev"), ("release/1.0", "pre-prod")):
+        if branch != "main":
+            git(scratch, "checkout", "-q", "-b", branch)
+        result = expenv("status", "--json", cwd=scratch)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["workspaces"][0]["stage"] == {"branch": branch, "stage": stage}
+    text = expenv("status", cwd=scratch)
+    assert "branch release/1.0: stage pre-prod" in text.stdout
+
+
+def test_devcontainer_cli_reads_its_configuration(rendered, devcontainer_cli):
+    root, answers = rendered
+    result = run([devcontainer_cli, "read-configuration", "--workspace-folder", str(root)], cwd=root, timeout=120)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout.strip().splitlines()[-1])["configuration"]
+    assert config["name"] == answers["project_name"]
+    assert config["build"]["args"]["PRODUCTION_IMAGE"] == answers["production_image"]
+    assert config["build"]["dockerfile"] == "Dockerfile"
+    assert "FROM ${PRODUCTION_IMAGE}" in (root / ".devcontainer/Dockerfile").read_text()
