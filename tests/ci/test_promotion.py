@@ -161,6 +161,24 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
             if tag in docker_client.images.get(PROD_TAG).tags:
                 docker_client.images.remove(tag)     # untag only: the test image keeps its own tag
 
+    # GitHub's "squash and merge": a new commit, not a merge, whose tree is the release's -> found by tree
+    git(work, "checkout", "-q", "-B", "squashed", "HEAD^1")
+    git(work, "merge", "-q", "--squash", "origin/release/1.0")
+    git(work, "commit", "-q", "-m", "Release 1.0 (squashed)")
+    squashed = git(work, "rev-parse", "HEAD")
+    promoted = expenv(work, "ci", "promote", "--json", timeout=300)
+    try:
+        assert promoted.returncode == 0, promoted.stderr[-3000:]
+        again = json.loads(promoted.stdout)
+        assert again["preprod_run"] == preprod["id"] and again["run_commit"] == pull_request["merge"]
+        assert again["commit"] == squashed and int(again["version"]) == int(alias["version"]) + 1
+    finally:
+        for tag in (f"{repository}:{squashed[:12]}", f"{repository}:1.0"):
+            if tag in docker_client.images.get(PROD_TAG).tags:
+                docker_client.images.remove(tag)
+    alias = mlflow_get(uri, "registered-models/alias", name="churn", alias="champion")["model_version"]
+    assert alias["version"] == again["version"]
+
     # a commit on main without a pre-prod run is not promoted
     (work / "NOTES.md").write_text("hotfix\n")
     git(work, "add", "NOTES.md")
