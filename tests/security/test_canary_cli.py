@@ -21,6 +21,7 @@ ARGS: dict[str, list[list[str]]] = {
     "check": [[]],
     "parity": [[]],
     "example create": [["{tmp}/example-copy", "--rows", "100"]],
+    "new": [["{tmp}/new-repo", "--defaults", "--no-setup", "--data", "project_name=canary"]],
     "data ls": [[], ["--layer", "curated"], ["--layer", "raw"]],
     "data schema": [["data/raw/customers.parquet"], ["curated.customers"], ["s3://lake/raw/x.parquet"],
                     ["s3://lake/raw/"]],

@@ -11,7 +11,8 @@ from tests.template.conftest import expenv, git, run
 LAYOUT = ["notebooks/prepare.ipynb", "notebooks/prepare.py", "pipelines/train.py", "pipelines/requirements.txt",
           "features/feature_store.yaml", "features/definitions.py", "data/README.md", "tests/test_model.py",
           ".devcontainer/devcontainer.json", ".devcontainer/Dockerfile", "Dockerfile", "expenv.toml", "README.md",
-          "CONTRIBUTING.md", ".gitattributes", ".pre-commit-config.yaml", "jupytext.toml", ".copier-answers.yml"]
+          "CONTRIBUTING.md", ".gitattributes", ".pre-commit-config.yaml", "jupytext.toml", ".copier-answers.yml",
+          "Makefile", "requirements-dev.txt"]
 
 
 def test_layout_and_answers(rendered):

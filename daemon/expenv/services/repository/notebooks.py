@@ -54,7 +54,7 @@ def _outputs_finding(root: Path, rel: str, blob: str) -> NotebookFinding | None:
     if not dirty:
         return None
     return NotebookFinding(rel, "outputs", f"committed with outputs or execution counts in cell(s) "
-                           f"{', '.join(map(str, dirty[:10]))}: run `make setup` (the nbstripout filter) "
+                           f"{', '.join(map(str, dirty[:10]))}: run `make hooks` (the nbstripout filter) "
                            f"and stage it again, or `nbstripout {rel}`")
 
 

@@ -74,7 +74,7 @@ def render_project(dest: Path, answers: dict[str, Any] | None = None, *, default
 
 def create_project(dest: Path, answers: dict[str, Any] | None = None, *, defaults: bool = True,
                    template: str | None = None, vcs_ref: str | None = None, setup: bool = True) -> dict[str, Any]:
-    """`expenv new`: render the template into `dest`, then run its setup step (`make setup`: git
+    """`expenv new`: render the template into `dest`, then run its setup step (`make hooks`: git
     init when `dest` is not a repository yet, the nbstripout filter). Same JSON as render_project,
     plus "setup" (the step's output, or null when skipped)."""
     result = render_project(dest, answers, defaults=defaults, template=template, vcs_ref=vcs_ref)
@@ -83,17 +83,18 @@ def create_project(dest: Path, answers: dict[str, Any] | None = None, *, default
 
 
 def run_setup(root: Path) -> str:
-    """The rendered repository's setup step, with this Python (which has nbstripout)."""
+    """The rendered repository's setup step (`make hooks`: git init, the nbstripout filter), with this
+    Python (which has nbstripout)."""
     import shutil
     import subprocess
     import sys
 
     if shutil.which("make") is None:
-        raise ExpenvError(f"setup: `make` is not installed; install it and run `make setup` in {root}")
-    done = subprocess.run(["make", "setup", f"PYTHON={sys.executable}"], cwd=root, capture_output=True,
+        raise ExpenvError(f"setup: `make` is not installed; install it and run `make hooks` in {root}")
+    done = subprocess.run(["make", "hooks", f"PYTHON={sys.executable}"], cwd=root, capture_output=True,
                           text=True, timeout=300)
     if done.returncode != 0:
-        raise ExpenvError(f"setup: `make setup` failed in {root}: {(done.stderr or done.stdout).strip()[-2000:]}")
+        raise ExpenvError(f"setup: `make hooks` failed in {root}: {(done.stderr or done.stdout).strip()[-2000:]}")
     return done.stdout
 
 
