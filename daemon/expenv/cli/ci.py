@@ -31,11 +31,9 @@ def _ws(workspace: Path | None):
 
 
 def _services(workspace: Path | None, what: str):
-    ws = _ws(workspace)
-    if ws.services is None:
-        err.print(f"[red]expenv ci {what}: no valid expenv.toml in {escape(str(ws.root))}[/]")
-        raise typer.Exit(2)
-    return ws.services
+    from expenv.cli.main import workspace_services
+
+    return workspace_services(workspace, f"ci {what}")
 
 
 def _call(what: str, fn, *args, **kwargs):

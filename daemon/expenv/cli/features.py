@@ -18,13 +18,9 @@ WORKSPACE = typer.Option(None, "--workspace", "-w", help="Workspace folder (defa
 
 
 def _services(workspace: Path | None, command: str):
-    from expenv.cli.main import _workspace
+    from expenv.cli.main import workspace_services
 
-    ws = _workspace(workspace)
-    if ws.services is None:
-        err.print(f"[red]expenv {command}: no valid expenv.toml in {escape(str(ws.root))}[/]")
-        raise typer.Exit(2)
-    return ws.services
+    return workspace_services(workspace, command)
 
 
 def _features(workspace: Path | None, command: str):

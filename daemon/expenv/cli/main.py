@@ -33,6 +33,16 @@ def _workspace(path: Path | None):
     return WorkspaceSet().add(_find_root(path))
 
 
+def workspace_services(path: Path | None, command: str):
+    """The services of the workspace at (or above) `path`; exit 2, naming `command`, when its
+    expenv.toml is missing or invalid."""
+    ws = _workspace(path)
+    if ws.services is None:
+        err.print(f"[red]expenv {command}: no valid expenv.toml in {escape(str(ws.root))}[/]")
+        raise typer.Exit(2)
+    return ws.services
+
+
 @app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
     configure_cli_logging()
