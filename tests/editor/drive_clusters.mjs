@@ -4,7 +4,8 @@
 // drive_notebook.mjs (attach:PROFILE).
 import { clickToolbarButton, expenvPane, stopwatch } from "./drive_pipeline.mjs";
 
-const CELL = /# expenv: cluster (\S+) \(profile/;
+// Monaco renders spaces as no-break spaces: \s matches both
+const CELL = /#\s+expenv:\s+cluster\s+(\S+)\s+\(profile/;
 
 /** Returns what the editor showed; `durations` gets each step's milliseconds. */
 export async function attachAndStop(page, toolbar, profile, shots, durations) {

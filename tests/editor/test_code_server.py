@@ -226,7 +226,6 @@ def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops
         assert cluster not in [c["id"] for c in listing["clusters"] if c["status"] != "stopped"], listing
         with socket.socket() as probe:   # the scheduler's port is closed: nothing is left running
             assert probe.connect_ex(("127.0.0.1", int(address[1]))) != 0
-    finally:
-        if cluster:   # whatever the editor did not stop
-            subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", cluster], cwd=root, timeout=120,
-                           capture_output=True)
+    finally:   # whatever the editor launched and did not stop (the editor's workspace is this test's own)
+        subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
+                       capture_output=True)
