@@ -1,10 +1,10 @@
 // Drive code-server in Debian's chromium through the example notebook: open
 // notebooks/explore.ipynb from the explorer, read which controller the notebook opened on (no
 // kernel pick is made), run all cells, wait until they end, save, and print what the editor showed.
-// With NOTEBOOK and an action it opens notebooks/NOTEBOOK and, from the notebook toolbar, runs it
-// as a pipeline on TARGET (drive_pipeline.mjs) or attaches a cluster of PROFILE and stops it from
-// the Clusters view (drive_clusters.mjs) instead.
-// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET | attach:PROFILE]]
+// With NOTEBOOK and actions it opens notebooks/NOTEBOOK and, from the notebook toolbar, runs it as
+// a pipeline on TARGET (drive_pipeline.mjs) and/or attaches a cluster of PROFILE and stops it from
+// the Clusters view (drive_clusters.mjs) instead, in the order given.
+// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET,attach:PROFILE]]
 //   (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
 
@@ -61,12 +61,14 @@ try {
   }
   await toolbar.waitFor({ state: "visible", timeout: 5000 });
   out.durations = { open: Date.now() - started };
-  if (action.startsWith("pipeline:")) {
+  if (action !== "run-all") {
     const { runAsPipeline } = await import("./drive_pipeline.mjs");
-    Object.assign(out, await runAsPipeline(page, toolbar, action.slice("pipeline:".length), shots, out.durations));
-  } else if (action.startsWith("attach:")) {
     const { attachAndStop } = await import("./drive_clusters.mjs");
-    Object.assign(out, await attachAndStop(page, toolbar, action.slice("attach:".length), shots, out.durations));
+    const steps = { pipeline: runAsPipeline, attach: attachAndStop };
+    for (const part of action.split(",")) {   // in turn, in one editor session
+      const [verb, arg] = part.split(":");
+      Object.assign(out, await steps[verb](page, toolbar, arg, shots, out.durations));
+    }
   } else {
     // The controller the notebook opened on, without any pick: affinity Preferred does it
     const kernel = toolbar.getByText(CONTROLLER).first();

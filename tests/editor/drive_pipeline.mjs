@@ -20,11 +20,11 @@ export async function clickToolbarButton(page, toolbar, label) {
  * Data pane collapsed (it lists many rows) so that the pane's rows are in sight. */
 export async function expenvPane(page, title) {
   await page.keyboard.press("Escape");
-  const container = page.locator('.activitybar .action-item a[aria-label^="expenv"]').first();
-  if ((await container.getAttribute("aria-expanded").catch(() => null)) !== "true") {
-    await container.click({ timeout: 30000 });
-  }
   const header = page.locator(".pane-header", { hasText: title }).first();
+  // a click on the activity bar's expenv item when its views already show would hide them
+  if (!(await header.isVisible().catch(() => false))) {
+    await page.locator('.activitybar .action-item a[aria-label^="expenv"]').first().click({ timeout: 30000 });
+  }
   await header.waitFor({ timeout: 30000 });
   if ((await header.getAttribute("aria-expanded")) !== "true") {
     await header.click();

@@ -163,14 +163,12 @@ def _mlflow(uri: str, endpoint: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-@pytest.mark.docker
-@pytest.mark.timeout(1800)
-def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(tools, editor, production_image):
-    """Issue 12's acceptance in the real editor: a user commits the example, applies its feature
-    repo, starts MLflow (`expenv up`), opens notebooks/prepare.ipynb, clicks "Run notebook as
-    pipeline…" in the notebook toolbar and picks `dev` (docker: the production image). The run's
-    end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED with
-    the executed notebook as the step's artifact."""
+@pytest.fixture(scope="module")
+def toolbar_session(tools, editor, production_image):
+    """One editor session of the notebook toolbar, as a user goes: commit the example, apply its
+    feature repo, start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
+    pipeline…" on `dev` (docker: the production image), then "Attach cluster…" dask-local and stop
+    it from the Clusters view. What the editor showed, for the tests below to check."""
     root, url = editor
     for git in (["init", "-q", "-b", "feature/editor"], ["add", "-A"], ["commit", "-q", "-m", "the churn example"]):
         subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
@@ -181,51 +179,59 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
     assert applied.returncode == 0, applied.stderr[-3000:]
     uri = _cli_json(root, "up")["tracking_uri"]
     try:
-        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev", timeout=1500)
-        assert "failure" not in seen, seen
-        assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
-        assert seen["status"] == "FINISHED", seen
-        assert seen["mlflowButton"] is True, seen
-        assert "FINISHED" in seen["runRow"] and "on dev" in seen["runRow"], seen["runRow"]
-
-        # the run the editor showed, as the CLI and MLflow's REST API read it
-        run = _cli_json(root, "pipeline", "status", seen["run"])
-        assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
-        assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
-        parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
-        assert parent["info"]["status"] == "FINISHED"
-        tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
-        assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
-        [step] = _mlflow(uri, "runs/search", {
-            "experiment_ids": [parent["info"]["experiment_id"]],
-            "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
-        assert step["info"]["status"] == "FINISHED"
-        assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
-        artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
-        assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
-    finally:
+        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local", timeout=1500)
+        yield {"seen": seen, "uri": uri, "sha": sha, "root": root}
+    finally:   # whatever the editor launched and did not stop (the editor's workspace is this module's own)
+        subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
+                       capture_output=True)
         _cli_json(root, "down")
 
 
-def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(tools, editor):
-    """Issue 11 in the real editor: "Attach cluster…" in the notebook toolbar, pick the dask-local
+@pytest.mark.docker
+@pytest.mark.timeout(1800)
+def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
+    """Issue 12's acceptance in the real editor: after "Run notebook as pipeline…" and `dev`, the
+    run's end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED
+    with the executed notebook as the step's artifact."""
+    seen, uri, sha, root = (toolbar_session[k] for k in ("seen", "uri", "sha", "root"))
+    assert "runRow" in seen, seen
+    assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
+    assert seen["status"] == "FINISHED", seen
+    assert seen["mlflowButton"] is True, seen
+    assert "FINISHED" in seen["runRow"] and "on dev" in seen["runRow"], seen["runRow"]
+
+    # the run the editor showed, as the CLI and MLflow's REST API read it
+    run = _cli_json(root, "pipeline", "status", seen["run"])
+    assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
+    assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
+    parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
+    assert parent["info"]["status"] == "FINISHED"
+    tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
+    assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
+    [step] = _mlflow(uri, "runs/search", {
+        "experiment_ids": [parent["info"]["experiment_id"]],
+        "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
+    assert step["info"]["status"] == "FINISHED"
+    assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
+    artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
+    assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(1800)
+def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(toolbar_session):
+    """Issue 11 in the real editor, in the same session: "Attach cluster…" and the dask-local
     profile: the daemon launches it and the connection cell goes in at the top; the Clusters view
     shows it running; its row's Stop ends it, and nothing of it is left listening."""
     import socket
 
-    root, url = editor
-    seen = _drive_notebook(tools, url, "explore.ipynb", "attach:dask-local", timeout=600)
-    cluster = seen.get("cluster")
-    try:
-        assert "failure" not in seen, seen
-        address = re.search(r'Client\("tcp://127\.0\.0\.1:(\d+)"\)', seen["cell"])
-        assert address, seen["cell"]
-        assert "running" in seen["runningRow"] and "2/2 workers" in seen["runningRow"], seen["runningRow"]
-        assert seen["goneFromView"] is True
-        listing = _cli_json(root, "cluster", "ls")
-        assert cluster not in [c["id"] for c in listing["clusters"] if c["status"] != "stopped"], listing
-        with socket.socket() as probe:   # the scheduler's port is closed: nothing is left running
-            assert probe.connect_ex(("127.0.0.1", int(address[1]))) != 0
-    finally:   # whatever the editor launched and did not stop (the editor's workspace is this test's own)
-        subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
-                       capture_output=True)
+    seen, root = toolbar_session["seen"], toolbar_session["root"]
+    assert "failure" not in seen, seen
+    address = re.search(r'Client\("tcp://127\.0\.0\.1:(\d+)"\)', seen["cell"])
+    assert address, seen["cell"]
+    assert "running" in seen["runningRow"] and "2/2 workers" in seen["runningRow"], seen["runningRow"]
+    assert seen["goneFromView"] is True
+    listing = _cli_json(root, "cluster", "ls")
+    assert seen["cluster"] not in [c["id"] for c in listing["clusters"] if c["status"] != "stopped"], listing
+    with socket.socket() as probe:   # the scheduler's port is closed: nothing is left running
+        assert probe.connect_ex(("127.0.0.1", int(address[1]))) != 0
