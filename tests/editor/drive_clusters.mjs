@@ -11,9 +11,8 @@ const CELL = /#\s+expenv:\s+cluster\s+(\S+)\s+\(profile/;
 export async function attachAndStop(page, toolbar, profile, shots, durations) {
   const out = {};
   const lap = stopwatch(durations);
-  await clickToolbarButton(page, toolbar, "Attach cluster");
   const option = page.locator(".quick-input-widget").getByRole("option", { name: profile, exact: true });
-  await option.waitFor({ timeout: 60000 });
+  await clickToolbarButton(page, toolbar, "Attach cluster", option);
   lap("pick_shown");
   await option.click();
   // the daemon's connection cell goes in at the top of the notebook once the cluster runs
@@ -24,6 +23,13 @@ export async function attachAndStop(page, toolbar, profile, shots, durations) {
   lap("attached");
   const pane = await expenvPane(page, "Clusters");
   const row = pane.locator(".monaco-list-row", { hasText: out.cluster }).first();
+  // the cluster is a child of its profile's row, which stays as the user left it (collapsed)
+  const parent = pane.locator(`.monaco-list-row[aria-label^="${profile}"]`).first();
+  await row.waitFor({ timeout: 15000 }).catch(async () => {
+    if ((await parent.getAttribute("aria-expanded")) !== "true") {
+      await parent.click();
+    }
+  });
   await row.waitFor({ timeout: 60000 });
   out.runningRow = (await row.innerText()).replace(/\s+/g, " ").trim();
   lap("view_shows_cluster");

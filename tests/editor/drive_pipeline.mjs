@@ -6,7 +6,7 @@ const BUTTON = "Run notebook as pipeline";
 const RUN_ENDED = /pipeline run (\S+) (FINISHED|FAILED|CANCELLED)/;
 
 /** Clicks the toolbar's button, or its entry under the toolbar's "More Actions..." when it overflows. */
-export async function clickToolbarButton(page, toolbar, label) {
+async function clickOnce(page, toolbar, label) {
   const button = toolbar.locator(`[aria-label^="${label}"]`).first();
   if (await button.isVisible().catch(() => false)) {
     await button.click();
@@ -14,6 +14,23 @@ export async function clickToolbarButton(page, toolbar, label) {
   }
   await toolbar.locator('[aria-label^="More Actions"]').first().click({ timeout: 10000 });
   await page.locator(".context-view .action-item", { hasText: label }).first().click({ timeout: 10000 });
+}
+
+/** Clicks the toolbar's `label` until `shown` (a locator) appears: a click while the extension is
+ * still activating can be lost. */
+export async function clickToolbarButton(page, toolbar, label, shown) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await clickOnce(page, toolbar, label);
+      await shown.waitFor({ timeout: 30000 });
+      return;
+    } catch (err) {
+      if (attempt >= 4) {
+        throw err;
+      }
+      await page.keyboard.press("Escape");
+    }
+  }
 }
 
 /** One of the expenv views' panes, expanded (a collapsed state persists per workspace), with the
@@ -49,10 +66,9 @@ export function stopwatch(durations) {
 export async function runAsPipeline(page, toolbar, target, shots, durations) {
   const out = {};
   const lap = stopwatch(durations);
-  await clickToolbarButton(page, toolbar, BUTTON);
   // two targets (dev, preprod): the extension asks which one
   const option = page.locator(".quick-input-widget").getByRole("option", { name: target, exact: true });
-  await option.waitFor({ timeout: 60000 });
+  await clickToolbarButton(page, toolbar, BUTTON, option);
   out.targets = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map((t) => t.trim());
   lap("pick_shown");
   await option.click();
