@@ -3,6 +3,7 @@
 // kernel pick is made), run all cells, wait until they end, save, and print what the editor showed.
 // Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX  (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
+import { openEditor } from "./login.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
@@ -38,7 +39,7 @@ async function palette(title) {
 }
 
 try {
-  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
+  await openEditor(page, url);
   await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
   const explorer = ".explorer-folders-view .monaco-list-row";
   await page.click(`${explorer}[aria-label^="notebooks"]`, { timeout: 60000 });

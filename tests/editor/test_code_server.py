@@ -38,7 +38,9 @@ def editor(tools, tmp_path_factory):
     started = subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "start", str(root)], capture_output=True,
                              text=True, timeout=600)
     assert started.returncode == 0, started.stderr
-    yield root, started.stdout.strip().splitlines()[-1]
+    with pytest.MonkeyPatch.context() as env:   # the drivers log in with it, as a user would
+        env.setenv("EXPENV_EDITOR_PASSWORD", (root / ".expenv" / "editor" / "password").read_text().strip())
+        yield root, started.stdout.strip().splitlines()[-1]
     subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "stop", str(root)], timeout=60)
 
 
@@ -129,3 +131,28 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
     finally:
         _cli_json(root, "down")
+
+
+def test_the_editor_asks_for_the_password_of_this_start(editor):
+    """Anyone who opens the editor gets a terminal (and the Docker socket): code-server wants the
+    password that editor.sh generated at this start, kept readable by its owner only."""
+    import http.cookiejar
+    import stat
+    import urllib.parse
+
+    root, url = editor
+    password = root / ".expenv" / "editor" / "password"
+    assert stat.S_IMODE(password.stat().st_mode) == 0o600
+    assert len(password.read_text().strip()) >= 20
+    with urllib.request.urlopen(url, timeout=30) as answer:   # no session: sent to the login page
+        assert urllib.parse.urlparse(answer.url).path.endswith("/login")
+    login = urllib.parse.urljoin(url, "login")
+
+    def session_after(attempt: str) -> bool:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(login, urllib.parse.urlencode({"password": attempt}).encode(), timeout=30).close()
+        return any(c.name.startswith("code-server-session") for c in jar)
+
+    assert not session_after("not-the-password")
+    assert session_after(password.read_text().strip())

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsprotocol import types
-
 from expenv.domain.data import to_json
 from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
+from expenv.lsp.work import CancellableWork
 
 
 
@@ -51,13 +50,5 @@ def register(server: ExpenvLanguageServer) -> None:
         options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         name = _dataset(options)
-        token = f"expenv-profile-{id(options)}"
-        progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
-        if progress:
-            await ls.work_done_progress.create_async(token)
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=f"Profiling {name}"))
-        try:
-            return to_json(await ls.run_blocking(data.profile, name))
-        finally:
-            if progress:
-                ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+        async with CancellableWork(ls, f"Profiling {name}") as work:
+            return to_json(await work.run(data.profile, name, work.report, work.interrupt))

@@ -20,6 +20,7 @@ from expenv.services.data.jsonsafe import json_row
 from expenv.services.data.messages import engine_message
 from expenv.services.data.profile import profile_relation
 from expenv.services.data.sqlnames import qualified
+from expenv.services.interrupt import QueryInterrupt
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+))?")
 
@@ -113,7 +114,8 @@ class DuckDBWarehouse:
             names = [d[0] for d in cursor.description]
             return names, [json_row(r) for r in cursor.fetchall()]
 
-    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile:
-        with self.connect() as con:
+    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats,
+                interrupt: QueryInterrupt | None = None) -> Profile:
+        with self.connect() as con, (interrupt or QueryInterrupt()).stopping(con.interrupt, f"profiling {ref.name}"):
             return profile_relation(con, ref, qualified(table.schema, table.name), row_count=stats.row_count,
                                     types={c.name: c.type for c in stats.columns})
