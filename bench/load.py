@@ -130,6 +130,14 @@ def _ms(latencies: list[float]) -> tuple[float, float]:
     return statistics.median(latencies) * 1000, statistics.quantiles(latencies, n=20)[-1] * 1000
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -171,7 +179,9 @@ def _command(pipe: TimedPipe, msg_id: str, name: str, options: dict) -> None:
 def under_load(root: Path) -> list[dict]:
     pipe, uri = _started(root)
     try:
+        cpu = _cpu_seconds(pipe.proc.pid)
         idle = burst(pipe, uri, "idle")
+        cpu_per_request = (_cpu_seconds(pipe.proc.pid) - cpu) / BURST * 1000
         _command(pipe, "launch", "expenv.clusters.launch", {"profile": "dask-local"})
         _command(pipe, "submit", "expenv.pipelines.submit", {"pipeline": "bench-load", "target": "bench-local"})
         busy = []
@@ -203,6 +213,9 @@ def under_load(root: Path) -> list[dict]:
                                     f"launches and a local pipeline runs ({len(busy)} bursts; {background})",
          "expenv": f"{busy_p95:.0f} ms (p50 {busy_p50:.0f})", "peer": f"idle daemon {idle_p95:.0f} ms (p50 {idle_p50:.0f})",
          "ratio": busy_p95 / idle_p95, "target": "≤ 100 ms"},
+        {"bench": "load", "figure": "daemon CPU per request in the idle burst (p95 of a burst of N is about N times "
+                                    "this on one core: the requests share one interpreter)",
+         "expenv": f"{cpu_per_request:.1f} ms", "peer": "-", "ratio": float("nan"), "target": "-"},
         {"bench": "load", "figure": f"requests dropped (no answer in {DEADLINE:.0f} s, or an error) of {sent} under load",
          "expenv": str(dropped), "peer": f"idle {idle['dropped']} of {BURST}", "ratio": dropped / sent, "target": "0"},
     ]

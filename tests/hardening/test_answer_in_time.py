@@ -75,7 +75,8 @@ name = "slow"
 
 [data.raw]
 roots = ["data/raw", "s3://lake/raw"]
-storage_options = {{ endpoint_url = "http://127.0.0.1:{port}", key = "k", secret = "s" }}
+# a store that hangs for as long as the test needs (not the 20 s expenv allows by default)
+storage_options = {{ endpoint_url = "http://127.0.0.1:{port}", key = "k", secret = "s", config_kwargs = {{ read_timeout = 900 }} }}
 
 [lsp]
 answer_timeout_ms = 300
