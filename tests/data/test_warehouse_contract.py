@@ -130,3 +130,9 @@ def test_no_password_in_any_result(warehouse):
                warehouse.preview("curated.customers", 5), warehouse.profile("orders")]
     text = json.dumps(to_json(results), default=str)
     assert PG_PASSWORD not in text
+
+
+def test_a_page_from_an_offset_is_that_slice_of_the_rows(warehouse):
+    whole = warehouse.preview("curated.customers", 40).rows
+    page = warehouse.preview("curated.customers", 10, offset=25)
+    assert page.rows == whole[25:35] and page.offset == 25
