@@ -4,21 +4,20 @@
 // its definition. Webviews live in nested iframes: their frames are found by the page they hold.
 // Prints what the editor showed, with each step's duration in ms.
 // Usage: node drive_webviews.mjs URL SCREENSHOT_PREFIX DATASET SORT_COLUMN FEATURE_VIEW_NODE
-import { launchChromium, palette } from "./workbench.mjs";
+import { drive, palette } from "./workbench.mjs";
 
 const [url, shots, dataset, sortColumn, featureNode] = process.argv.slice(2);
 const file = dataset.slice(dataset.lastIndexOf("/") + 1);
 
-const browser = await launchChromium();
-const out = { timings: {} };
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+let page;
+const timings = {};
 
 async function step(name, work) {
   const started = Date.now();
   try {
     return await work();
   } finally {
-    out.timings[name] = Date.now() - started;
+    timings[name] = Date.now() - started;
   }
 }
 
@@ -51,7 +50,9 @@ async function gridState(frame) {
   }));
 }
 
-try {
+await drive(shots, async (opened, out) => {
+  page = opened;
+  out.timings = timings;
   await step("open editor", async () => {
     await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
     await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
@@ -106,10 +107,4 @@ try {
     out.cursor = (await cursor.innerText()).trim();
   });
   await page.screenshot({ path: `${shots}-definition.png` });
-} catch (err) {
-  out.failure = String(err);
-  await page.screenshot({ path: `${shots}-failure.png` }).catch(() => undefined);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+});

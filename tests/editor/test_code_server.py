@@ -177,7 +177,11 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     values = [float(v) for v in shown if v is not None]
     assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
     assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
-    assert [row[0] for row in seen["nextPage"]["rows"]] == [str(row[0]) for row in second["rows"]]
+    # the next page holds the daemon's rows 101-150, still sorted by score within the page
+    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
+    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
+    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
+    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
     assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
 
     lineage = _cli_json(root, "features", "lineage")

@@ -32,3 +32,20 @@ export async function palette(page, title) {
   }
   throw new Error(`the palette did not run "${title}"`);
 }
+
+/** Opens a page in chromium, runs `work(page, out)`, and prints `out` as one JSON line; a failure is
+ * recorded as out.failure with a screenshot (SHOTS-failure.png), so the test reads what was seen. */
+export async function drive(shots, work) {
+  const browser = await launchChromium();
+  const out = {};
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await work(page, out);
+  } catch (err) {
+    out.failure = String(err);
+    await page.screenshot({ path: `${shots}-failure.png` }).catch(() => undefined);
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(out));
+}

@@ -50,6 +50,14 @@ function zoomAt(factor: number, cx: number, cy: number): void {
   applyView();
 }
 
+/** Scales and moves the graph so all of it shows (never enlarged past 100%). */
+function fit(canvas: SVGElement, width: number, height: number): void {
+  const box = canvas.getBoundingClientRect();
+  const k = Math.min(1, (box.width - 40) / Math.max(width, 1), (box.height - 40) / Math.max(height, 1));
+  Object.assign(view, { k: Math.max(k, 0.2), x: 20, y: 20 });
+  applyView();
+}
+
 function edgePath(edge: ElkExtendedEdge): string {
   return (edge.sections ?? []).map((s) => {
     const points = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint];
@@ -75,7 +83,8 @@ function drawNode(node: Node, box: ElkNode, center: string | null): SVGElement {
   return group;
 }
 
-function toolbar(graph: Graph, center: string | null, direction: Direction): HTMLElement {
+function toolbar(graph: Graph, center: string | null, direction: Direction, canvas: SVGElement | undefined,
+                 size: { width: number; height: number }): HTMLElement {
   const centerPick = el("select", { class: "center", "aria-label": "Center" },
     el("option", { value: "" }, "All nodes"),
     ...graph.nodes.map((n) => el("option", { value: n.id }, `${n.kind.replace(/_/g, " ")}: ${n.name}`)));
@@ -92,15 +101,12 @@ function toolbar(graph: Graph, center: string | null, direction: Direction): HTM
   directionPick.addEventListener("change", focus);
   const zoomIn = el("button", { class: "zoom-in", title: "Zoom in" }, "+");
   const zoomOut = el("button", { class: "zoom-out", title: "Zoom out" }, "−");
-  const fit = el("button", { class: "fit", title: "Reset the view" }, "Fit");
+  const fitButton = el("button", { class: "fit", title: "Show the whole graph" }, "Fit");
   zoomIn.addEventListener("click", () => zoomAt(1.25, 200, 150));
   zoomOut.addEventListener("click", () => zoomAt(0.8, 200, 150));
-  fit.addEventListener("click", () => {
-    Object.assign(view, { x: 20, y: 20, k: 1 });
-    applyView();
-  });
+  fitButton.addEventListener("click", () => canvas && fit(canvas, size.width, size.height));
   return el("div", { class: "toolbar" }, el("span", { class: "title" }, "Feature lineage"), centerPick, directionPick,
-    zoomIn, zoomOut, fit, el("span", { class: "hint" }, `${graph.nodes.length} nodes · drag to pan, wheel to zoom`));
+    zoomIn, zoomOut, fitButton, el("span", { class: "hint" }, `${graph.nodes.length} nodes · drag to pan, wheel to zoom`));
 }
 
 function panAndZoom(canvas: SVGElement): void {
@@ -152,7 +158,9 @@ async function render(graph: Graph, center: string | null, direction: Direction)
   applyView();
   panAndZoom(canvas);
   const body = graph.nodes.length ? canvas : el("div", { class: "empty" }, "No lineage: the Feast repo has no objects yet");
-  app().replaceChildren(toolbar(graph, center, direction), body);
+  const size = { width: laid.width ?? 0, height: laid.height ?? 0 };
+  app().replaceChildren(toolbar(graph, center, direction, graph.nodes.length ? canvas : undefined, size), body);
+  fit(canvas, size.width, size.height);
   document.body.dataset.rendered = String(graph.nodes.length);
 }
 
