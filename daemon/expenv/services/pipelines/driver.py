@@ -33,6 +33,7 @@ from expenv.services.tracking.embedded import _pid_namespace as pid_namespace
 
 log = logging.getLogger(__name__)
 PLAN = "plan.json"
+TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it answers
 
 
 class StepExecutor(Protocol):
@@ -143,6 +144,8 @@ def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str,
         s = r.step(name)
         s.status, s.exit_code, s.ended_at = status, code, time.time()
         s.detail = "; ".join(p for p in (detail, problem) if p)
+        if problem:
+            r.resources[TRACKING_UNSENT] = True
 
     store.update(run_id, change)
 
@@ -157,8 +160,34 @@ def _finish_run(store: RunStore, run_id: str, uri: str, status: str, detail: str
         failed = [s for s in r.steps if s.status == FAILED]
         r.detail = "; ".join(p for p in (detail, f"step {failed[0].name} failed: {failed[0].detail}" if failed
                                          else "", problem) if p)
+        if problem:
+            r.resources[TRACKING_UNSENT] = True
 
     return store.update(run_id, change)
+
+
+def resend_tracking(store: RunStore, run: PipelineRun) -> PipelineRun:
+    """Tell MLflow how an ended run went when its server could not be told at the time (it was
+    down): the statuses of the steps and the run, and the steps' metrics on the parent."""
+    from expenv.services.tracking.embedded import healthy
+
+    if not run.done or not run.resources.get(TRACKING_UNSENT):
+        return run
+    uri = store.read_json(run.id, PLAN)["tracking_uri"]
+    if uri.startswith(("http://", "https://")) and not healthy(uri, timeout=1.0):
+        return run
+    problems = [tracking.mirror_status(uri, s.mlflow_run_id, s.status) for s in run.steps]
+    tracking.roll_up_metrics(uri, run.mlflow_run_id, {s.name: s.mlflow_run_id for s in run.steps})
+    problems.append(tracking.mirror_status(uri, run.mlflow_run_id, run.status))
+    if any(problems):
+        return run
+
+    def sent(r: PipelineRun) -> None:
+        r.resources.pop(TRACKING_UNSENT, None)
+        for part in (r, *r.steps):
+            part.detail = "; ".join(p for p in (part.detail or "").split("; ") if not p.startswith(tracking.UNTOLD))
+
+    return store.update(run.id, sent)
 
 
 def abandon(store: RunStore, run: PipelineRun, executor: StepExecutor, status: str, detail: str) -> PipelineRun:

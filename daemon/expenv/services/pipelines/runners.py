@@ -74,7 +74,7 @@ class DrivenRunner:
                 plan = self.store.read_json(run.id, driver.PLAN)
                 return driver.abandon(self.store, run, executor_for(plan), FAILED,
                                       "the run's driver process died before the run ended")
-        return run
+        return driver.resend_tracking(self.store, run)
 
     def logs(self, run: PipelineRun, follow: bool) -> Iterator[tuple[str, str]]:
         yield from driver.follow_logs(self.store, run.id, follow)

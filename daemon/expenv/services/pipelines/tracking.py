@@ -19,16 +19,22 @@ log = logging.getLogger(__name__)
 PARENT_TAG = "mlflow.parentRunId"
 RUN_TAG = "expenv.pipeline_run"
 TARGET_TAG = "expenv.target"
+UNTOLD = "MLflow could not be told the status"
 
 
-def _client(uri: str):
+SUBMIT_REFUSED = "a run would lose its tracking, so it is not submitted"
+# Said of a run already under way: its own record keeps the truth, and status tells MLflow later.
+KEPT_LOCALLY = "expenv keeps the run's status and logs and tells MLflow when it answers again"
+
+
+def _client(uri: str, consequence: str = SUBMIT_REFUSED):
     from mlflow.tracking import MlflowClient
 
     from expenv.services.tracking.embedded import healthy
 
     if uri.startswith(("http://", "https://")) and not healthy(uri, timeout=3.0):
-        raise TrackingError(f"MLflow at {redact(uri)} does not answer: a run would lose its tracking, so it is "
-                            "not submitted (start it with `expenv up`, or fix the tracking URI)")
+        raise TrackingError(f"MLflow at {redact(uri)} does not answer: {consequence} (start it with `expenv up`, "
+                            "or fix the tracking URI)")
     return MlflowClient(tracking_uri=uri)
 
 
@@ -66,7 +72,7 @@ def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
     if not run_id:
         return None
     try:
-        client = _client(uri)
+        client = _client(uri, KEPT_LOCALLY)
         current = client.get_run(run_id).info.status
         wanted = MLFLOW_STATUS[status]
         # MLflow writes "View run ... at" to stdout when a run ends: stdout is the CLI's JSON and
@@ -79,7 +85,7 @@ def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
                     client.set_terminated(run_id, status=wanted)
     except Exception as exc:  # noqa: BLE001 - tracking trouble must not lose the run's own record
         log.warning("could not mirror status %s to MLflow run %s: %s", status, run_id, exc)
-        return f"MLflow could not be told the status ({redact(str(exc))[:200]})"
+        return f"{UNTOLD} ({redact(str(exc))[:200]})"
     return None
 
 
@@ -87,7 +93,7 @@ def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | 
     if not run_id or not path.is_file():
         return None
     try:
-        _client(uri).log_artifact(run_id, str(path), artifact_path)
+        _client(uri, KEPT_LOCALLY).log_artifact(run_id, str(path), artifact_path)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not log %s to MLflow run %s: %s", path, run_id, exc)
         return f"could not log {path.name} to MLflow ({redact(str(exc))[:200]})"
@@ -101,7 +107,7 @@ def roll_up_metrics(uri: str, parent: str | None, children: dict[str, str | None
     if not parent:
         return
     try:
-        client = _client(uri)
+        client = _client(uri, KEPT_LOCALLY)
         metrics = []
         for step, child in children.items():
             if child:

@@ -49,6 +49,9 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the server binds (uvicorn sets it): connections of a server that just died, left in
+        # TIME_WAIT, do not hold the port; only a listener does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -115,7 +118,7 @@ class EmbeddedMlflow:
                                       "or leave it out for a free one")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.artifacts.mkdir(exist_ok=True)
-        port = port if port is not None else _free_port()
+        port = port if port is not None else self._last_port() or _free_port()
         uri = f"http://{LOOPBACK}:{port}"
         cmd = [
             sys.executable, "-m", "mlflow", "server",
@@ -142,6 +145,15 @@ class EmbeddedMlflow:
             time.sleep(0.3)
         os.killpg(proc.pid, signal.SIGTERM)
         raise EmbeddedMlflowError(f"the embedded MLflow server did not answer in {timeout:.0f} s; see {self.logfile}")
+
+    def _last_port(self) -> int | None:
+        """The port of a server that died without `expenv down`, when free again: runs, kernels and
+        notebooks were told its URI, and find the new server there."""
+        try:
+            port = int(json.loads(self.record.read_text())["port"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return port if _port_free(port) else None
 
     def stop(self, timeout: float = 15.0) -> bool:
         """Stop the recorded server. Returns whether one was running."""
