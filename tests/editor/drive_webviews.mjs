@@ -69,9 +69,19 @@ await drive(shots, async (opened, out) => {
       await data.locator('.pane-header .action-label[aria-label^="Refresh views"]').click({ timeout: 10000 });
       await row.waitFor({ timeout: 15000 }).catch(() => undefined);
     }
-    await row.click();
-    await row.locator('.action-label[aria-label^="Open preview"]').click({ timeout: 10000 });
-    return webviewFrame("grid", "table.grid tbody tr");
+    // Hover, not click: a click expands the row, and the list re-rendering when its columns arrive
+    // can swallow a click on the action. Opening again only reveals the same panel.
+    for (let attempt = 1; ; attempt++) {
+      await row.hover();
+      await row.locator('.action-label[aria-label^="Open preview"]').click({ timeout: 10000 });
+      try {
+        return await webviewFrame("grid", "table.grid tbody tr", 30000);
+      } catch (err) {
+        if (attempt === 4) {
+          throw err;
+        }
+      }
+    }
   });
   out.grid = await gridState(grid);
   await page.screenshot({ path: `${shots}-grid.png` });
@@ -101,7 +111,7 @@ await drive(shots, async (opened, out) => {
     await lineage.locator(`g.node[data-id="${featureNode}"]`).click();
     const tab = page.locator(".tabs-container .tab.active", { hasText: /\.py/ });
     await tab.waitFor({ timeout: 60000 });
-    out.definitionTab = (await tab.innerText()).trim();
+    out.definitionTab = (await tab.innerText()).replace(/\s+/g, "");   // its label and suffix are two spans
     const cursor = page.locator(".statusbar-item", { hasText: /Ln \d+, Col \d+/ }).first();
     await cursor.waitFor({ timeout: 30000 });
     out.cursor = (await cursor.innerText()).trim();
