@@ -7,6 +7,7 @@ belong to a `Content-Length` frame holding JSON, else the daemon broke the proto
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import threading
 import time
@@ -33,16 +34,30 @@ class FramedPipe:
         self.server_requests: list[dict] = []
         self.stderr = bytearray()
         self._changed = threading.Condition()
-        self._writing = threading.Lock()   # the reader thread answers server requests too
+        # One writer thread owns stdin. Were writes made by the callers themselves, a burst bigger
+        # than the pipe's buffer would block the test while the reader thread, answering a server
+        # request, waited for the same pipe: the daemon, blocked on a full stdout, would stop
+        # reading stdin, and all three would wait forever.
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self.write_error: OSError | None = None
+        threading.Thread(target=self._write_stdin, daemon=True).start()
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
     # --- writing -----------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        with self._writing:
-            self.proc.stdin.write(data)
-            self.proc.stdin.flush()
+        """Queue bytes for stdin, in order; frames are never interleaved."""
+        self._outbox.put(data)
+
+    def _write_stdin(self) -> None:
+        while (data := self._outbox.get()) is not None:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.flush()
+            except OSError as exc:   # the daemon is gone: the readers report it
+                self.write_error = exc
+                return
 
     def send(self, message: Any) -> None:
         self.write(encode(message))
@@ -141,6 +156,7 @@ class FramedPipe:
                 self.request("shutdown-final", "shutdown")
                 self.wait_responses(["shutdown-final"], timeout)
                 self.notify("exit")
+                self._outbox.put(None)
                 return self.proc.wait(timeout)
             except (AssertionError, OSError, subprocess.TimeoutExpired):
                 self.proc.kill()

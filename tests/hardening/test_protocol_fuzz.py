@@ -267,7 +267,7 @@ def test_fuzzed_traffic_never_breaks_the_daemon(fuzz_target):
         pipe.write(bytes(b.data))
         fuzz_target["sent"] += b.messages
         try:
-            pipe.wait_responses(b.requests, timeout=60)
+            pipe.wait_responses(b.requests, timeout=120)
         except AssertionError as exc:
             missing = [b.sent.get(i, i) for i in b.requests if i not in pipe.responses]
             raise AssertionError(f"no response to {missing[:5]}") from exc

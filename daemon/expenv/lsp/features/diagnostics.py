@@ -18,6 +18,10 @@ from expenv.lsp.server import ExpenvLanguageServer
 
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.3
+# Past this many lines a document gets one notice instead of the checks: they tokenize the whole
+# text in pure Python (~0.3 ms a line), so a 27,000-line file cost a core for 10 s on every edit.
+# `expenv check` still checks every file whatever its size.
+MAX_CHECKED_LINES = 20_000
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
              "information": types.DiagnosticSeverity.Information}
 
@@ -100,6 +104,11 @@ def register(server: ExpenvLanguageServer) -> None:
         if ws is None or ws.services is None or path is None or (doc := ls.open_document(uri)) is None:
             return
         source = doc.source
+        if (lines := source.count("\n") + 1) > MAX_CHECKED_LINES:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[_diag(
+                0, 0, 0, 1, f"expenv checks documents of up to {MAX_CHECKED_LINES:,} lines in the editor; this one "
+                            f"has {lines:,}. `expenv check` still checks it.", "information", "too_large")]))
+            return
         try:
             found = await ls.run_blocking(document_diagnostics, ws, path, source, ls.notebook_text(uri))
             repo = (await ls.run_blocking(repo_diagnostics, ws)).get(path.resolve(), [])
