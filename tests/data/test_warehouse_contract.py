@@ -130,3 +130,11 @@ def test_no_password_in_any_result(warehouse):
                warehouse.preview("curated.customers", 5), warehouse.profile("orders")]
     text = json.dumps(to_json(results), default=str)
     assert PG_PASSWORD not in text
+
+
+def test_a_first_glance_is_the_schema_alone_and_the_next_adds_the_rows(warehouse):
+    schema, preview = warehouse.glance("curated.customers", 3, max_columns=2)
+    assert preview is None and schema == warehouse.schema("curated.customers")
+    schema, preview = warehouse.glance("curated.customers", 3, max_columns=2)
+    assert preview.columns == ["customer_id", "name"] and len(preview.rows) == 3
+    assert (schema, preview) == warehouse.schema_and_preview("curated.customers", 3, max_columns=2)
