@@ -191,6 +191,17 @@ def test_schema_and_preview_at_once_agree_with_each_asked_alone(lake, name):
     assert glance.preview(name, 3) == full  # the narrow sample is not what a later preview gets
 
 
+@pytest.mark.parametrize("name", ["data/raw/customers.parquet", "data/raw/usage", "data/raw/payments.csv",
+                                  "data/raw/events.ndjson"])
+def test_a_first_glance_is_the_schema_alone_and_the_next_adds_the_rows(lake, name):
+    """A hover's first look at a dataset decodes no rows (bench/data_lookup.py: DESCRIBE-level)."""
+    service, alone = make_service(lake), make_service(lake)
+    schema, preview = service.glance(name, 3, max_columns=2)
+    assert preview is None and schema == alone.schema(name)
+    assert not service.raw._previews._items   # no rows were read
+    assert service.glance(name, 3, max_columns=2) == alone.schema_and_preview(name, 3, max_columns=2)
+
+
 def test_schema_and_preview_keeps_to_the_roots_and_checks_its_input(raw_service):
     with pytest.raises(DataError, match="is outside the raw data roots"):
         raw_service.schema_and_preview("data/raw/../../expenv.toml")

@@ -37,7 +37,7 @@ async def complete(client, uri, pos):
     return [] if result is None else [i.label for i in (result.items if hasattr(result, "items") else result)]
 
 
-async def test_hover_on_a_raw_parquet_path_shows_schema_rows_and_sample(client, example_project):
+async def test_hover_on_a_raw_parquet_path_shows_schema_rows_then_a_sample(client, example_project):
     await start(client, example_project)
     uri = open_python(client, example_project / "explore.py", PANDAS_FILE)
     result = await hover(client, uri, position_of(PANDAS_FILE, "data/raw/customers", 5))
@@ -46,8 +46,12 @@ async def test_hover_on_a_raw_parquet_path_shows_schema_rows_and_sample(client, 
     assert "2,000 rows" in text  # customers are rows/10 in the example project
     for column in ("customer_id", "signup_date", "country", "plan", "monthly_fee"):
         assert f"| {column} |" in text
-    assert "Sample (5 rows)" in text
+    # the first hover of a dataset decodes no rows (DESCRIBE-level work): it says where they are
+    assert "Sample (" not in text and "Hover again for sample rows" in text
     assert result.range.start == position_of(PANDAS_FILE, "data/raw/customers", 0)
+    again = (await hover(client, uri, position_of(PANDAS_FILE, "data/raw/customers", 7))).contents.value
+    assert "Sample (5 rows)" in again and "Hover again" not in again
+    assert again.partition("\n\nSample (")[0] == text.partition("\n\n_Hover again")[0]
 
 
 async def test_hover_on_a_table_inside_sql_text_shows_the_curated_table(client, example_project):
@@ -204,6 +208,7 @@ async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_previe
     await start(client, tmp_path)
     text = 'import pandas as pd\nwide = pd.read_parquet("data/raw/wide.parquet")\n'
     uri = open_python(client, tmp_path / "wide.py", text)
+    await hover(client, uri, position_of(text, "wide.parquet", 2))   # the first: the schema alone
     value = (await hover(client, uri, position_of(text, "wide.parquet", 2))).contents.value
     schema_part, _, sample_part = value.partition("Sample (5 rows)")
     assert all(f"| {n} | `int64` |" in schema_part for n in names) and "10 rows" in schema_part

@@ -28,6 +28,11 @@ class DataLookup(Protocol):
                            ) -> tuple[DatasetSchema, Preview]:
         """Both at once, as a hover shows them; the preview keeps only the first `max_columns` columns."""
 
+    def glance(self, name: str, limit: int = 5, max_columns: int | None = None
+               ) -> tuple[DatasetSchema, Preview | None]:
+        """What a hover shows: the schema alone at the first glance at a dataset (no rows decoded),
+        then the schema and its first `limit` rows."""
+
     def profile(self, name: str) -> Profile: ...
 
     def complete_path(self, prefix: str) -> list[str]:

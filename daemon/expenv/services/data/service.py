@@ -37,6 +37,7 @@ class DataService:
         self.raw = RawBackend(self.roots, config.raw.storage_options)
         self.curated = CuratedBackend(config.curated.url, config.root) if config.curated.url else None
         self._profiles = LruCache(size=32)
+        self._glanced = LruCache(size=1024)   # datasets a hover has shown: the next one adds rows
 
     def warm(self) -> None:
         """Import the engines a first hover would wait for (~0.3 s); call it off the event loop after start-up."""
@@ -142,6 +143,18 @@ class DataService:
             preview = replace(preview, columns=preview.columns[:max_columns],
                               rows=[r[:max_columns] for r in preview.rows])
         return self._with_snippet(schema), preview
+
+    def glance(self, name: str, limit: int = 5, max_columns: int | None = None
+               ) -> tuple[DatasetSchema, Preview | None]:
+        """What a hover shows. The first glance at a dataset is its schema alone (DESCRIBE-level
+        work: decoding sample rows costs several times more, and most hovers are a look at the
+        columns); from the second glance on, with its first `limit` rows, as `schema_and_preview`."""
+        name = _checked(name)
+        if self._glanced.get(name) is None:
+            schema = self.schema(name)
+            self._glanced.put(name, True)
+            return schema, None
+        return self.schema_and_preview(name, limit, max_columns)
 
     def profile(self, name: str) -> Profile:
         name = _checked(name)
