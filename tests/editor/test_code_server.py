@@ -136,6 +136,67 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         _cli_json(root, "down")
 
 
+def _grid_check_csv(path) -> None:
+    """A dataset a user drops into the raw root: 150 rows (two grid pages), some values missing."""
+    lines = ["id,plan,score"]
+    for i in range(150):
+        plan = "" if i % 7 == 3 else ("pro", "basic", "team")[i % 3]
+        score = "" if i % 11 == 5 else f"{(i * 37) % 101 / 4}"
+        lines.append(f"{i},{plan},{score}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
+def test_preview_grid_and_lineage_graph_webviews(tools, editor):
+    """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
+    nulls; a column sorts; Next reads the next page from the daemon. The lineage graph (palette)
+    shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
+    root, url = editor
+    dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
+    _grid_check_csv(root / dataset)
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=600)   # the registry the lineage reads
+    assert applied.returncode == 0, applied.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+    result = subprocess.run(
+        [node24, str(REPO / "tests" / "editor" / "drive_webviews.mjs"), url, str(ARTIFACTS / "webviews"), dataset,
+         "score", feature_view], capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    print("webview e2e step durations (ms):", seen["timings"])
+    assert "failure" not in seen, seen
+
+    schema = _cli_json(root, "data", "schema", dataset)
+    first = _cli_json(root, "data", "preview", dataset, "--limit", "100")
+    second = _cli_json(root, "data", "preview", dataset, "--limit", "100", "--offset", "100")
+    grid = seen["grid"]
+    assert [(h["name"], h["type"]) for h in grid["headers"]] == [(c["name"], c["type"]) for c in schema["columns"]]
+    assert grid["nullLabel"] == "NULL" and grid["nullCells"] > 0
+    assert [[v is None for v in row] for row in grid["rows"]] == [[v is None for v in row] for row in first["rows"]]
+    assert [row[0] for row in grid["rows"]] == [str(row[0]) for row in first["rows"]]
+
+    score = schema["columns"].index(next(c for c in schema["columns"] if c["name"] == "score"))
+    shown = [row[score] for row in seen["sorted"]["rows"]]
+    values = [float(v) for v in shown if v is not None]
+    assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
+    assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
+    # the next page holds the daemon's rows 101-150, still sorted by score within the page
+    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
+    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
+    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
+    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
+    assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
+
+    lineage = _cli_json(root, "features", "lineage")
+    assert set(seen["lineageNodes"]) == {n["id"] for n in lineage["nodes"]} and seen["lineageEdges"] > 0
+    definition = next(n for n in lineage["nodes"] if n["id"] == feature_view)["attrs"]["definition"]
+    path, line = definition.rsplit(":", 1)
+    assert seen["definitionTab"].startswith(Path(path).name), seen
+    assert seen["cursor"].startswith(f"Ln {line},"), seen
+
+
 def _drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float) -> dict:
     """drive_notebook.mjs on `notebook` with `action`: what the editor showed (its steps' durations printed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -141,8 +141,10 @@ async def test_polars_file_gets_a_polars_snippet(client, example_project):
 async def test_data_commands_return_the_same_json_as_the_cli(client, example_project):
     await start(client, example_project)
     for name, cli in (("expenv.data.schema", ["schema", "data/raw/customers.parquet"]),
-                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"])):
-        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {})}
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"]),
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3", "--offset", "7"])):
+        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {}),
+                   **({"offset": 7} if "--offset" in cli else {})}
         over_lsp = await command(client, name, options)
         from_cli = subprocess.run([sys.executable, "-m", "expenv", "data", *cli, "--json"], cwd=example_project,
                                   capture_output=True, text=True, timeout=120)
@@ -182,6 +184,16 @@ async def test_bad_input_gets_a_clear_error_and_the_daemon_keeps_serving(client,
     assert "Traceback" not in str(info.value)
     # still serving, data intact
     assert (await command(client, "expenv.data.schema", {"dataset": "curated.customers"}))["row_count"] == 2000
+
+
+async def test_a_bad_preview_offset_names_the_field_and_the_daemon_keeps_serving(client, example_project):
+    await start(client, example_project)
+    for bad in (-1, "10", True):
+        with pytest.raises(Exception, match="offset must be a non-negative integer"):
+            await command(client, "expenv.data.preview", {"dataset": "curated.customers", "offset": bad})
+    page = await command(client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 2, "offset": 4})
+    assert page["offset"] == 4 and [r[0] for r in page["rows"]] == [r[0] for r in (await command(
+        client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 6}))["rows"][4:6]]
 
 
 async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_preview_keeps_them_all(client, tmp_path):

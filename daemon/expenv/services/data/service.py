@@ -24,6 +24,7 @@ from expenv.services.data.sqlnames import is_table_name
 
 log = logging.getLogger(__name__)
 MAX_PREVIEW = 10_000
+MAX_OFFSET = 100_000_000  # paging reads the rows before a page: a bound keeps a page cheap enough
 LAYERS = ("raw", "curated")
 
 
@@ -120,11 +121,11 @@ class DataService:
 
         return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
-    def preview(self, name: str, limit: int = 20) -> Preview:
-        name, limit = _checked(name), _checked_limit(limit)
+    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+        name, limit, offset = _checked(name), _checked_limit(limit), _checked_offset(offset)
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), limit)
-        return self._warehouse().preview(name, limit)
+            return self.raw.preview(self.roots.locate(name), limit, offset=offset)
+        return self._warehouse().preview(name, limit, offset)
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:
@@ -189,6 +190,12 @@ def _checked_limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
         raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
     return int(limit)
+
+
+def _checked_offset(offset: int) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or not 0 <= offset <= MAX_OFFSET:
+        raise DataError(f"offset must be a whole number from 0 to {MAX_OFFSET}, not {offset!r}")
+    return int(offset)
 
 
 def _renamed(profile: Profile, ref: DatasetRef) -> Profile:
