@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
 from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime
+from expenv.lsp.transport import exit_now
 from expenv.lsp.watching import FileWatching
 from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
@@ -55,13 +55,10 @@ class ExpenvProtocol(LanguageServerProtocol):
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
-        """Exit at once. pygls leaves through asyncio.run, which first waits for every thread
-        still busy (a diagnostics pass importing Feast: half a minute on a loaded machine), though
-        nothing they produce can reach the client any more."""
+        """Exit at once (transport.exit_now), not through pygls' wait for busy threads."""
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
-        logging.shutdown()
-        os._exit(0 if self._shutdown else 1)
+        exit_now(0 if self._shutdown else 1)
 
 
 def _drop_traceback(message: dict) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import threading
 from typing import Any
@@ -170,6 +171,20 @@ async def serve_messages(server, reader) -> None:
     await FrameReader(server.protocol, server._stop_event).run(reader)
 
 
+def exit_now(code: int) -> None:
+    """Leave the process at once. asyncio.run and pygls would first wait for every worker thread
+    still busy (a feature-repo check importing Feast: half a minute on a loaded machine), though
+    nothing they produce can reach the client any more."""
+    logging.shutdown()
+    os._exit(code)
+
+
+async def _serve_until_input_ends(server, reader) -> None:
+    await serve_messages(server, reader)
+    # The editor closed the pipe (window closed, extension host gone) without `exit`: leave as on `exit`.
+    exit_now(0)
+
+
 def run_stdio(server, stdin, stdout) -> None:
     """pygls' `start_io`, with this module's reader."""
     from pygls.io_ import StdinAsyncReader, StdoutWriter
@@ -177,7 +192,7 @@ def run_stdio(server, stdin, stdout) -> None:
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
     try:
-        asyncio.run(serve_messages(server, StdinAsyncReader(stdin, server.thread_pool)))
+        asyncio.run(_serve_until_input_ends(server, StdinAsyncReader(stdin, server.thread_pool)))
     except BrokenPipeError:
         log.error("the client closed the connection")
     except (KeyboardInterrupt, SystemExit):

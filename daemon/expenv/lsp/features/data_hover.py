@@ -1,5 +1,5 @@
-"""Hover content for a string naming one of our datasets: layer, format, size, rows,
-schema and sample rows. Any other symbol gets no answer, so Pylance/pyright answer as usual.
+"""Hover content for a string naming one of our datasets: layer, format, size, rows and
+schema; sample rows from the second hover of a dataset on (the first costs no more than a DESCRIBE). Any other symbol gets no answer, so Pylance/pyright answer as usual.
 A slow storage or warehouse gets `[lsp] answer_timeout_ms`: then the hover names the dataset and
 says its schema is loading, and the next hover shows what the background work found."""
 
@@ -22,7 +22,7 @@ def _hover_text(data, name: str) -> str | None:
     if data.find(name) is None:
         return None
     try:
-        return render.dataset_hover(*data.schema_and_preview(name, SAMPLE_ROWS, render.SAMPLE_COLUMNS))
+        return render.dataset_hover(*data.glance(name, SAMPLE_ROWS, render.SAMPLE_COLUMNS))
     except ExpenvError as exc:
         return render.error_hover(name, str(exc))
 

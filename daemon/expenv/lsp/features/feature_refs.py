@@ -14,14 +14,14 @@ from expenv.lsp import render
 from expenv.lsp.server import ExpenvLanguageServer
 
 
-def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position):
+def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position, without_registry: bool = False):
     ws = ls.workspace_for_uri(uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None, None
     features = ws.services.features
     source = ls.document_source(uri)
     try:
-        return features.mention_at(source, position.line, position.character), features
+        return features.mention_at(source, position.line, position.character, without_registry), features
     except ExpenvError:
         return None, features
 
@@ -31,51 +31,39 @@ def _range(m) -> types.Range:
                        end=types.Position(line=m.end_line, character=m.end))
 
 
-def _hover_of(ls: ExpenvLanguageServer, uri: str, position: types.Position):
-    """(markdown, mention) for the feature name at `position`, or None (worker thread: Feast)."""
-    mention, features = _mention(ls, uri, position)
+async def feature_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
+    # without a registry, a hover on a reference in a feature call says why it knows nothing of it
+    mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position, True)
     if mention is None:
         return None
     try:
         if mention.kind == "feature_ref":
-            info = features.feature(mention.text)
+            info = await ls.run_blocking(features.feature, mention.text)
             if info is None:
                 return None
-            text = render.feature_hover(info, features.impact(mention.text))
+            impact = await ls.run_blocking(features.impact, mention.text)
+            text = render.feature_hover(info, impact)
         elif mention.kind == "feature_service":
-            service = features.service(mention.text)
+            service = await ls.run_blocking(features.service, mention.text)
             if service is None:
                 return None
-            text = render.service_hover(service, features.impact(f"feature_service:{mention.text}"))
+            impact = await ls.run_blocking(features.impact, f"feature_service:{mention.text}")
+            text = render.service_hover(service, impact)
         else:
             return None
     except ExpenvError as exc:
         text = f"⚠ expenv: {exc}"
-    return text, mention
-
-
-async def feature_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
-    """The registry is a local file: the hover waits for it, off the loop (lsp/answers.py)."""
-    uri, at = params.text_document.uri, params.position
-    found = await ls.answer_in_time(uri, ("feature-hover", uri, at.line, at.character,
-                                          hash(ls.document_source(uri))), _hover_of, ls, uri, at, network=False)
-    if found is None:
-        return None
-    text, mention = found
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
                        range=_range(mention))
 
 
 async def feature_completion(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-    uri = params.text_document.uri
-    ws = ls.workspace_for_uri(uri)
+    ws = ls.workspace_for_uri(params.text_document.uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None
-    source = ls.document_source(uri)
-    at = params.position
-    found = await ls.answer_in_time(uri, ("feature-complete", uri, at.line, at.character, hash(source)),
-                                    ws.services.features.completions_at, source, at.line, at.character,
-                                    network=False)
+    source = ls.document_source(params.text_document.uri)
+    found = await ls.run_blocking(ws.services.features.completions_at, source, params.position.line,
+                                  params.position.character)
     return completion_list_of(found[0], found[1], params.position) if found and found[1] else None
 
 
