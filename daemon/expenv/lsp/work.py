@@ -3,7 +3,8 @@
 The service runs in a thread (the editor never waits); `cancelled()` becomes true when the client
 cancels the progress (window/workDoneProgress/cancel) or the request ($/cancelRequest), and at
 that moment `interrupt` stops the query the service is running. On a cancelled request the
-handler still waits for the service to clean up, then answers RequestCancelled.
+handler still waits for the service to clean up, then answers RequestCancelled (or the result,
+when the service finished before it saw the cancel).
 """
 
 from __future__ import annotations
@@ -69,9 +70,7 @@ class CancellableWork:
             await asyncio.wait([job])   # let the service remove what it started before answering
             raise
         except Exception:
-            if self.cancelled():
+            if self.cancelled():   # the service stopped because the user cancelled
                 raise JsonRpcRequestCancelled(f"{self.title}: cancelled") from None
             raise
-        if self.cancelled():
-            raise JsonRpcRequestCancelled(f"{self.title}: cancelled")
-        return result
+        return result   # finished before it saw the cancel: what it made is the user's (a cluster)
