@@ -86,4 +86,4 @@ bench: venv
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/*.vsix devcontainer/node_modules
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/media/dist $(EXT)/*.vsix devcontainer/node_modules

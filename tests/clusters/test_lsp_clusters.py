@@ -60,6 +60,22 @@ def test_launch_from_the_editor_then_the_daemon_dies_and_the_cli_finds_and_stops
     assert_nothing_left(cluster_example, cluster)
 
 
+def test_attaching_a_profile_launches_it_and_the_views_hear_of_it(shared_daemon, cluster_example, launched):
+    """The notebook toolbar's "Attach cluster…" on a profile: the daemon launches it, returns the
+    connection cell, and tells the editor's Clusters view to show the new cluster."""
+    daemon = shared_daemon
+    heard = lambda: [m["params"] for m in daemon.received if m.get("method") == "expenv/workspaceChanged"]  # noqa: E731
+    before = len(heard())
+    attached = daemon.command("expenv.clusters.attach", {"target": "dask-local"})["result"]
+    launched.append(attached)
+    assert attached["status"] == "running" and attached["profile"] == "dask-local"
+    assert f'Client("{attached["address"]}")' in attached["cell"]
+    assert {"workspace": str(cluster_example), "what": "clusters"} in heard()[before:]
+    stopped = daemon.command("expenv.clusters.stop", {"id": attached["id"]})["result"]
+    assert stopped == {"stopped": [attached["id"]]}
+    assert_nothing_left(cluster_example, attached)
+
+
 def test_a_cancelled_launch_removes_everything_it_started(shared_daemon, cluster_example, launched):
     daemon = shared_daemon
     started: dict[str, str] = {}

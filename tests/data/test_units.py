@@ -195,7 +195,7 @@ def test_data_service_implements_the_data_lookup_interface_exactly():
     from expenv.services.data.interface import DataLookup
 
     members = [n for n, v in vars(DataLookup).items() if callable(v) and not n.startswith("_")]
-    assert set(members) == {"resolve", "find", "list", "schema", "preview", "schema_and_preview", "profile",
+    assert set(members) == {"resolve", "find", "list", "schema", "preview", "schema_and_preview", "glance", "profile",
                             "complete_path", "tables", "columns"}
     for name in members:
         expected = inspect.signature(getattr(DataLookup, name))

@@ -1,12 +1,16 @@
 // Drive code-server in Debian's chromium through the example notebook: open
 // notebooks/explore.ipynb from the explorer, read which controller the notebook opened on (no
 // kernel pick is made), run all cells, wait until they end, save, and print what the editor showed.
-// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX  (PLAYWRIGHT_CORE = path of playwright-core)
+// With NOTEBOOK and an action it opens notebooks/NOTEBOOK and, from the notebook toolbar, runs it
+// as a pipeline on TARGET (drive_pipeline.mjs) or attaches a cluster of PROFILE and stops it from
+// the Clusters view (drive_clusters.mjs) instead.
+// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET | attach:PROFILE]]
+//   (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
-const [url, shots] = process.argv.slice(2);
+const [url, shots, notebook = "explore.ipynb", action = "run-all"] = process.argv.slice(2);
 const CONTROLLER = "expenv: production image";
 
 const browser = await chromium.launch({
@@ -37,6 +41,7 @@ async function palette(title) {
   throw new Error(`the palette did not run "${title}"`);
 }
 
+const started = Date.now();
 try {
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
   await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
@@ -46,7 +51,7 @@ try {
   // the file as JSON text: close that editor and open the file again.
   const toolbar = page.locator(".notebook-toolbar-container");
   for (let attempt = 0; attempt < 8; attempt++) {
-    await page.click(`${explorer}[aria-label^="explore.ipynb"]`, { timeout: 30000 });
+    await page.click(`${explorer}[aria-label^="${notebook}"]`, { timeout: 30000 });
     try {
       await toolbar.waitFor({ state: "visible", timeout: 15000 });
       break;
@@ -55,24 +60,33 @@ try {
     }
   }
   await toolbar.waitFor({ state: "visible", timeout: 5000 });
-  // The controller the notebook opened on, without any pick: affinity Preferred does it
-  const kernel = toolbar.getByText(CONTROLLER).first();
-  out.kernel = await kernel.waitFor({ timeout: 60000 }).then(() => CONTROLLER, async () => toolbar.innerText());
-  await page.screenshot({ path: `${shots}-opened.png` });
-  await palette("Notebook: Run All");
-  // While cells run the toolbar offers "Interrupt"; it goes when the last cell has ended
-  const interrupt = page.locator('.notebook-toolbar-container [aria-label^="Interrupt"]');
-  await interrupt.first().waitFor({ state: "visible", timeout: 60000 }).catch(() => undefined);
-  await interrupt.first().waitFor({ state: "hidden", timeout: 900000 });
-  out.errors = await page.locator(".codicon-notebook-state-error").count();
-  await page.screenshot({ path: `${shots}-ran.png` });
-  await palette("File: Save");
-  out.saved = true;
-  // the last cell (the MLflow run) in view, for the screenshot
-  await page.mouse.move(700, 500);   // over the notebook's cells
-  await page.mouse.wheel(0, 100000);
-  await page.getByText("run.info.run_id").first().waitFor({ timeout: 10000 }).catch(() => undefined);
-  await page.screenshot({ path: `${shots}-end.png` });
+  out.durations = { open: Date.now() - started };
+  if (action.startsWith("pipeline:")) {
+    const { runAsPipeline } = await import("./drive_pipeline.mjs");
+    Object.assign(out, await runAsPipeline(page, toolbar, action.slice("pipeline:".length), shots, out.durations));
+  } else if (action.startsWith("attach:")) {
+    const { attachAndStop } = await import("./drive_clusters.mjs");
+    Object.assign(out, await attachAndStop(page, toolbar, action.slice("attach:".length), shots, out.durations));
+  } else {
+    // The controller the notebook opened on, without any pick: affinity Preferred does it
+    const kernel = toolbar.getByText(CONTROLLER).first();
+    out.kernel = await kernel.waitFor({ timeout: 60000 }).then(() => CONTROLLER, async () => toolbar.innerText());
+    await page.screenshot({ path: `${shots}-opened.png` });
+    await palette("Notebook: Run All");
+    // While cells run the toolbar offers "Interrupt"; it goes when the last cell has ended
+    const interrupt = page.locator('.notebook-toolbar-container [aria-label^="Interrupt"]');
+    await interrupt.first().waitFor({ state: "visible", timeout: 60000 }).catch(() => undefined);
+    await interrupt.first().waitFor({ state: "hidden", timeout: 900000 });
+    out.errors = await page.locator(".codicon-notebook-state-error").count();
+    await page.screenshot({ path: `${shots}-ran.png` });
+    await palette("File: Save");
+    out.saved = true;
+    // the last cell (the MLflow run) in view, for the screenshot
+    await page.mouse.move(700, 500);   // over the notebook's cells
+    await page.mouse.wheel(0, 100000);
+    await page.getByText("run.info.run_id").first().waitFor({ timeout: 10000 }).catch(() => undefined);
+    await page.screenshot({ path: `${shots}-end.png` });
+  }
 } catch (err) {
   out.failure = String(err);
   await page.screenshot({ path: `${shots}-failure.png` }).catch(() => undefined);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.docker.conftest import PROD_TAG, base_image, docker_client, example_project, production_image  # noqa: F401
 
 pytestmark = pytest.mark.editor
 SCRIPTS = REPO / "devcontainer" / "scripts"
@@ -35,6 +37,9 @@ def editor(tools, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("editor") / "churn"
     create_example(root, rows=5000)
+    # the session's production image (built only by the tests that run containers), not the user's tag
+    config = root / "expenv.toml"
+    config.write_text(re.sub(r'production_image = "[^"]*"', f'production_image = "{PROD_TAG}"', config.read_text()))
     started = subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "start", str(root)], capture_output=True,
                              text=True, timeout=600)
     assert started.returncode == 0, started.stderr
@@ -129,3 +134,159 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
     finally:
         _cli_json(root, "down")
+
+
+def _grid_check_csv(path) -> None:
+    """A dataset a user drops into the raw root: 150 rows (two grid pages), some values missing."""
+    lines = ["id,plan,score"]
+    for i in range(150):
+        plan = "" if i % 7 == 3 else ("pro", "basic", "team")[i % 3]
+        score = "" if i % 11 == 5 else f"{(i * 37) % 101 / 4}"
+        lines.append(f"{i},{plan},{score}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
+def test_preview_grid_and_lineage_graph_webviews(tools, editor):
+    """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
+    nulls; a column sorts; Next reads the next page from the daemon. The lineage graph (palette)
+    shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
+    root, url = editor
+    dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
+    _grid_check_csv(root / dataset)
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=600)   # the registry the lineage reads
+    assert applied.returncode == 0, applied.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+    result = subprocess.run(
+        [node24, str(REPO / "tests" / "editor" / "drive_webviews.mjs"), url, str(ARTIFACTS / "webviews"), dataset,
+         "score", feature_view], capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    print("webview e2e step durations (ms):", seen["timings"])
+    assert "failure" not in seen, seen
+
+    schema = _cli_json(root, "data", "schema", dataset)
+    first = _cli_json(root, "data", "preview", dataset, "--limit", "100")
+    second = _cli_json(root, "data", "preview", dataset, "--limit", "100", "--offset", "100")
+    grid = seen["grid"]
+    assert [(h["name"], h["type"]) for h in grid["headers"]] == [(c["name"], c["type"]) for c in schema["columns"]]
+    assert grid["nullLabel"] == "NULL" and grid["nullCells"] > 0
+    assert [[v is None for v in row] for row in grid["rows"]] == [[v is None for v in row] for row in first["rows"]]
+    assert [row[0] for row in grid["rows"]] == [str(row[0]) for row in first["rows"]]
+
+    score = schema["columns"].index(next(c for c in schema["columns"] if c["name"] == "score"))
+    shown = [row[score] for row in seen["sorted"]["rows"]]
+    values = [float(v) for v in shown if v is not None]
+    assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
+    assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
+    # the next page holds the daemon's rows 101-150, still sorted by score within the page
+    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
+    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
+    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
+    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
+    assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
+
+    lineage = _cli_json(root, "features", "lineage")
+    assert set(seen["lineageNodes"]) == {n["id"] for n in lineage["nodes"]} and seen["lineageEdges"] > 0
+    definition = next(n for n in lineage["nodes"] if n["id"] == feature_view)["attrs"]["definition"]
+    path, line = definition.rsplit(":", 1)
+    assert seen["definitionTab"].startswith(Path(path).name), seen
+    assert seen["cursor"].startswith(f"Ln {line},"), seen
+
+
+def _drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float) -> dict:
+    """drive_notebook.mjs on `notebook` with `action`: what the editor showed (its steps' durations printed)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+    result = subprocess.run(
+        [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / "notebook"), notebook,
+         action], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"editor steps of {action} (ms):", seen.get("durations"))
+    return seen
+
+
+def _mlflow(uri: str, endpoint: str, body: dict | None = None) -> dict:
+    """MLflow's REST API: GET with query parameters, or POST a JSON body."""
+    import urllib.parse
+
+    if body is None:
+        request = urllib.request.Request(f"{uri}/api/2.0/mlflow/{endpoint}")
+    else:
+        request = urllib.request.Request(f"{uri}/api/2.0/mlflow/{endpoint}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(1800)
+def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(tools, editor, production_image):
+    """Issue 12's acceptance in the real editor: a user commits the example, applies its feature
+    repo, starts MLflow (`expenv up`), opens notebooks/prepare.ipynb, clicks "Run notebook as
+    pipeline…" in the notebook toolbar and picks `dev` (docker: the production image). The run's
+    end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED with
+    the executed notebook as the step's artifact."""
+    root, url = editor
+    for git in (["init", "-q", "-b", "feature/editor"], ["add", "-A"], ["commit", "-q", "-m", "the churn example"]):
+        subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
+                       capture_output=True, timeout=120)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=900)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    uri = _cli_json(root, "up")["tracking_uri"]
+    try:
+        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev", timeout=1500)
+        assert "failure" not in seen, seen
+        assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
+        assert seen["status"] == "FINISHED", seen
+        assert seen["mlflowButton"] is True, seen
+        assert "FINISHED" in seen["runRow"] and "on dev" in seen["runRow"], seen["runRow"]
+
+        # the run the editor showed, as the CLI and MLflow's REST API read it
+        run = _cli_json(root, "pipeline", "status", seen["run"])
+        assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
+        assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
+        parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
+        assert parent["info"]["status"] == "FINISHED"
+        tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
+        assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
+        [step] = _mlflow(uri, "runs/search", {
+            "experiment_ids": [parent["info"]["experiment_id"]],
+            "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
+        assert step["info"]["status"] == "FINISHED"
+        assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
+        artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
+        assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
+    finally:
+        _cli_json(root, "down")
+
+
+def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(tools, editor):
+    """Issue 11 in the real editor: "Attach cluster…" in the notebook toolbar, pick the dask-local
+    profile: the daemon launches it and the connection cell goes in at the top; the Clusters view
+    shows it running; its row's Stop ends it, and nothing of it is left listening."""
+    import socket
+
+    root, url = editor
+    seen = _drive_notebook(tools, url, "explore.ipynb", "attach:dask-local", timeout=600)
+    cluster = seen.get("cluster")
+    try:
+        assert "failure" not in seen, seen
+        address = re.search(r'Client\("tcp://127\.0\.0\.1:(\d+)"\)', seen["cell"])
+        assert address, seen["cell"]
+        assert "running" in seen["runningRow"] and "2/2 workers" in seen["runningRow"], seen["runningRow"]
+        assert seen["goneFromView"] is True
+        listing = _cli_json(root, "cluster", "ls")
+        assert cluster not in [c["id"] for c in listing["clusters"] if c["status"] != "stopped"], listing
+        with socket.socket() as probe:   # the scheduler's port is closed: nothing is left running
+            assert probe.connect_ex(("127.0.0.1", int(address[1]))) != 0
+    finally:   # whatever the editor launched and did not stop (the editor's workspace is this test's own)
+        subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
+                       capture_output=True)

@@ -38,7 +38,7 @@ async def complete(client, uri, pos):
 
 
 @pytest.mark.every_client
-async def test_hover_on_a_raw_parquet_path_shows_schema_rows_and_sample(client, example_project):
+async def test_hover_on_a_raw_parquet_path_shows_schema_rows_then_a_sample(client, example_project):
     await start(client, example_project)
     uri = open_python(client, example_project / "explore.py", PANDAS_FILE)
     result = await hover(client, uri, position_of(PANDAS_FILE, "data/raw/customers", 5))
@@ -47,8 +47,12 @@ async def test_hover_on_a_raw_parquet_path_shows_schema_rows_and_sample(client, 
     assert "2,000 rows" in text  # customers are rows/10 in the example project
     for column in ("customer_id", "signup_date", "country", "plan", "monthly_fee"):
         assert f"| {column} |" in text
-    assert "Sample (5 rows)" in text
+    # the first hover of a dataset decodes no rows (DESCRIBE-level work): it says where they are
+    assert "Sample (" not in text and "Hover again for sample rows" in text
     assert result.range.start == position_of(PANDAS_FILE, "data/raw/customers", 0)
+    again = (await hover(client, uri, position_of(PANDAS_FILE, "data/raw/customers", 7))).contents.value
+    assert "Sample (5 rows)" in again and "Hover again" not in again
+    assert again.partition("\n\nSample (")[0] == text.partition("\n\n_Hover again")[0]
 
 
 async def test_hover_on_a_table_inside_sql_text_shows_the_curated_table(client, example_project):
@@ -141,8 +145,10 @@ async def test_polars_file_gets_a_polars_snippet(client, example_project):
 async def test_data_commands_return_the_same_json_as_the_cli(client, example_project):
     await start(client, example_project)
     for name, cli in (("expenv.data.schema", ["schema", "data/raw/customers.parquet"]),
-                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"])):
-        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {})}
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"]),
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3", "--offset", "7"])):
+        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {}),
+                   **({"offset": 7} if "--offset" in cli else {})}
         over_lsp = await command(client, name, options)
         from_cli = subprocess.run([sys.executable, "-m", "expenv", "data", *cli, "--json"], cwd=example_project,
                                   capture_output=True, text=True, timeout=120)
@@ -184,6 +190,16 @@ async def test_bad_input_gets_a_clear_error_and_the_daemon_keeps_serving(client,
     assert (await command(client, "expenv.data.schema", {"dataset": "curated.customers"}))["row_count"] == 2000
 
 
+async def test_a_bad_preview_offset_names_the_field_and_the_daemon_keeps_serving(client, example_project):
+    await start(client, example_project)
+    for bad in (-1, "10", True):
+        with pytest.raises(Exception, match="offset must be a non-negative integer"):
+            await command(client, "expenv.data.preview", {"dataset": "curated.customers", "offset": bad})
+    page = await command(client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 2, "offset": 4})
+    assert page["offset"] == 4 and [r[0] for r in page["rows"]] == [r[0] for r in (await command(
+        client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 6}))["rows"][4:6]]
+
+
 async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_preview_keeps_them_all(client, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -196,6 +212,7 @@ async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_previe
     await start(client, tmp_path)
     text = 'import pandas as pd\nwide = pd.read_parquet("data/raw/wide.parquet")\n'
     uri = open_python(client, tmp_path / "wide.py", text)
+    await hover(client, uri, position_of(text, "wide.parquet", 2))   # the first: the schema alone
     value = (await hover(client, uri, position_of(text, "wide.parquet", 2))).contents.value
     schema_part, _, sample_part = value.partition("Sample (5 rows)")
     assert all(f"| {n} | `int64` |" in schema_part for n in names) and "10 rows" in schema_part

@@ -135,9 +135,10 @@ async def test_lsp_hover_completion_and_commands_stay_inside_the_roots(lsp, lake
     uri = open_python(lsp, lake / "explore.py", text)
     doc = types.TextDocumentIdentifier(uri=uri)
     for needle in ("data/raw/*/secret", "data/raw/escape/secret"):
-        hover = await lsp.text_document_hover_async(types.HoverParams(text_document=doc,
-                                                                      position=position_of(text, needle, 3)))
-        assert hover is None or MARKER not in hover.contents.value
+        for _ in range(2):   # the second hover of a dataset shows its sample rows too
+            hover = await lsp.text_document_hover_async(types.HoverParams(text_document=doc,
+                                                                          position=position_of(text, needle, 3)))
+            assert hover is None or MARKER not in hover.contents.value
     hover = await lsp.text_document_hover_async(types.HoverParams(
         text_document=doc, position=position_of(text, "data/raw/usage/*", 3)))
     inside = [p for p in (lake / "data/raw/usage").glob("*=*/*.parquet") if not escapes(lake, str(p))]

@@ -44,7 +44,9 @@ def dataset_hover(schema: DatasetSchema, preview: Preview | None) -> str:
         lines.append(f"| {_cell(col.name)} | `{col.type}` |")
     if len(schema.columns) > MAX_COLUMNS:
         lines.append(f"| … {len(schema.columns) - MAX_COLUMNS} more | |")
-    if preview and preview.rows:
+    if preview is None:
+        lines += ["", "_Hover again for sample rows, or run **expenv: Preview dataset**._"]
+    elif preview.rows:
         shown = preview.columns[:SAMPLE_COLUMNS]
         lines += ["", f"Sample ({len(preview.rows)} rows):", "",
                   "| " + " | ".join(_cell(c) for c in shown) + " |", "|" + "---|" * len(shown)]

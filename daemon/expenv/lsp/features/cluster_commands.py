@@ -67,10 +67,12 @@ def register(server: ExpenvLanguageServer) -> None:
     async def clusters_attach(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"target": cluster id or profile, "python"?, "workspace"?} → the connection cell to insert."""
         options = command_options(args)
-        clusters = ls.workspace_for_command(options).services.clusters
+        ws = ls.workspace_for_command(options)
         target, python = _text(options, "target"), _text(options, "python", required=False)
         async with CancellableWork(ls, f"Attaching cluster {target}") as work:
-            return await work.run(clusters.attach, target, python, work.report, work.cancelled)
+            attached = await work.run(ws.services.clusters.attach, target, python, work.report, work.cancelled)
+        ls.workspace_changed(ws, "clusters")   # a profile's attach may have launched one: the views show it
+        return attached
 
     @server.command("expenv.clusters.list")
     @user_errors

@@ -43,7 +43,10 @@ def register(server: ExpenvLanguageServer) -> None:
         limit = options.get("limit", 20)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
             raise InvalidArgument("limit", "limit must be an integer from 1 to 10000")
-        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit))
+        offset = options.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidArgument("offset", "offset must be a non-negative integer (rows to skip)")
+        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit, offset))
 
     @server.command("expenv.data.profile")
     @user_errors

@@ -1,5 +1,5 @@
-"""Hover content for a string naming one of our datasets: layer, format, size, rows,
-schema and sample rows. Any other symbol gets no answer, so Pylance/pyright answer as usual."""
+"""Hover content for a string naming one of our datasets: layer, format, size, rows and
+schema; sample rows from the second hover of a dataset on (the first costs no more than a DESCRIBE). Any other symbol gets no answer, so Pylance/pyright answer as usual."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ async def data_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> typ
         return None
     mention, data = found
     try:
-        schema, preview = await ls.run_blocking(data.schema_and_preview, mention.text, SAMPLE_ROWS,
-                                                render.SAMPLE_COLUMNS)
+        schema, preview = await ls.run_blocking(data.glance, mention.text, SAMPLE_ROWS, render.SAMPLE_COLUMNS)
         text = render.dataset_hover(schema, preview)
     except ExpenvError as exc:
         text = render.error_hover(mention.text, str(exc))

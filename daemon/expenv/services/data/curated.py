@@ -84,7 +84,7 @@ class Warehouse(Protocol):
 
     def stats(self, table: TableInfo) -> TableStats: ...
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]: ...
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]: ...
 
     def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile: ...
 
@@ -176,14 +176,14 @@ class CuratedBackend:
         return DatasetSchema(self.ref(name, table), list(stats.columns), stats.row_count, stats.size_bytes,
                              row_count_estimated=stats.row_count_estimated)
 
-    def preview(self, name: str, limit: int) -> Preview:
+    def preview(self, name: str, limit: int, offset: int = 0) -> Preview:
         table = self.table(name)
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((self._version(), table, limit),
-                                                        lambda: self.warehouse.preview(table, limit))
+            names, rows = self._previews.get_or_compute((self._version(), table, limit, offset),
+                                                        lambda: self.warehouse.preview(table, limit, offset))
         else:
-            names, rows = self.warehouse.preview(table, limit)
-        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit)
+            names, rows = self.warehouse.preview(table, limit, offset)
+        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit, offset)
 
     def profile(self, name: str) -> Profile:
         table = self.table(name)

@@ -107,9 +107,10 @@ class DuckDBWarehouse:
                 count = con.execute(f"SELECT count(*) FROM {qualified(table.schema, table.name)}").fetchone()[0]
         return TableStats([Column(n, t, bool(nullable)) for n, t, nullable in rows], count)
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
         with self.connect() as con:
-            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} LIMIT ?", [limit])
+            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} LIMIT ? OFFSET ?",
+                                 [limit, offset])
             names = [d[0] for d in cursor.description]
             return names, [json_row(r) for r in cursor.fetchall()]
 

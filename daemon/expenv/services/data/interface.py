@@ -21,11 +21,17 @@ class DataLookup(Protocol):
 
     def schema(self, name: str) -> DatasetSchema: ...
 
-    def preview(self, name: str, limit: int = 20) -> Preview: ...
+    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+        """`limit` rows after the first `offset` (in the dataset's stored order)."""
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:
         """Both at once, as a hover shows them; the preview keeps only the first `max_columns` columns."""
+
+    def glance(self, name: str, limit: int = 5, max_columns: int | None = None
+               ) -> tuple[DatasetSchema, Preview | None]:
+        """What a hover shows: the schema alone at the first glance at a dataset (no rows decoded),
+        then the schema and its first `limit` rows."""
 
     def profile(self, name: str) -> Profile: ...
 

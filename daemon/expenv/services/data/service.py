@@ -24,6 +24,7 @@ from expenv.services.data.sqlnames import is_table_name
 
 log = logging.getLogger(__name__)
 MAX_PREVIEW = 10_000
+MAX_OFFSET = 100_000_000  # paging reads the rows before a page: a bound keeps a page cheap enough
 LAYERS = ("raw", "curated")
 
 
@@ -36,6 +37,7 @@ class DataService:
         self.raw = RawBackend(self.roots, config.raw.storage_options)
         self.curated = CuratedBackend(config.curated.url, config.root) if config.curated.url else None
         self._profiles = LruCache(size=32)
+        self._glanced = LruCache(size=1024)   # datasets a hover has shown: the next one adds rows
 
     def warm(self) -> None:
         """Import the engines a first hover would wait for (~0.3 s); call it off the event loop after start-up."""
@@ -119,11 +121,11 @@ class DataService:
 
         return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
-    def preview(self, name: str, limit: int = 20) -> Preview:
-        name, limit = _checked(name), _checked_limit(limit)
+    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+        name, limit, offset = _checked(name), _checked_limit(limit), _checked_offset(offset)
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), limit)
-        return self._warehouse().preview(name, limit)
+            return self.raw.preview(self.roots.locate(name), limit, offset=offset)
+        return self._warehouse().preview(name, limit, offset)
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:
@@ -141,6 +143,18 @@ class DataService:
             preview = replace(preview, columns=preview.columns[:max_columns],
                               rows=[r[:max_columns] for r in preview.rows])
         return self._with_snippet(schema), preview
+
+    def glance(self, name: str, limit: int = 5, max_columns: int | None = None
+               ) -> tuple[DatasetSchema, Preview | None]:
+        """What a hover shows. The first glance at a dataset is its schema alone (DESCRIBE-level
+        work: decoding sample rows costs several times more, and most hovers are a look at the
+        columns); from the second glance on, with its first `limit` rows, as `schema_and_preview`."""
+        name = _checked(name)
+        if self._glanced.get(name) is None:
+            schema = self.schema(name)
+            self._glanced.put(name, True)
+            return schema, None
+        return self.schema_and_preview(name, limit, max_columns)
 
     def profile(self, name: str) -> Profile:
         name = _checked(name)
@@ -176,6 +190,12 @@ def _checked_limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
         raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
     return int(limit)
+
+
+def _checked_offset(offset: int) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or not 0 <= offset <= MAX_OFFSET:
+        raise DataError(f"offset must be a whole number from 0 to {MAX_OFFSET}, not {offset!r}")
+    return int(offset)
 
 
 def _renamed(profile: Profile, ref: DatasetRef) -> Profile:

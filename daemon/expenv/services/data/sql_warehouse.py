@@ -164,11 +164,11 @@ class SqlAlchemyWarehouse:
                 return TableStats(columns, int(reltuples), True, total_size)
             return TableStats(columns, None, False, total_size)
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
         import sqlalchemy as sa
 
         with self.connect() as conn:
-            result = conn.execute(sa.select(sa.text("*")).select_from(self._table(table)).limit(limit))
+            result = conn.execute(sa.select(sa.text("*")).select_from(self._table(table)).limit(limit).offset(offset))
             return list(result.keys()), [json_row(r) for r in result.fetchall()]
 
     def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile:
