@@ -1,6 +1,6 @@
 // Drive code-server in Debian's chromium through the expenv webviews: from the Data view, open
 // DATASET's preview grid (read its typed headers and marked nulls, sort a column, go to the next
-// page); then open the lineage graph from the palette and click FEATURE_VIEW's node, which opens
+// page, open its profile); then open the lineage graph from the palette and click FEATURE_VIEW's node, which opens
 // its definition. Webviews live in nested iframes: their frames are found by the page they hold.
 // Prints what the editor showed, with each step's duration in ms.
 // Usage: node drive_webviews.mjs URL SCREENSHOT_PREFIX DATASET SORT_COLUMN FEATURE_VIEW_NODE
@@ -98,6 +98,15 @@ await drive(shots, async (opened, out) => {
     await grid.locator(".toolbar .range", { hasText: /^Rows 101–/ }).waitFor({ timeout: 60000 });
   });
   out.nextPage = await gridState(grid);
+
+  const profile = await step("open the profile from the grid", async () => {
+    await grid.locator("button.profile").click();
+    return webviewFrame("profile", ".card .nullrate");
+  });
+  out.profile = await profile.locator(".card").evaluateAll((cards) => cards.map((card) => ({
+    column: card.dataset.column, nullRate: Number(card.querySelector(".nullrate").dataset.nullRate),
+    bars: card.querySelectorAll("svg.histogram rect").length })));
+  await page.screenshot({ path: `${shots}-profile.png` });
 
   const lineage = await step("open lineage graph", async () => {
     await palette(page, "expenv: Show feature lineage");

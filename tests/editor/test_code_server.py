@@ -149,7 +149,8 @@ def _grid_check_csv(path) -> None:
 @pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
 def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
-    nulls; a column sorts; Next reads the next page from the daemon. The lineage graph (palette)
+    nulls; a column sorts; Next reads the next page from the daemon; Profile shows each column's
+    null rate and a histogram. The lineage graph (palette)
     shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
     root, url = editor
     dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
@@ -188,6 +189,15 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
     assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
     assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
+
+    # the profile: each column's null rate as the daemon counts it, a histogram for the numeric score
+    profile = _cli_json(root, "data", "profile", dataset)
+    rows = profile["sample_rows"] or profile["row_count"]
+    shown_rates = {c["column"]: c["nullRate"] for c in seen["profile"]}
+    expected_rates = {c["name"]: c["nulls"] / rows for c in profile["columns"]}
+    assert shown_rates.keys() == expected_rates.keys()
+    assert all(abs(shown_rates[name] - rate) <= 1e-4 for name, rate in expected_rates.items()), shown_rates
+    assert shown_rates["plan"] > 0 and next(c for c in seen["profile"] if c["column"] == "score")["bars"] > 1
 
     lineage = _cli_json(root, "features", "lineage")
     assert set(seen["lineageNodes"]) == {n["id"] for n in lineage["nodes"]} and seen["lineageEdges"] > 0

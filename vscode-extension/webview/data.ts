@@ -109,7 +109,8 @@ function bars(counts: number[], labels: string[], title: string): SVGElement {
   const height = 60;
   const most = Math.max(...counts, 1);
   const step = width / Math.max(counts.length, 1);
-  return svg("svg", { class: "histogram", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title },
+  return svg("svg", { class: "histogram", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img",
+    "aria-label": title },
     ...counts.map((count, i) => {
       const h = Math.max((count / most) * (height - 2), count ? 1 : 0);
       return svg("rect", { x: i * step + 1, y: height - h, width: Math.max(step - 2, 1), height: h },
