@@ -37,6 +37,7 @@ async def complete(client, uri, pos):
     return [] if result is None else [i.label for i in (result.items if hasattr(result, "items") else result)]
 
 
+@pytest.mark.every_client
 async def test_hover_on_a_raw_parquet_path_shows_schema_rows_then_a_sample(client, example_project):
     await start(client, example_project)
     uri = open_python(client, example_project / "explore.py", PANDAS_FILE)
@@ -69,6 +70,7 @@ async def test_no_answer_for_symbols_that_are_not_ours(client, example_project, 
     assert await hover(client, uri, position_of(PANDAS_FILE, needle, 1)) is None
 
 
+@pytest.mark.every_client
 async def test_hover_works_in_a_notebook_cell(client, example_project):
     result = await start(client, example_project)
     if client.profile == "visual_studio_code":
@@ -79,6 +81,7 @@ async def test_hover_works_in_a_notebook_cell(client, example_project):
     assert "**raw**" in text and "`csv`" in text and "amount" in text
 
 
+@pytest.mark.every_client
 async def test_completion_of_paths_under_a_raw_root(client, example_project):
     await start(client, example_project)
     text = 'import pandas as pd\ndf = pd.read_parquet("data/raw/'
@@ -89,6 +92,7 @@ async def test_completion_of_paths_under_a_raw_root(client, example_project):
     assert "data/raw/payments.csv" in labels
 
 
+@pytest.mark.every_client
 async def test_completion_of_tables_and_columns_in_sql(client, example_project):
     await start(client, example_project)
     text = 'import duckdb\nq = duckdb.sql("SELECT  FROM curated.customers")\nr = duckdb.sql("SELECT * FROM cur'
