@@ -16,7 +16,8 @@ VSIX := $(EXT)/expenv-0.1.0.vsix
 up: venv docker vsix example devcontainer editor-tools java
 	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
 	@set -o pipefail; url=$$(bash devcontainer/scripts/editor.sh start-devcontainer $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
-	  echo "expenv: the editor is at $$url (code-server in the devcontainer, loopback only; \`make down\` stops everything)"
+	  echo "expenv: the editor is at $$url (code-server in the devcontainer, loopback only; \`make down\` stops everything)" && \
+	  echo "expenv: editor password: $$(cat $(EXAMPLE_DIR)/.expenv/editor-devcontainer/password) (new at each start; kept 0600 in $(EXAMPLE_DIR)/.expenv/editor-devcontainer/password)"
 
 down: venv
 	bash devcontainer/scripts/editor.sh stop $(EXAMPLE_DIR)
@@ -86,4 +87,4 @@ bench: venv
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/*.vsix devcontainer/node_modules
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/media/dist $(EXT)/*.vsix devcontainer/node_modules

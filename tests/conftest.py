@@ -58,10 +58,23 @@ def make_workspace(tmp_path: Path):
     return make
 
 
+# The client profiles `client` runs with (pytest-lsp's recorded capabilities of each editor).
+# Both profiles run the protocol-level tests, where the daemon's path depends on the client: position
+# units (UTF-16 vs UTF-32), registered watchers vs the daemon's own poller, capabilities. Those
+# modules say so with `pytestmark = pytest.mark.every_client` (tests/lsp, the repo-watching test).
+# Every other LSP test is an end-to-end test of a feature (tracking, lineage, parity, policy, template)
+# whose answer does not depend on the client: it runs with the VS Code profile only, since a second
+# profile doubled its cost (a daemon, MLflow runs, Feast loads) without proving anything more.
 CLIENTS = ["visual_studio_code", "neovim"]
 
 
-@pytest_lsp.fixture(params=CLIENTS, config=ClientServerConfig(server_command=DAEMON_CMD))
+def pytest_generate_tests(metafunc):
+    if "client" in metafunc.fixturenames:
+        every = metafunc.definition.get_closest_marker("every_client") is not None
+        metafunc.parametrize("client", CLIENTS if every else CLIENTS[:1], indirect=True)
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=DAEMON_CMD))
 async def client(request, lsp_client: LanguageClient):
     lsp_client.profile = request.param
     accept_registrations(lsp_client)

@@ -5,7 +5,8 @@
 # terminal and the notebook kernels all run on the production image's Python.
 #   code-server-start.sh WORKSPACE PORT TOOLS VSIX PYTHON STATE
 # TOOLS holds node24/ and code-server/ (ensure-editor.sh); the daemon runs on PYTHON; code-server's
-# settings, extensions, log and pid go under STATE.
+# settings, extensions, log and pid go under STATE, and the password of this start in
+# STATE/password (0600): anyone who opens the editor has a terminal, and through it the Docker socket.
 set -euo pipefail
 workspace=$1 port=$2 tools=$3 vsix=$4 python=$5 state=$6
 code_server="$tools/code-server/node_modules/.bin/code-server"
@@ -37,7 +38,12 @@ cat > "$state/user/User/settings.json" <<JSON
 JSON
 "$code_server" --install-extension "$vsix" --force \
   --extensions-dir "$state/extensions" --user-data-dir "$state/user" >/dev/null
-nohup setsid "$code_server" --auth none --bind-addr "127.0.0.1:$port" \
+# A new random password per start, given in the environment (not argv, which `ps` shows) and
+# written readable by its owner only, before it exists anywhere else.
+password=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+rm -f "$state/password"
+(umask 077 && printf '%s\n' "$password" > "$state/password")
+PASSWORD="$password" nohup setsid "$code_server" --auth password --bind-addr "127.0.0.1:$port" \
   --disable-telemetry --disable-update-check \
   --extensions-dir "$state/extensions" --user-data-dir "$state/user" "$workspace" \
   >"$state/code-server.log" 2>&1 </dev/null &

@@ -35,6 +35,8 @@ def run(*args: str):
     (["schema", "curated.customers"], lambda s: s.schema("curated.customers")),
     (["preview", "data/raw/payments.csv", "--limit", "4"], lambda s: s.preview("data/raw/payments.csv", 4)),
     (["preview", "orders"], lambda s: s.preview("orders")),
+    (["preview", "data/raw/customers.parquet", "-n", "5", "--offset", "30"],
+     lambda s: s.preview("data/raw/customers.parquet", 5, 30)),
     (["profile", "data/raw/customers.parquet"], lambda s: s.profile("data/raw/customers.parquet")),
     (["profile", "curated.customers"], lambda s: s.profile("curated.customers")),
 ])
@@ -69,6 +71,7 @@ def test_human_output_is_a_table(workspace):
     (["profile", "data/raw/bad/ragged.csv"], "has a ragged row: line 3 has 4 fields"),
     (["ls", "--layer", "gold"], "unknown layer 'gold': use raw or curated"),
     (["preview", "orders", "--limit", "0"], "limit must be a whole number from 1 to 10000"),
+    (["preview", "orders", "--offset", "-3"], "offset must be a whole number from 0"),
 ])
 def test_errors_are_one_clear_line_on_stderr_and_exit_1(workspace, args, message):
     result = run(*args, "--json", "-w", str(workspace))

@@ -214,3 +214,30 @@ def test_schema_and_preview_keeps_to_the_roots_and_checks_its_input(raw_service)
             raw_service.schema_and_preview("data/raw/customers.parquet", 5, bad)
     with pytest.raises(DataError, match="limit"):
         raw_service.schema_and_preview("data/raw/customers.parquet", 0)
+
+
+def test_a_page_from_an_offset_is_that_slice_of_the_rows(raw_service, tmp_path):
+    """The preview grid's paging: rows offset..offset+limit, for a parquet file, a hive folder and a CSV."""
+    for name in ("data/raw/customers.parquet", "data/raw/usage", "data/raw/payments.csv"):
+        whole = raw_service.preview(name, 60).rows
+        page = raw_service.preview(name, 20, offset=35)
+        assert page.rows == whole[35:55] and page.offset == 35 and page.limit == 20, name
+    assert raw_service.preview("data/raw/payments.csv", 5, offset=10_000).rows == []  # past the end: no rows
+
+
+def test_a_page_of_a_parquet_file_with_many_row_groups_skips_the_groups_before_it(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    pq.write_table(pa.table({"a": list(range(100))}), tmp_path / "data" / "raw" / "g.parquet", row_group_size=7)
+    service = make_service(tmp_path)
+    assert service.preview("data/raw/g.parquet", 10, offset=19).rows == [[i] for i in range(19, 29)]
+    assert service.preview("data/raw/g.parquet", 10, offset=95).rows == [[i] for i in range(95, 100)]
+    assert service.preview("data/raw/g.parquet", 10, offset=100).rows == []
+
+
+def test_preview_offset_is_checked(raw_service):
+    for bad in (-1, "5", 2.5, True):
+        with pytest.raises(DataError, match="offset must be"):
+            raw_service.preview("data/raw/customers.parquet", 5, bad)

@@ -132,6 +132,12 @@ def test_no_password_in_any_result(warehouse):
     assert PG_PASSWORD not in text
 
 
+def test_a_page_from_an_offset_is_that_slice_of_the_rows(warehouse):
+    whole = warehouse.preview("curated.customers", 40).rows
+    page = warehouse.preview("curated.customers", 10, offset=25)
+    assert page.rows == whole[25:35] and page.offset == 25
+
+
 def test_a_first_glance_is_the_schema_alone_and_the_next_adds_the_rows(warehouse):
     schema, preview = warehouse.glance("curated.customers", 3, max_columns=2)
     assert preview is None and schema == warehouse.schema("curated.customers")

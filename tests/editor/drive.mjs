@@ -3,6 +3,7 @@
 // showed (SCREENSHOT with "-views": the four views and the status bar; with "-data": the Data view).
 // Usage: node drive.mjs URL SCREENSHOT  (PLAYWRIGHT_CORE = path of the playwright-core package)
 import { createRequire } from "node:module";
+import { openEditor } from "./login.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
@@ -16,7 +17,7 @@ const browser = await chromium.launch({
 const out = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
+  await openEditor(page, url);
   await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
   // the explorer shows the workspace's files
   await page.waitForSelector('.explorer-folders-view .monaco-list-row[aria-label*="expenv.toml"]', { timeout: 60000 });

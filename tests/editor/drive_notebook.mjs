@@ -7,6 +7,7 @@
 // Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET,attach:PROFILE]]
 //   (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
+import { openEditor } from "./login.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
@@ -43,7 +44,7 @@ async function palette(title) {
 
 const started = Date.now();
 try {
-  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 60000 });
+  await openEditor(page, url);
   await page.waitForSelector(".monaco-workbench", { timeout: 90000 });
   const explorer = ".explorer-folders-view .monaco-list-row";
   await page.click(`${explorer}[aria-label^="notebooks"]`, { timeout: 60000 });

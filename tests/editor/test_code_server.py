@@ -43,7 +43,9 @@ def editor(tools, tmp_path_factory):
     started = subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "start", str(root)], capture_output=True,
                              text=True, timeout=600)
     assert started.returncode == 0, started.stderr
-    yield root, started.stdout.strip().splitlines()[-1]
+    with pytest.MonkeyPatch.context() as env:   # the drivers log in with it, as a user would
+        env.setenv("EXPENV_EDITOR_PASSWORD", (root / ".expenv" / "editor" / "password").read_text().strip())
+        yield root, started.stdout.strip().splitlines()[-1]
     subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "stop", str(root)], timeout=60)
 
 
@@ -134,6 +136,77 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
     finally:
         _cli_json(root, "down")
+
+
+def _grid_check_csv(path) -> None:
+    """A dataset a user drops into the raw root: 150 rows (two grid pages), some values missing."""
+    lines = ["id,plan,score"]
+    for i in range(150):
+        plan = "" if i % 7 == 3 else ("pro", "basic", "team")[i % 3]
+        score = "" if i % 11 == 5 else f"{(i * 37) % 101 / 4}"
+        lines.append(f"{i},{plan},{score}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
+def test_preview_grid_and_lineage_graph_webviews(tools, editor):
+    """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
+    nulls; a column sorts; Next reads the next page from the daemon; Profile shows each column's
+    null rate and a histogram. The lineage graph (palette)
+    shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
+    root, url = editor
+    dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
+    _grid_check_csv(root / dataset)
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=600)   # the registry the lineage reads
+    assert applied.returncode == 0, applied.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+    result = subprocess.run(
+        [node24, str(REPO / "tests" / "editor" / "drive_webviews.mjs"), url, str(ARTIFACTS / "webviews"), dataset,
+         "score", feature_view], capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    print("webview e2e step durations (ms):", seen["timings"])
+    assert "failure" not in seen, seen
+
+    schema = _cli_json(root, "data", "schema", dataset)
+    first = _cli_json(root, "data", "preview", dataset, "--limit", "100")
+    second = _cli_json(root, "data", "preview", dataset, "--limit", "100", "--offset", "100")
+    grid = seen["grid"]
+    assert [(h["name"], h["type"]) for h in grid["headers"]] == [(c["name"], c["type"]) for c in schema["columns"]]
+    assert grid["nullLabel"] == "NULL" and grid["nullCells"] > 0
+    assert [[v is None for v in row] for row in grid["rows"]] == [[v is None for v in row] for row in first["rows"]]
+    assert [row[0] for row in grid["rows"]] == [str(row[0]) for row in first["rows"]]
+
+    score = schema["columns"].index(next(c for c in schema["columns"] if c["name"] == "score"))
+    shown = [row[score] for row in seen["sorted"]["rows"]]
+    values = [float(v) for v in shown if v is not None]
+    assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
+    assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
+    # the next page holds the daemon's rows 101-150, still sorted by score within the page
+    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
+    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
+    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
+    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
+    assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
+
+    # the profile: each column's null rate as the daemon counts it, a histogram for the numeric score
+    profile = _cli_json(root, "data", "profile", dataset)
+    rows = profile["sample_rows"] or profile["row_count"]
+    shown_rates = {c["column"]: c["nullRate"] for c in seen["profile"]}
+    expected_rates = {c["name"]: c["nulls"] / rows for c in profile["columns"]}
+    assert shown_rates.keys() == expected_rates.keys()
+    assert all(abs(shown_rates[name] - rate) <= 1e-4 for name, rate in expected_rates.items()), shown_rates
+    assert shown_rates["plan"] > 0 and next(c for c in seen["profile"] if c["column"] == "score")["bars"] > 1
+
+    lineage = _cli_json(root, "features", "lineage")
+    assert set(seen["lineageNodes"]) == {n["id"] for n in lineage["nodes"]} and seen["lineageEdges"] > 0
+    definition = next(n for n in lineage["nodes"] if n["id"] == feature_view)["attrs"]["definition"]
+    path, line = definition.rsplit(":", 1)
+    assert seen["definitionTab"].startswith(Path(path).name), seen
+    assert seen["cursor"].startswith(f"Ln {line},"), seen
 
 
 def _drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float) -> dict:
@@ -235,3 +308,28 @@ def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops
     assert seen["cluster"] not in [c["id"] for c in listing["clusters"] if c["status"] != "stopped"], listing
     with socket.socket() as probe:   # the scheduler's port is closed: nothing is left running
         assert probe.connect_ex(("127.0.0.1", int(address[1]))) != 0
+
+
+def test_the_editor_asks_for_the_password_of_this_start(editor):
+    """Anyone who opens the editor gets a terminal (and the Docker socket): code-server wants the
+    password that editor.sh generated at this start, kept readable by its owner only."""
+    import http.cookiejar
+    import stat
+    import urllib.parse
+
+    root, url = editor
+    password = root / ".expenv" / "editor" / "password"
+    assert stat.S_IMODE(password.stat().st_mode) == 0o600
+    assert len(password.read_text().strip()) >= 20
+    with urllib.request.urlopen(url, timeout=30) as answer:   # no session: sent to the login page
+        assert urllib.parse.urlparse(answer.url).path.endswith("/login")
+    login = urllib.parse.urljoin(url, "login")
+
+    def session_after(attempt: str) -> bool:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(login, urllib.parse.urlencode({"password": attempt}).encode(), timeout=30).close()
+        return any(c.name.startswith("code-server-session") for c in jar)
+
+    assert not session_after("not-the-password")
+    assert session_after(password.read_text().strip())

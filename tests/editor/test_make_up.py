@@ -9,6 +9,7 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 
 import pytest
@@ -52,11 +53,17 @@ def made_up(tmp_path_factory):
         assert up.returncode == 0, (up.stdout[-3000:], up.stderr[-3000:])
         found = re.search(r"expenv: the editor is at (http://\S+)", up.stdout)
         assert found, up.stdout[-3000:]
+        printed = re.search(r"expenv: editor password: (\S+)", up.stdout)
+        stored = example / ".expenv" / "editor-devcontainer" / "password"
+        assert printed and printed.group(1) == stored.read_text().strip(), up.stdout[-3000:]
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
         (container,) = _containers(example)
         image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}}", container], capture_output=True,
                                text=True).stdout.strip()
         images = [image, image.removesuffix("-uid")]
-        yield example, port, found.group(1), container
+        with pytest.MonkeyPatch.context() as env:   # drive.mjs logs in with what make up printed
+            env.setenv("EXPENV_EDITOR_PASSWORD", printed.group(1))
+            yield example, port, found.group(1), container
     finally:
         down = _make("down", example, port)
         assert down.returncode == 0, down.stderr[-3000:]

@@ -4,8 +4,12 @@ registered watchers (VS Code profile) or polls by itself (Neovim profile)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.features.conftest import feast
 from tests.lsp.session import EditorFileWatcher, open_python, start, wait_for, watching_started
+
+pytestmark = pytest.mark.every_client   # watchers registered (VS Code) or polled by the daemon (Neovim)
 
 USES = '''from feast import FeatureStore
 

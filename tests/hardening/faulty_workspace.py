@@ -46,6 +46,7 @@ while not go.exists() and time.monotonic() < deadline:
     time.sleep(0.1)
 print("going on", flush=True)
 """
+KUBE_TIMEOUT = 15   # the product's default time limit of one Kubernetes API call
 AFTER = 'print("after ran", flush=True)\n'
 
 
@@ -107,14 +108,3 @@ def allowed_hosts_env() -> dict[str, str]:
     host = socket.gethostname()
     return {"MLFLOW_SERVER_ALLOWED_HOSTS": f"{host},{host}:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"}
 
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    """A user's kubeconfig with context `emu` naming `server`."""
-    import yaml
-
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "emu", "preferences": {},
-        "clusters": [{"name": "emu-cluster", "cluster": {"server": server}}],
-        "users": [{"name": "dev", "user": {"token": "emulator-token"}}],
-        "contexts": [{"name": "emu", "context": {"cluster": "emu-cluster", "user": "dev"}}]}))
-    return path

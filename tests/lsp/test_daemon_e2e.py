@@ -9,6 +9,8 @@ from lsprotocol import types
 
 from tests.lsp.session import start, status, wait_for
 
+
+@pytest.mark.every_client
 async def test_advertises_capabilities_and_commands(client, make_workspace):
     result = await start(client, make_workspace())
     caps = result.capabilities
@@ -18,6 +20,7 @@ async def test_advertises_capabilities_and_commands(client, make_workspace):
     assert caps.workspace.workspace_folders.change_notifications is True
 
 
+@pytest.mark.every_client
 async def test_status_returns_version_config_and_parts(client, make_workspace):
     root = make_workspace()
     await start(client, root)
@@ -42,6 +45,7 @@ async def test_status_never_shows_the_warehouse_password(client, make_workspace)
     assert all("s3cret-pw" not in m.message for m in client.log_messages)
 
 
+@pytest.mark.every_client
 async def test_malformed_config_gives_a_located_diagnostic_and_keeps_serving(client, make_workspace):
     root = make_workspace(config='[project]\nname = "x"\n\n[clusters.local]\nkind = "dask"\nworkers = "two"\n')
     await start(client, root)
@@ -56,6 +60,7 @@ async def test_malformed_config_gives_a_located_diagnostic_and_keeps_serving(cli
     assert report["workspaces"][0]["problems"][0]["line"] == 6
 
 
+@pytest.mark.every_client
 async def test_syntax_error_diagnostic_has_line_and_column(client, make_workspace):
     root = make_workspace(config='[project]\nname = "x\n')
     await start(client, root)
@@ -144,6 +149,7 @@ async def test_unknown_command_is_an_error_not_a_crash(client, make_workspace):
     assert (await status(client))["version"] == "0.1.0"
 
 
+@pytest.mark.every_client
 async def test_shutdown_then_exit_ends_the_process_with_code_0(client, make_workspace):
     await start(client, make_workspace())
     await client.shutdown_session()

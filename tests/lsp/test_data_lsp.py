@@ -37,6 +37,7 @@ async def complete(client, uri, pos):
     return [] if result is None else [i.label for i in (result.items if hasattr(result, "items") else result)]
 
 
+@pytest.mark.every_client
 async def test_hover_on_a_raw_parquet_path_shows_schema_rows_then_a_sample(client, example_project):
     await start(client, example_project)
     uri = open_python(client, example_project / "explore.py", PANDAS_FILE)
@@ -69,6 +70,7 @@ async def test_no_answer_for_symbols_that_are_not_ours(client, example_project, 
     assert await hover(client, uri, position_of(PANDAS_FILE, needle, 1)) is None
 
 
+@pytest.mark.every_client
 async def test_hover_works_in_a_notebook_cell(client, example_project):
     result = await start(client, example_project)
     if client.profile == "visual_studio_code":
@@ -79,6 +81,7 @@ async def test_hover_works_in_a_notebook_cell(client, example_project):
     assert "**raw**" in text and "`csv`" in text and "amount" in text
 
 
+@pytest.mark.every_client
 async def test_completion_of_paths_under_a_raw_root(client, example_project):
     await start(client, example_project)
     text = 'import pandas as pd\ndf = pd.read_parquet("data/raw/'
@@ -89,6 +92,7 @@ async def test_completion_of_paths_under_a_raw_root(client, example_project):
     assert "data/raw/payments.csv" in labels
 
 
+@pytest.mark.every_client
 async def test_completion_of_tables_and_columns_in_sql(client, example_project):
     await start(client, example_project)
     text = 'import duckdb\nq = duckdb.sql("SELECT  FROM curated.customers")\nr = duckdb.sql("SELECT * FROM cur'
@@ -141,8 +145,10 @@ async def test_polars_file_gets_a_polars_snippet(client, example_project):
 async def test_data_commands_return_the_same_json_as_the_cli(client, example_project):
     await start(client, example_project)
     for name, cli in (("expenv.data.schema", ["schema", "data/raw/customers.parquet"]),
-                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"])):
-        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {})}
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"]),
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3", "--offset", "7"])):
+        options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {}),
+                   **({"offset": 7} if "--offset" in cli else {})}
         over_lsp = await command(client, name, options)
         from_cli = subprocess.run([sys.executable, "-m", "expenv", "data", *cli, "--json"], cwd=example_project,
                                   capture_output=True, text=True, timeout=120)
@@ -182,6 +188,16 @@ async def test_bad_input_gets_a_clear_error_and_the_daemon_keeps_serving(client,
     assert "Traceback" not in str(info.value)
     # still serving, data intact
     assert (await command(client, "expenv.data.schema", {"dataset": "curated.customers"}))["row_count"] == 2000
+
+
+async def test_a_bad_preview_offset_names_the_field_and_the_daemon_keeps_serving(client, example_project):
+    await start(client, example_project)
+    for bad in (-1, "10", True):
+        with pytest.raises(Exception, match="offset must be a non-negative integer"):
+            await command(client, "expenv.data.preview", {"dataset": "curated.customers", "offset": bad})
+    page = await command(client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 2, "offset": 4})
+    assert page["offset"] == 4 and [r[0] for r in page["rows"]] == [r[0] for r in (await command(
+        client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 6}))["rows"][4:6]]
 
 
 async def test_hover_on_a_wide_parquet_file_samples_its_first_columns_and_preview_keeps_them_all(client, tmp_path):

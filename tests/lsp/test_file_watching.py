@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from tests.lsp.session import (
@@ -20,6 +21,8 @@ from tests.lsp.session import (
     wait_for,
     watching_started,
 )
+
+pytestmark = pytest.mark.every_client   # watchers registered (VS Code) or polled by the daemon (Neovim)
 
 FEATURE_STORE_YAML = "project: churn\nprovider: local\nregistry: data/registry.db\n"
 

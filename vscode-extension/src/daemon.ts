@@ -49,6 +49,9 @@ export class Daemon implements DaemonLink {
 
   readonly showLog = (): void => this.channel.show(true);
 
+  /** Shows a palette command's result somewhere better than a toast (a webview); true when it did. */
+  showResult: (command: string, result: unknown) => boolean = () => false;
+
   private readonly log = (line: string): void => this.channel.appendLine(line);
 
   /** Stops the current daemon, finds the interpreter again, checks it and starts a new daemon. */
@@ -80,7 +83,8 @@ export class Daemon implements DaemonLink {
       clientOptions({
         channel: this.channel,
         errorHandler: this.errorHandler(() => client, budget),
-        onCommandResult: (command, result) => showCommandResult(command, result, this.channel, this.showLog),
+        onCommandResult: (command, result) =>
+          showCommandResult(command, result, this.channel, this.showLog, this.showResult(command, result)),
       }),
     );
     this.client = client;

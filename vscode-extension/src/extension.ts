@@ -8,6 +8,8 @@ import { DebouncedRestart, RESTART_DEBOUNCE_MS, watchRestartTriggers } from "./r
 import { StatusBar } from "./statusbar";
 import { registerViews } from "./views";
 import { createOutputChannel, registerCommand } from "./vscodeapi";
+import { Webviews } from "./webviews/panels";
+import { showInWebview } from "./webviews/results";
 import type { ExtensionContext } from "./vscodeapi";
 
 let shutdown: (() => Promise<void>) | undefined;
@@ -22,6 +24,8 @@ export function activate(context: ExtensionContext): void {
     channel.appendLine(line),
   );
   const notebooks = activateNotebooks(daemon);
+  const webviews = new Webviews(context.extensionUri, daemon);
+  daemon.showResult = (command, result) => showInWebview(webviews, command, result);
   const handlers: Record<string, (...args: unknown[]) => unknown> = {
     [RESTART_COMMAND]: () => restarts.now(),
     [SHOW_LOG_COMMAND]: () => daemon.showLog(),
@@ -34,7 +38,8 @@ export function activate(context: ExtensionContext): void {
     ...CLIENT_COMMANDS.map((id) => registerCommand(id, handlers[id])),
     ...watchRestartTriggers(restarts),
     // Before the first start: the daemon registers a client handler for each notification they hear.
-    ...registerViews(daemon).disposables,
+    ...registerViews(daemon, webviews).disposables,
+    webviews,
     new StatusBar(daemon),
   );
   // Not awaited: activating the Python extension can take seconds and must not delay ours.

@@ -33,9 +33,13 @@ export function showCommandResult(
   result: unknown,
   channel: OutputChannel,
   showLog: () => void,
+  shownElsewhere = false,
 ): void {
   channel.appendLine(`${command} returned:`);
   channel.appendLine(JSON.stringify(result ?? null, null, 2));
+  if (shownElsewhere) {
+    return; // a webview shows it
+  }
   // Not awaited: the command is done; the notification must not hold up its caller.
   void showInformationMessage(`${command}: ${summarise(result)}`, "Show log").then((choice) => {
     if (choice === "Show log") {

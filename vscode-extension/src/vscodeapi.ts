@@ -199,3 +199,21 @@ export async function insertAtCursor(text: string): Promise<boolean> {
   const editor = vscode.window.activeTextEditor;
   return editor ? editor.insertSnippet(new vscode.SnippetString(text.replace(/\$/g, "\\$"))) : false;
 }
+
+// ---- webviews (src/webviews) -------------------------------------------------------------------
+
+export type { Webview, WebviewPanel } from "vscode";
+
+/** A webview panel whose scripts may load only files under the extension's media folder. */
+export function createWebviewPanel(viewType: string, title: string, extensionUri: vscode.Uri): vscode.WebviewPanel {
+  return vscode.window.createWebviewPanel(viewType, title, vscode.ViewColumn.Active, {
+    enableScripts: true,
+    enableCommandUris: false,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "media")],
+  });
+}
+
+/** The URI a webview loads the media file `file` from. */
+export function mediaUri(webview: vscode.Webview, extensionUri: vscode.Uri, file: string): string {
+  return webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "media", ...file.split("/"))).toString();
+}

@@ -2,7 +2,7 @@
 // shows the answer where a user looks; a failure is an error message, never a silent no-op.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { VIEW_COMMANDS } from "../src/commands";
-import { previewMarkdown, viewActions } from "../src/views/actions";
+import { viewActions } from "../src/views/actions";
 import { registerViews } from "../src/views";
 import type { ViewNode } from "../src/views/tree";
 import * as api from "../src/vscodeapi";
@@ -10,6 +10,7 @@ import { FakeDaemon, PIPELINES, registered } from "./vscodefake";
 
 vi.mock("../src/vscodeapi", () => import("./vscodefake"));
 
+const openers = { openPreview: vi.fn(), openProfile: vi.fn(), openLineage: vi.fn() };
 const node = (data: Record<string, unknown>): ViewNode => ({ id: "x", label: "x", data });
 
 describe("view actions", () => {
@@ -17,39 +18,25 @@ describe("view actions", () => {
 
   it("are exactly the view commands the manifest contributes, each registered", () => {
     registered.clear();
-    registerViews(new FakeDaemon({}));
-    expect(Object.keys(viewActions(new FakeDaemon({}), () => undefined)).sort()).toEqual([...VIEW_COMMANDS].sort());
+    registerViews(new FakeDaemon({}), openers);
+    expect(Object.keys(viewActions(new FakeDaemon({}), () => undefined, openers)).sort()).toEqual([...VIEW_COMMANDS].sort());
     expect([...registered.keys()].sort()).toEqual([...VIEW_COMMANDS].sort());
   });
 
-  it("preview a dataset as a table with typed columns and marked nulls", async () => {
-    const daemon = new FakeDaemon({
-      "expenv.data.preview": { columns: ["id", "plan"], rows: [[1, "pro"], [2, null], [3, "a|b"]], limit: 100 },
-      "expenv.data.schema": { columns: [{ name: "id", type: "BIGINT" }, { name: "plan", type: "VARCHAR" }] },
-    });
-    await viewActions(daemon, () => undefined)["expenv.client.view.data.preview"](node({ dataset: "curated.customers" }));
-    expect(daemon.calls).toEqual([
-      { command: "expenv.data.preview", options: { dataset: "curated.customers", limit: 100 } },
-      { command: "expenv.data.schema", options: { dataset: "curated.customers" } },
-    ]);
-    const [markdown, language] = vi.mocked(api.showUntitled).mock.calls[0];
-    expect(language).toBe("markdown");
-    expect(markdown).toContain("| id (BIGINT) | plan (VARCHAR) |");
-    expect(markdown).toContain("| 2 | ∅ |");
-    expect(markdown).toContain("| 3 | a\\|b |");
-  });
-
-  it("profile a dataset into a JSON document", async () => {
-    const daemon = new FakeDaemon({ "expenv.data.profile": { columns: [{ name: "age", null_rate: 0.1 }] } });
-    await viewActions(daemon, () => undefined)["expenv.client.view.data.profile"](node({ dataset: "data/raw/usage" }));
-    expect(daemon.calls[0]).toEqual({ command: "expenv.data.profile", options: { dataset: "data/raw/usage" } });
-    expect(JSON.parse(vi.mocked(api.showUntitled).mock.calls[0][0] as string)).toEqual({ columns: [{ name: "age", null_rate: 0.1 }] });
+  it("open a dataset's preview grid and its profile, asking the daemon nothing themselves", async () => {
+    const daemon = new FakeDaemon({});
+    const actions = viewActions(daemon, () => undefined, openers);
+    await actions["expenv.client.view.data.preview"](node({ dataset: "curated.customers" }));
+    await actions["expenv.client.view.data.profile"](node({ dataset: "data/raw/usage" }));
+    expect(openers.openPreview).toHaveBeenCalledWith("curated.customers");
+    expect(openers.openProfile).toHaveBeenCalledWith("data/raw/usage");
+    expect(daemon.calls).toEqual([]);
   });
 
   it("copy the daemon's loading snippet, or say the daemon gives none", async () => {
     const snippet = 'customers_df = pd.read_parquet("data/raw/customers.parquet")';
     const daemon = new FakeDaemon({ "expenv.data.schema": { columns: [], snippet } });
-    const copy = viewActions(daemon, () => undefined)["expenv.client.view.data.copySnippet"];
+    const copy = viewActions(daemon, () => undefined, openers)["expenv.client.view.data.copySnippet"];
     await copy(node({ dataset: "data/raw/customers.parquet" }));
     expect(api.writeClipboard).toHaveBeenCalledWith(snippet);
     daemon.answers["expenv.data.schema"] = { columns: [] };
@@ -60,9 +47,9 @@ describe("view actions", () => {
 
   it("open a feature's lineage around it, and its definition at its line", async () => {
     const daemon = new FakeDaemon({ "expenv.features.lineage": { nodes: [], edges: [] } });
-    const actions = viewActions(daemon, () => undefined);
+    const actions = viewActions(daemon, () => undefined, openers);
     await actions["expenv.client.view.features.lineage"](node({ node: "feature_view:customer_profile" }));
-    expect(daemon.calls[0].options).toEqual({ center: "feature_view:customer_profile" });
+    expect(openers.openLineage).toHaveBeenCalledWith("feature_view:customer_profile");
     await actions["expenv.client.view.features.definition"](node({ definition: "/ws/features/views.py:10" }));
     await actions["expenv.client.view.features.definition"](node({ definition: "features/entities.py:4" }));
     expect(vi.mocked(api.openFileAt).mock.calls).toEqual([["/ws/features/views.py", 10], ["/ws/features/entities.py", 4]]);
@@ -75,7 +62,7 @@ describe("view actions", () => {
       "expenv.clusters.scale": { id: "dask-local-1" },
       "expenv.clusters.stop": { stopped: ["dask-local-1"] },
     });
-    const actions = viewActions(daemon, () => undefined);
+    const actions = viewActions(daemon, () => undefined, openers);
     await actions["expenv.client.view.clusters.launch"](node({ profile: "dask-local" }));
     await actions["expenv.client.view.clusters.attach"](node({ id: "dask-local-1" }));
     expect(api.writeClipboard).toHaveBeenCalledWith(expect.stringContaining('Client("tcp://127.0.0.1:8786")'));
@@ -96,7 +83,7 @@ describe("view actions", () => {
   it("inserts the connection cell at the cursor when an editor is active", async () => {
     vi.mocked(api.insertAtCursor).mockResolvedValueOnce(true);
     const daemon = new FakeDaemon({ "expenv.clusters.attach": { cell: "client = Client()" } });
-    await viewActions(daemon, () => undefined)["expenv.client.view.clusters.attach"](node({ id: "dask-local-1" }));
+    await viewActions(daemon, () => undefined, openers)["expenv.client.view.clusters.attach"](node({ id: "dask-local-1" }));
     expect(api.insertAtCursor).toHaveBeenCalledWith("client = Client()");
     expect(api.writeClipboard).not.toHaveBeenCalled();
   });
@@ -104,7 +91,7 @@ describe("view actions", () => {
   it("does not scale when the workers prompt is dismissed", async () => {
     vi.mocked(api.showInputBox).mockResolvedValueOnce(undefined);
     const daemon = new FakeDaemon({});
-    await viewActions(daemon, () => undefined)["expenv.client.view.clusters.scale"](node({ id: "dask-local-1" }));
+    await viewActions(daemon, () => undefined, openers)["expenv.client.view.clusters.scale"](node({ id: "dask-local-1" }));
     expect(daemon.calls).toEqual([]);
   });
 
@@ -117,7 +104,7 @@ describe("view actions", () => {
       "expenv.pipelines.rerun": { id: "train-4" },
     });
     vi.mocked(api.showQuickPick).mockImplementationOnce(async (items) => (items as unknown as never[])[1]);
-    const actions = viewActions(daemon, () => undefined);
+    const actions = viewActions(daemon, () => undefined, openers);
     await actions["expenv.client.view.pipelines.submit"](node({ pipeline: "train" }));
     expect(vi.mocked(api.showQuickPick).mock.calls[0][0].map((i) => i.label)).toEqual(["dev", "preprod"]);
     await actions["expenv.client.view.pipelines.logs"](node({ run: "train-new" }));
@@ -137,24 +124,21 @@ describe("view actions", () => {
     const daemon = new FakeDaemon({ "expenv.clusters.stop": () => {
       throw new Error("Request workspace/executeCommand failed with message: id: no cluster dask-local-9");
     } });
-    await viewActions(daemon, () => undefined)["expenv.client.view.clusters.stop"](node({ id: "dask-local-9" }));
+    await viewActions(daemon, () => undefined, openers)["expenv.client.view.clusters.stop"](node({ id: "dask-local-9" }));
     expect(api.showErrorMessage).toHaveBeenCalledWith("expenv: id: no cluster dask-local-9");
   });
 
   it("run from the palette without an item, say what they need instead of calling the daemon", async () => {
     const daemon = new FakeDaemon({});
-    await viewActions(daemon, () => undefined)["expenv.client.view.data.preview"](undefined);
+    await viewActions(daemon, () => undefined, openers)["expenv.client.view.data.preview"](undefined);
     expect(daemon.calls).toEqual([]);
     expect(api.showErrorMessage).toHaveBeenCalledWith(expect.stringContaining("no dataset given"));
   });
 
   it("refresh every view on request", async () => {
     const refresh = vi.fn();
-    await viewActions(new FakeDaemon({}), refresh)["expenv.client.view.refresh"]();
+    await viewActions(new FakeDaemon({}), refresh, openers)["expenv.client.view.refresh"]();
     expect(refresh).toHaveBeenCalledWith("all");
   });
 
-  it("previewMarkdown renders objects as JSON", () => {
-    expect(previewMarkdown("d", { columns: ["m"], rows: [[{ a: 1 }]] }, {})).toContain('| {"a":1} |');
-  });
 });

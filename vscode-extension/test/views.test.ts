@@ -14,6 +14,8 @@ import { DATASETS, FakeDaemon, PIPELINES, STATUS } from "./vscodefake";
 
 vi.mock("../src/vscodeapi", () => import("./vscodefake"));
 
+const openers = { openPreview: vi.fn(), openProfile: vi.fn(), openLineage: vi.fn() };
+
 async function expand(tree: { getChildren(node?: ViewNode): Promise<ViewNode[]> }, node?: ViewNode) {
   return tree.getChildren(node);
 }
@@ -168,13 +170,13 @@ describe("registerViews", () => {
   }
 
   it("creates the four views the manifest contributes", () => {
-    registerViews(new FakeDaemon({}));
+    registerViews(new FakeDaemon({}), openers);
     expect(vi.mocked(createTreeView).mock.calls.map((c) => c[0])).toEqual(Object.keys(VIEWS));
   });
 
   it("refreshes the views that show what the daemon says changed", () => {
     const daemon = new FakeDaemon({});
-    const counts = refreshes(registerViews(daemon));
+    const counts = refreshes(registerViews(daemon, openers));
     daemon.events.emit(WORKSPACE_CHANGED, { workspace: "/ws", what: "clusters" });
     expect(counts).toEqual({ "expenv.dataView": 0, "expenv.featuresView": 0, "expenv.clustersView": 1,
       "expenv.pipelinesView": 0 });
@@ -190,7 +192,7 @@ describe("registerViews", () => {
     vi.useFakeTimers();
     try {
       const daemon = new FakeDaemon({});
-      const counts = refreshes(registerViews(daemon));
+      const counts = refreshes(registerViews(daemon, openers));
       await vi.advanceTimersByTimeAsync(10 * 60_000);
       expect(Object.values(counts)).toEqual([0, 0, 0, 0]);
       daemon.events.setState("starting");

@@ -111,3 +111,47 @@ export const PIPELINES = {
       steps: [{ name: "prepare", status: "RUNNING" }] },
   ],
 };
+
+// ---- webviews -------------------------------------------------------------------------------------
+
+/** A webview that records what the extension posts and lets a test send it messages. */
+export class FakeWebview {
+  readonly cspSource = "https://file+.vscode-resource.vscode-cdn.net";
+  html = "";
+  readonly posted: unknown[] = [];
+  private listener: ((message: unknown) => void) | undefined;
+
+  postMessage = vi.fn(async (message: unknown) => {
+    this.posted.push(message);
+    return true;
+  });
+
+  onDidReceiveMessage(listener: (message: unknown) => void) {
+    this.listener = listener;
+    return { dispose: () => (this.listener = undefined) };
+  }
+
+  /** What the page would send; resolves once the extension posted its answer (or after a turn). */
+  async send(message: unknown): Promise<void> {
+    const before = this.posted.length;
+    this.listener?.(message);
+    for (let turn = 0; turn < 20 && this.posted.length === before; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+}
+
+export const panels: Array<{ viewType: string; title: string; webview: FakeWebview; disposed: () => void }> = [];
+export const createWebviewPanel = vi.fn((viewType: string, title: string) => {
+  const disposers: Array<() => void> = [];
+  const panel = {
+    viewType, title, webview: new FakeWebview(), reveal: vi.fn(),
+    onDidDispose: (listener: () => void) => disposers.push(listener),
+    dispose: () => disposers.forEach((d) => d()),
+    disposed: () => disposers.forEach((d) => d()),
+  };
+  panels.push(panel);
+  return panel;
+});
+export const mediaUri = vi.fn((_webview: unknown, _root: unknown, file: string) =>
+  `https://file+.vscode-resource.vscode-cdn.net/ext/media/${file}`);

@@ -103,12 +103,14 @@ def schema(dataset: str = DATASET, json_out: bool = JSON, workspace: Path = WORK
 
 @data_app.command("preview")
 def preview(dataset: str = DATASET, limit: int = typer.Option(20, "--limit", "-n", help="Rows to show."),
+            offset: int = typer.Option(0, "--offset", help="Rows to skip first (a page further on)."),
             json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
-    """The first rows (reads only those rows)."""
-    result = _run("preview", workspace, lambda s: s.preview(dataset, limit))
+    """The first rows, or a page from --offset (reads only the rows up to that page)."""
+    result = _run("preview", workspace, lambda s: s.preview(dataset, limit, offset))
     if json_out:
         return _emit(result)
-    table = Table(title=f"{escape(result.ref.name)} (first {len(result.rows)} rows)")
+    span = f"first {len(result.rows)}" if not offset else f"{len(result.rows)} from row {offset + 1}"
+    table = Table(title=f"{escape(result.ref.name)} ({span} rows)")
     for name in result.columns:
         table.add_column(escape(name))
     for row in result.rows:

@@ -84,6 +84,13 @@ class TrackingSection:
 
 
 @dataclass(frozen=True)
+class LspSection:
+    # How long a hover, completion or code action waits for a backend (S3, a warehouse, Feast)
+    # before it answers with what is known; the work goes on in the background for the next one.
+    answer_timeout_ms: int = 400
+
+
+@dataclass(frozen=True)
 class ClusterSection:
     name: str
     kind: str
@@ -140,6 +147,7 @@ class ExpenvConfig:
     targets: dict[str, TargetSection] = field(default_factory=dict)
     pipelines: dict[str, PipelineSpec] = field(default_factory=dict)
     policy: PolicySection = PolicySection()
+    lsp: LspSection = LspSection()
     warnings: tuple[ConfigProblem, ...] = ()
 
     def __post_init__(self) -> None:

@@ -52,6 +52,7 @@ class Preview:
     columns: list[str]
     rows: list[list[Any]]  # JSON-safe values
     limit: int
+    offset: int = 0  # rows skipped before these (a page of a grid)
 
 
 @dataclass(frozen=True)

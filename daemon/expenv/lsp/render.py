@@ -59,6 +59,12 @@ def error_hover(name: str, message: str) -> str:
     return f"### `{redact(name)}`\n\n⚠ expenv cannot read this dataset: {redact(message)}"
 
 
+def loading_hover(name: str, layer: str) -> str:
+    """What a hover says while the storage or warehouse is slow to answer (lsp/answers.py)."""
+    return (f"### `{redact(name)}`\n\n**{layer}** · schema loading… the {'storage' if layer == 'raw' else 'warehouse'} "
+            "is slow to answer; hover again in a moment")
+
+
 def _ttl(seconds: int | None) -> str:
     if not seconds:
         return "no TTL"

@@ -19,6 +19,7 @@ from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
+from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime
 from expenv.lsp.transport import exit_now
 from expenv.lsp.watching import FileWatching
 from expenv.services.ledger import set_process_role
@@ -97,6 +98,7 @@ class ExpenvLanguageServer(LanguageServer):
         # (ls, uri) -> [CodeLens] of feature modules other than the tracking lens (one handler per method).
         self.lens_providers: list = []
         self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
+        self.answers = AnswersInTime()
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
 
@@ -226,17 +228,6 @@ class ExpenvLanguageServer(LanguageServer):
         self._warmed.add(ws.root)
         asyncio.get_running_loop().run_in_executor(None, ws.services.data.warm)
 
-    def dataset_at(self, uri: str, position: types.Position):
-        """(mention, data service) for the dataset named at `position`, or None when it is not ours."""
-        from expenv.services.code.reads import mention_at
-
-        data = self.data_for_uri(uri)
-        if data is None:
-            return None
-        source = self.document_source(uri)
-        mention = mention_at(source, position.line, position.character, data)
-        return (mention, data) if mention else None
-
     def workspace_for_command(self, options: dict[str, Any]) -> Workspace:
         """`options["workspace"]` (a folder path or URI), else the only configured workspace."""
         from expenv.domain.errors import ExpenvError
@@ -272,6 +263,14 @@ class ExpenvLanguageServer(LanguageServer):
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    async def answer_in_time(self, uri: str, key, fn, *args, network: bool = True):
+        """fn(*args) off the loop; when it waits on the `network`, `answers.LATE` once the `[lsp]
+        answer_timeout_ms` of the document's workspace is up (the work goes on; lsp/answers.py)."""
+        ws = self.workspace_for_uri(uri)
+        config = ws.services.config if ws is not None and ws.services is not None else None
+        timeout = config.lsp.answer_timeout_ms if config is not None else DEFAULT_TIMEOUT_MS
+        return await self.answers.within(timeout if network else None, (id(config), *key), fn, *args)
 
     async def run_blocking(self, fn, *args):
         """Run slow service work off the event loop so the editor never waits on it."""

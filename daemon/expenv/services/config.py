@@ -19,6 +19,7 @@ from expenv.domain.config import (
     EnvironmentSection,
     ExpenvConfig,
     FeaturesSection,
+    LspSection,
     PolicySection,
     ProjectSection,
     RawDataSection,
@@ -97,6 +98,7 @@ _SECTIONS: dict[str, dict[str, _Key]] = {
     "data.curated": {"url": _STR, "schemas": _STR_LIST},
     "features": {"repo": _STR},
     "tracking": {"uri": _STR},
+    "lsp": {"answer_timeout_ms": _INT},
     "policy": {"feature_store_required": _STR_LIST, "pipeline_paths": _STR_LIST},
 }
 _CLUSTER_KEYS = {
@@ -124,7 +126,7 @@ _TARGET_KEYS = {
     "secrets": _STR_LIST,
 }
 _TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy",
-              "pipelines")
+              "pipelines", "lsp")
 
 
 class _Validator:
@@ -248,6 +250,7 @@ def parse_config(text: str, root: Path) -> tuple[ExpenvConfig | None, list[Confi
             feature_store_required=tuple(policy.get("feature_store_required", ())),
             pipeline_paths=tuple(policy.get("pipeline_paths", ("pipelines",))),
         ),
+        lsp=LspSection(**sections["lsp"]),
         warnings=tuple(v.problems),
     )
     return config, v.problems

@@ -9,9 +9,9 @@ import {
   openFileAt,
   showErrorMessage,
   showInformationMessage,
-  showUntitled,
   writeClipboard,
 } from "../vscodeapi";
+import type { WebviewOpeners } from "../webviews/panels";
 import { parseDefinition } from "./features";
 import type { PipelineListing } from "./pipelines";
 import { errorMessage } from "./tree";
@@ -19,28 +19,13 @@ import type { ViewNode } from "./tree";
 
 type Handler = (node?: ViewNode) => Promise<void>;
 
-interface Preview {
-  columns: string[];
-  rows: unknown[][];
-}
-
-/** A preview as a Markdown table, each column with its type from the schema (nulls shown as ∅,
- * so an empty string is not mistaken for one). */
-export function previewMarkdown(dataset: string, preview: Preview, types: Record<string, string>): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? "∅" : String(typeof v === "object" ? JSON.stringify(v) : v))
-    .replace(/\|/g, "\\|").replace(/\n/g, " ");
-  const header = `| ${preview.columns.map((c) => (types[c] ? `${c} (${types[c]})` : c)).join(" | ")} |`;
-  const rule = `|${preview.columns.map(() => " --- ").join("|")}|`;
-  const rows = preview.rows.map((row) => `| ${row.map(cell).join(" | ")} |`);
-  return [`# ${dataset}`, "", `${preview.rows.length} rows`, "", header, rule, ...rows, ""].join("\n");
-}
-
 function text(node: ViewNode | undefined, key: string): string | undefined {
   const value = node?.data?.[key];
   return typeof value === "string" ? value : undefined;
 }
 
-export function viewActions(daemon: DaemonLink, refresh: (what: string) => void): Record<string, Handler> {
+export function viewActions(daemon: DaemonLink, refresh: (what: string) => void,
+                            webviews: WebviewOpeners): Record<string, Handler> {
   const run = async (work: () => Promise<void>): Promise<void> => {
     try {
       await work();
@@ -61,16 +46,10 @@ export function viewActions(daemon: DaemonLink, refresh: (what: string) => void)
   return {
     "expenv.client.view.refresh": async () => refresh("all"),
     "expenv.client.view.data.preview": (node) => needs(node, "dataset", async (dataset) => {
-      const [preview, schema] = await Promise.all([
-        exec<Preview>("expenv.data.preview", { dataset, limit: 100 }),
-        exec<{ columns: Array<{ name: string; type: string }> }>("expenv.data.schema", { dataset }),
-      ]);
-      const types = Object.fromEntries(schema.columns.map((c) => [c.name, c.type]));
-      await showUntitled(previewMarkdown(dataset, preview, types), "markdown");
+      webviews.openPreview(dataset);
     }),
     "expenv.client.view.data.profile": (node) => needs(node, "dataset", async (dataset) => {
-      const profile = await exec<unknown>("expenv.data.profile", { dataset });
-      await showUntitled(JSON.stringify(profile, null, 2), "json");
+      webviews.openProfile(dataset);
     }),
     "expenv.client.view.data.copySnippet": (node) => needs(node, "dataset", async (dataset) => {
       const schema = await exec<{ snippet?: string }>("expenv.data.schema", { dataset });
@@ -81,8 +60,7 @@ export function viewActions(daemon: DaemonLink, refresh: (what: string) => void)
       void showInformationMessage(`expenv: copied: ${schema.snippet}`);
     }),
     "expenv.client.view.features.lineage": (node) => needs(node, "node", async (center) => {
-      const graph = await exec<unknown>("expenv.features.lineage", { center });
-      await showUntitled(JSON.stringify(graph, null, 2), "json");
+      webviews.openLineage(center);
     }),
     "expenv.client.view.features.definition": (node) => needs(node, "definition", async (definition) => {
       const at = parseDefinition(definition);

@@ -11,6 +11,7 @@ import { DataTree } from "./data";
 import { FeaturesTree } from "./features";
 import { PipelinesTree } from "./pipelines";
 import type { DaemonTree } from "./tree";
+import type { WebviewOpeners } from "../webviews/panels";
 
 /** View ids as package.json contributes them, with the changes each one shows. */
 export const VIEWS = {
@@ -26,7 +27,7 @@ export interface RegisteredViews {
   refresh: (what: string) => void;
 }
 
-export function registerViews(daemon: DaemonLink): RegisteredViews {
+export function registerViews(daemon: DaemonLink, webviews: WebviewOpeners): RegisteredViews {
   const trees: Record<string, DaemonTree> = {};
   const disposables: Disposable[] = [];
   for (const [id, view] of Object.entries(VIEWS)) {
@@ -45,7 +46,7 @@ export function registerViews(daemon: DaemonLink): RegisteredViews {
     daemon.events.onState((state) => state === "ready" || state === "error" ? refresh("all") : undefined),
     daemon.events.on<WorkspaceChange>(WORKSPACE_CHANGED, (change) => refresh(change.what)),
     daemon.events.on(STATUS_NOTIFICATION, () => refresh("pipelines")),
-    ...Object.entries(viewActions(daemon, refresh)).map(([id, handler]) =>
+    ...Object.entries(viewActions(daemon, refresh, webviews)).map(([id, handler]) =>
       registerCommand(id, (node) => handler(node as never))),
   );
   return { trees, disposables, refresh };

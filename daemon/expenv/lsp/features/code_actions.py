@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from expenv.lsp.answers import LATE
 from expenv.lsp.features.cluster_actions import cluster_actions
 from expenv.lsp.features.data_actions import data_actions
 from expenv.lsp.features.parity_actions import parity_actions
@@ -20,6 +21,13 @@ def register(server: ExpenvLanguageServer) -> None:
     )
     async def code_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams,
                            ) -> list[types.CodeAction | types.Command] | None:
-        found = [*await ls.run_blocking(policy_actions, ls, params), *parity_actions(ls, params),
-                 *data_actions(ls, params), *cluster_actions(ls, params)]
+        # The policy rewrite asks about every dataset the document names: at most [lsp] answer_timeout_ms
+        # when one of them may sit behind a network endpoint.
+        uri = params.text_document.uri
+        at = (uri, params.range.start.line, params.range.start.character, hash(ls.document_source(uri)))
+        data = ls.data_for_uri(uri)
+        policy = await ls.answer_in_time(uri, ("policy-actions", *at), policy_actions, ls, params,
+                                         network=data is not None and data.on_network())
+        found = [*(policy if policy is not LATE else []), *parity_actions(ls, params),
+                 *await data_actions(ls, params), *cluster_actions(ls, params)]
         return found or None

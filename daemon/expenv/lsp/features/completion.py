@@ -13,7 +13,10 @@ from expenv.lsp.server import ExpenvLanguageServer
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[*TRIGGERS, ":"]))
     async def complete(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
+        late = None   # a provider whose backend was slow: the editor should ask again
         for provider in (feature_completion, data_completion):
-            if (found := await provider(ls, params)) is not None:
+            found = await provider(ls, params)
+            if found is not None and found.items:
                 return found
-        return None
+            late = late or found
+        return late

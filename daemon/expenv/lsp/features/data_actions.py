@@ -5,19 +5,28 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from expenv.lsp.answers import LATE
 from expenv.lsp.server import ExpenvLanguageServer
+from expenv.services.code.reads import candidate_at
 from expenv.services.code.snippets import SnippetInsert, snippet_insert
 
 INSERT_SNIPPET = "Insert a loading snippet"
 PROFILE = "Profile this dataset"
 
 
-def data_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+async def data_actions(ls: ExpenvLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+    """None while the storage or warehouse is slower than `[lsp] answer_timeout_ms` (lsp/answers.py)."""
     uri = params.text_document.uri
-    found = ls.dataset_at(uri, params.range.start)
+    data = ls.data_for_uri(uri)
+    found = candidate_at(ls.document_source(uri), params.range.start.line, params.range.start.character) \
+        if data is not None else None
     if found is None:
         return []
-    mention, _data = found
+    ref = await ls.answer_in_time(uri, ("find", found.text), data.find, found.text,
+                                  network=data.on_network(found.text))
+    if ref is None or ref is LATE:
+        return []
+    mention = found.named(ref)
     ws = ls.workspace_for_uri(uri)
     insert = snippet_insert(ls.document_source(uri), mention,
                             ws.services.config.curated.url if ws and ws.services else None)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lsprotocol import types
-
 from expenv.domain.data import to_json
 from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
+from expenv.lsp.work import CancellableWork
 
 
 
@@ -43,7 +42,10 @@ def register(server: ExpenvLanguageServer) -> None:
         limit = options.get("limit", 20)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
             raise InvalidArgument("limit", "limit must be an integer from 1 to 10000")
-        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit))
+        offset = options.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidArgument("offset", "offset must be a non-negative integer (rows to skip)")
+        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit, offset))
 
     @server.command("expenv.data.profile")
     @user_errors
@@ -51,13 +53,5 @@ def register(server: ExpenvLanguageServer) -> None:
         options = command_options(args)
         data = ls.workspace_for_command(options).services.data
         name = _dataset(options)
-        token = f"expenv-profile-{id(options)}"
-        progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
-        if progress:
-            await ls.work_done_progress.create_async(token)
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=f"Profiling {name}"))
-        try:
-            return to_json(await ls.run_blocking(data.profile, name))
-        finally:
-            if progress:
-                ls.work_done_progress.end(token, types.WorkDoneProgressEnd())
+        async with CancellableWork(ls, f"Profiling {name}") as work:
+            return to_json(await work.run(data.profile, name, work.report, work.interrupt))

@@ -14,14 +14,14 @@ from expenv.lsp import render
 from expenv.lsp.server import ExpenvLanguageServer
 
 
-def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position):
+def _mention(ls: ExpenvLanguageServer, uri: str, position: types.Position, without_registry: bool = False):
     ws = ls.workspace_for_uri(uri)
     if ws is None or ws.services is None or not ws.services.config.features.repo:
         return None, None
     features = ws.services.features
     source = ls.document_source(uri)
     try:
-        return features.mention_at(source, position.line, position.character), features
+        return features.mention_at(source, position.line, position.character, without_registry), features
     except ExpenvError:
         return None, features
 
@@ -32,7 +32,8 @@ def _range(m) -> types.Range:
 
 
 async def feature_hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
-    mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position)
+    # without a registry, a hover on a reference in a feature call says why it knows nothing of it
+    mention, features = await ls.run_blocking(_mention, ls, params.text_document.uri, params.position, True)
     if mention is None:
         return None
     try:

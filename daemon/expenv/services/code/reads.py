@@ -66,21 +66,46 @@ def find_reads(source: str, lookup: DataLookup) -> list[DataRead]:
     return reads
 
 
-def mention_at(source: str, line: int, character: int, lookup: DataLookup) -> DatasetMention | None:
-    """The dataset named by the literal (or the part of a SQL literal) under the cursor."""
+@dataclass(frozen=True)
+class DatasetCandidate:
+    """The string (or the table reference inside a SQL string) under the cursor, before anyone
+    asks a backend whether it is a dataset. `likely`: it looks like one without asking (a path,
+    a URL, a table named by SQL text), so a hover may name it while the backend is slow."""
+
+    literal: StringLiteral
+    text: str
+    line: int
+    start: int
+    end_line: int
+    end: int
+    likely: bool
+
+    def named(self, ref: DatasetRef) -> DatasetMention:
+        """This candidate, once a lookup found the dataset it names."""
+        return DatasetMention(self.literal, ref, self.text, self.line, self.start, self.end_line, self.end)
+
+
+def candidate_at(source: str, line: int, character: int) -> DatasetCandidate | None:
+    """What `mention_at` would look up at a 0-based position: no backend is asked."""
     from expenv.services.code.sql import reference_at
     from expenv.services.code.strings import literal_at
+    from expenv.services.data.paths import looks_like_path
 
     lit = literal_at(source, line, character)
     if lit is None:
         return None
     if looks_like_sql(lit.value):
         sub = reference_at(lit.value, lit.offset_of(line, character, source.split("\n")))
-        if sub is None or (ref := lookup.find(sub.value)) is None:
+        if sub is None:
             return None
         (l1, c1), (l2, c2) = lit.position_at(sub.start), lit.position_at(sub.end)
-        return DatasetMention(lit, ref, sub.value, l1, c1, l2, c2)
-    ref = lookup.find(lit.value)
-    if ref is None:
-        return None
-    return DatasetMention(lit, ref, lit.value, lit.line, lit.start, lit.end_line, lit.end)
+        return DatasetCandidate(lit, sub.value, l1, c1, l2, c2, likely=sub.kind == "table" or looks_like_path(sub.value))
+    return DatasetCandidate(lit, lit.value, lit.line, lit.start, lit.end_line, lit.end,
+                            likely=looks_like_path(lit.value))
+
+
+def mention_at(source: str, line: int, character: int, lookup: DataLookup) -> DatasetMention | None:
+    """The dataset named by the literal (or the part of a SQL literal) under the cursor."""
+    found = candidate_at(source, line, character)
+    ref = lookup.find(found.text) if found is not None else None
+    return found.named(ref) if ref is not None else None

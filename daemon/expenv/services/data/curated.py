@@ -13,11 +13,12 @@ file's (size, mtime) for DuckDB, for CATALOG_TTL seconds for a server.
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from expenv.domain.data import Column, DatasetRef, DatasetSchema, Layer, Preview, Profile
 from expenv.domain.errors import DataError
@@ -25,6 +26,7 @@ from expenv.domain.secrets import redact
 from expenv.services.data.cache import LruCache
 from expenv.services.data.messages import shown
 from expenv.services.data.sqlnames import TableName, parse_table_name
+from expenv.services.interrupt import QueryInterrupt
 
 CATALOG_TTL = 30.0
 FAILURE_TTL = 15.0
@@ -84,7 +86,7 @@ class Warehouse(Protocol):
 
     def stats(self, table: TableInfo) -> TableStats: ...
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]: ...
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]: ...
 
     def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile: ...
 
@@ -176,18 +178,28 @@ class CuratedBackend:
         return DatasetSchema(self.ref(name, table), list(stats.columns), stats.row_count, stats.size_bytes,
                              row_count_estimated=stats.row_count_estimated)
 
-    def preview(self, name: str, limit: int) -> Preview:
+    def preview(self, name: str, limit: int, offset: int = 0) -> Preview:
         table = self.table(name)
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((self._version(), table, limit),
-                                                        lambda: self.warehouse.preview(table, limit))
+            names, rows = self._previews.get_or_compute((self._version(), table, limit, offset),
+                                                        lambda: self.warehouse.preview(table, limit, offset))
         else:
-            names, rows = self.warehouse.preview(table, limit)
-        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit)
+            names, rows = self.warehouse.preview(table, limit, offset)
+        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit, offset)
 
-    def profile(self, name: str) -> Profile:
+    def profile(self, name: str, progress: Callable[[str], None] | None = None,
+                interrupt: QueryInterrupt | None = None) -> Profile:
+        """A third party's warehouse without an `interrupt` parameter runs to its end when cancelled."""
         table = self.table(name)
-        return self.warehouse.profile(self.ref(name, table), table, self.stats(table))
+        stats = self.stats(table)
+        if progress is not None:
+            rows = f"{stats.row_count:,} rows" if stats.row_count is not None else "rows"
+            progress(f"profiling {name}: reading {rows}")
+        interrupt = interrupt or QueryInterrupt()
+        interrupt.check(f"profiling {name}")
+        if "interrupt" in inspect.signature(self.warehouse.profile).parameters:
+            return self.warehouse.profile(self.ref(name, table), table, stats, interrupt=interrupt)
+        return self.warehouse.profile(self.ref(name, table), table, stats)
 
     def tables(self) -> list[TableInfo]:
         return list(self.catalog().tables)

@@ -20,6 +20,7 @@ from expenv.services.data.jsonsafe import json_row
 from expenv.services.data.messages import engine_message
 from expenv.services.data.profile import profile_relation
 from expenv.services.data.sqlnames import qualified
+from expenv.services.interrupt import QueryInterrupt
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+))?")
 
@@ -107,13 +108,15 @@ class DuckDBWarehouse:
                 count = con.execute(f"SELECT count(*) FROM {qualified(table.schema, table.name)}").fetchone()[0]
         return TableStats([Column(n, t, bool(nullable)) for n, t, nullable in rows], count)
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
         with self.connect() as con:
-            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} LIMIT ?", [limit])
+            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} LIMIT ? OFFSET ?",
+                                 [limit, offset])
             names = [d[0] for d in cursor.description]
             return names, [json_row(r) for r in cursor.fetchall()]
 
-    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile:
-        with self.connect() as con:
+    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats,
+                interrupt: QueryInterrupt | None = None) -> Profile:
+        with self.connect() as con, (interrupt or QueryInterrupt()).stopping(con.interrupt, f"profiling {ref.name}"):
             return profile_relation(con, ref, qualified(table.schema, table.name), row_count=stats.row_count,
                                     types={c.name: c.type for c in stats.columns})

@@ -21,7 +21,8 @@ class DataLookup(Protocol):
 
     def schema(self, name: str) -> DatasetSchema: ...
 
-    def preview(self, name: str, limit: int = 20) -> Preview: ...
+    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+        """`limit` rows after the first `offset` (in the dataset's stored order)."""
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:

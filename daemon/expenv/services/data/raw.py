@@ -167,10 +167,10 @@ class RawBackend:
         with _Reader(self, ds) as reader:
             return self._schema(loc, ds, reader)
 
-    def preview(self, loc: RawLocation, limit: int, max_columns: int | None = None) -> Preview:
+    def preview(self, loc: RawLocation, limit: int, max_columns: int | None = None, offset: int = 0) -> Preview:
         ds = self.dataset(loc)
         with _Reader(self, ds) as reader:
-            return self._preview(loc, ds, limit, max_columns, reader)
+            return self._preview(loc, ds, limit, max_columns, reader, offset)
 
     def schema_and_preview(self, loc: RawLocation, limit: int,
                            max_columns: int | None = None) -> tuple[DatasetSchema, Preview]:
@@ -189,18 +189,18 @@ class RawBackend:
         return DatasetSchema(self.ref(loc, ds.format), list(columns), rows, ds.size, len(ds.files), list(ds.partitions))
 
     def _preview(self, loc: RawLocation, ds: RawDataset, limit: int, max_columns: int | None,
-                 reader: _Reader) -> Preview:
+                 reader: _Reader, offset: int = 0) -> Preview:
         def load():
             if ds.format == "parquet":
-                return parquet_preview(ds, limit, max_columns, reader.parquet())
-            names, rows = text_preview(ds, reader.cursor(), limit)  # rows are parsed whole: cut after
+                return parquet_preview(ds, limit, max_columns, reader.parquet(), offset)
+            names, rows = text_preview(ds, reader.cursor(), limit, offset)  # rows are parsed whole: cut after
             return names[:max_columns], [r[:max_columns] for r in rows]
 
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((ds.fingerprint, limit, max_columns), load)
+            names, rows = self._previews.get_or_compute((ds.fingerprint, limit, max_columns, offset), load)
         else:
             names, rows = load()
-        return Preview(self.ref(loc, ds.format), list(names), [list(r) for r in rows], limit)
+        return Preview(self.ref(loc, ds.format), list(names), [list(r) for r in rows], limit, offset)
 
     def profile_input(self, loc: RawLocation):
         """(dataset, DuckDB cursor, FROM-clause, parameters) for profile.py; the caller closes the cursor."""

@@ -102,17 +102,20 @@ def parquet_schema(ds: RawDataset, opened=None) -> tuple[list[Column], int]:
 
 
 def parquet_preview(ds: RawDataset, limit: int, max_columns: int | None = None,
-                    opened=None) -> tuple[list[str], list[list[Any]]]:
-    """The first `limit` rows of the first `max_columns` columns: only those columns' first pages are decoded."""
+                    opened=None, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
+    """`limit` rows after the first `offset` of the first `max_columns` columns: only those columns'
+    pages up to the last row shown are decoded."""
     try:
         handle = opened if opened is not None else open_parquet(ds)
         names = (handle.schema_arrow if not ds.is_dir else handle.schema).names
         wanted = names[:max_columns] if max_columns is not None and max_columns < len(names) else None
         names = wanted or names
-        if not ds.is_dir:
+        if ds.is_dir:
+            table = handle.head(offset + limit, columns=wanted).slice(offset)
+        elif offset == 0:
             table = next(handle.iter_batches(batch_size=limit, columns=wanted), None)
         else:
-            table = handle.head(limit, columns=wanted)
+            table = _parquet_rows(handle, offset, limit, wanted)
         if table is None:
             return names, []
         columns = [c.to_pylist() for c in table.columns]
@@ -121,6 +124,25 @@ def parquet_preview(ds: RawDataset, limit: int, max_columns: int | None = None,
     except Exception as exc:  # noqa: BLE001
         raise unreadable(ds, exc) from None
     return names, [json_row(r) for r in zip(*columns)][:limit]
+
+
+def _parquet_rows(handle, offset: int, limit: int, columns: list[str] | None):
+    """Rows offset..offset+limit of one parquet file, skipping whole row groups before the page."""
+    import pyarrow as pa
+
+    groups, seen = [], 0
+    for index in range(handle.metadata.num_row_groups):
+        rows = handle.metadata.row_group(index).num_rows
+        if seen + rows > offset:
+            groups.append(index)
+        if seen + rows >= offset + limit:
+            break
+        seen += rows
+    if not groups:
+        return None
+    first = sum(handle.metadata.row_group(i).num_rows for i in range(groups[0]))
+    table = pa.concat_tables([handle.read_row_group(i, columns=columns) for i in groups])
+    return table.slice(offset - first, limit)
 
 
 # ---- csv and json (DuckDB) ------------------------------------------------------------------------
@@ -151,12 +173,12 @@ def text_schema(ds: RawDataset, con) -> tuple[list[Column], int | None]:
     return columns, count
 
 
-def text_preview(ds: RawDataset, con, limit: int) -> tuple[list[str], list[list[Any]]]:
+def text_preview(ds: RawDataset, con, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
     if ds.size == 0:
         raise DataError(f"{shown(ds.name)} is empty")
     source, params = duckdb_source(ds)
     try:
-        cursor = con.execute(f"SELECT * FROM {source} LIMIT ?", [*params, limit])
+        cursor = con.execute(f"SELECT * FROM {source} LIMIT ? OFFSET ?", [*params, limit, offset])
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     except Exception as exc:  # noqa: BLE001

@@ -10,20 +10,23 @@ from __future__ import annotations
 import logging
 import numbers
 from dataclasses import replace
+from typing import Callable
 
 from expenv.domain.config import ExpenvConfig
 from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
 from expenv.domain.errors import DataError
 from expenv.services.data.cache import LruCache
 from expenv.services.data.curated import CuratedBackend
-from expenv.services.data.paths import MAX_NAME, RawRoots, looks_like_path
+from expenv.services.data.paths import MAX_NAME, RawRoots, looks_like_path, split_url
 from expenv.services.data.profile import profile_relation
 from expenv.services.data.raw import RawBackend
 from expenv.services.data.readers import unreadable
 from expenv.services.data.sqlnames import is_table_name
+from expenv.services.interrupt import QueryInterrupt
 
 log = logging.getLogger(__name__)
 MAX_PREVIEW = 10_000
+MAX_OFFSET = 100_000_000  # paging reads the rows before a page: a bound keeps a page cheap enough
 LAYERS = ("raw", "curated")
 
 
@@ -45,6 +48,24 @@ class DataService:
             import pyarrow.parquet  # noqa: F401
         if self.roots.roots or self.curated is not None:
             import duckdb  # noqa: F401
+
+    def on_network(self, name: str | None = None) -> bool:
+        """Whether answering about `name` (a dataset, or a path prefix being typed; "" for a
+        table being typed; None for any dataset of the workspace) may wait on a network endpoint:
+        an object store or a database server, which can hang for its whole timeout. Local files,
+        DuckDB and SQLite files always answer."""
+        if name is None:
+            return any(r.is_remote for r in self.roots.roots) or self.on_network("")
+        if looks_like_path(name):
+            url = split_url(name)
+            if url is not None:
+                return url[0] != "file"
+            try:
+                return self.roots.locate(name).root.is_remote
+            except DataError:
+                return False
+        url = self.config.curated.url or ""
+        return self.curated is not None and url.split("://", 1)[0].split("+", 1)[0].lower() not in ("duckdb", "sqlite")
 
     def _warehouse(self) -> CuratedBackend:
         if self.curated is None:
@@ -120,11 +141,11 @@ class DataService:
 
         return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
-    def preview(self, name: str, limit: int = 20) -> Preview:
-        name, limit = _checked(name), _checked_limit(limit)
+    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+        name, limit, offset = _checked(name), _checked_limit(limit), _checked_offset(offset)
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), limit)
-        return self._warehouse().preview(name, limit)
+            return self.raw.preview(self.roots.locate(name), limit, offset=offset)
+        return self._warehouse().preview(name, limit, offset)
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:
@@ -155,10 +176,15 @@ class DataService:
             return schema, None
         return self.schema_and_preview(name, limit, max_columns)
 
-    def profile(self, name: str) -> Profile:
+    def profile(self, name: str, progress: Callable[[str], None] | None = None,
+                interrupt: QueryInterrupt | None = None) -> Profile:
+        """Column profiles of a dataset. `interrupt.cancel()` from another thread stops the query
+        under way (the user cancelled): then Cancelled, and nothing is cached."""
         name = _checked(name)
+        interrupt = interrupt or QueryInterrupt()
+        report = progress or (lambda _message: None)
         if not looks_like_path(name):
-            return self._warehouse().profile(name)
+            return self._warehouse().profile(name, report, interrupt)
         loc = self.roots.locate(name)
         schema = self.raw.schema(loc)
         ds, cursor, source, params = self.raw.profile_input(loc)
@@ -172,8 +198,11 @@ class DataService:
             except Exception as exc:  # noqa: BLE001 - duckdb.Error and the fsspec errors it carries
                 raise unreadable(ds, exc) from None
 
+        rows = f"{schema.row_count:,} rows" if schema.row_count is not None else "rows"
+        report(f"profiling {name}: reading {rows}")
         try:
-            profile = self._profiles.get_or_compute(ds.fingerprint, compute)
+            with interrupt.stopping(cursor.interrupt, f"profiling {name}"):
+                profile = self._profiles.get_or_compute(ds.fingerprint, compute)
         finally:
             cursor.close()
         return profile if profile.ref == schema.ref else _renamed(profile, schema.ref)
@@ -189,6 +218,12 @@ def _checked_limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PREVIEW:
         raise DataError(f"limit must be a whole number from 1 to {MAX_PREVIEW}, not {limit!r}")
     return int(limit)
+
+
+def _checked_offset(offset: int) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or not 0 <= offset <= MAX_OFFSET:
+        raise DataError(f"offset must be a whole number from 0 to {MAX_OFFSET}, not {offset!r}")
+    return int(offset)
 
 
 def _renamed(profile: Profile, ref: DatasetRef) -> Profile:

@@ -26,6 +26,7 @@ from expenv.services.data.curated import Catalog, TableInfo, TableStats
 from expenv.services.data.jsonsafe import json_row
 from expenv.services.data.messages import engine_message
 from expenv.services.data.profile import SAMPLE_ROWS, profile_relation
+from expenv.services.interrupt import QueryInterrupt
 
 EXACT_COUNT_BELOW = 64 * 1024 * 1024
 CONNECT_TIMEOUT = 5
@@ -164,23 +165,26 @@ class SqlAlchemyWarehouse:
                 return TableStats(columns, int(reltuples), True, total_size)
             return TableStats(columns, None, False, total_size)
 
-    def preview(self, table: TableInfo, limit: int) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
         import sqlalchemy as sa
 
         with self.connect() as conn:
-            result = conn.execute(sa.select(sa.text("*")).select_from(self._table(table)).limit(limit))
+            result = conn.execute(sa.select(sa.text("*")).select_from(self._table(table)).limit(limit).offset(offset))
             return list(result.keys()), [json_row(r) for r in result.fetchall()]
 
-    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile:
+    def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats,
+                interrupt: QueryInterrupt | None = None) -> Profile:
         import duckdb
 
-        names, columns, fetched, complete = self._sample(table, stats)
+        interrupt = interrupt or QueryInterrupt()
+        names, columns, fetched, complete = self._sample(table, stats, interrupt, f"profiling {ref.name}")
         arrow = _arrow_table(names, columns)
         con = duckdb.connect(":memory:")
         try:
             con.register("__expenv_src", arrow)
-            profile = profile_relation(con, ref, "__expenv_src", row_count=fetched,
-                                       types={c.name: c.type for c in stats.columns})
+            with interrupt.stopping(con.interrupt, f"profiling {ref.name}"):
+                profile = profile_relation(con, ref, "__expenv_src", row_count=fetched,
+                                           types={c.name: c.type for c in stats.columns})
         finally:
             con.close()
         if complete:
@@ -189,7 +193,7 @@ class SqlAlchemyWarehouse:
         return dataclasses.replace(profile, row_count=max(total, fetched), sampled=True, sample_rows=fetched,
                                    row_count_estimated=stats.row_count_estimated or stats.row_count is None)
 
-    def _sample(self, table: TableInfo, stats: TableStats):
+    def _sample(self, table: TableInfo, stats: TableStats, interrupt: QueryInterrupt, what: str):
         """(names, columns, rows fetched, whether that is the whole table), at most SAMPLE_ROWS rows."""
         import sqlalchemy as sa
 
@@ -204,13 +208,22 @@ class SqlAlchemyWarehouse:
                 method = sa.func.system if estimate > 20 * SAMPLE_ROWS else sa.func.bernoulli
                 source = sa.tablesample(source, method(percent), seed=sa.literal_column("42"))
             query = sa.select(sa.text("*")).select_from(source).limit(SAMPLE_ROWS + 1)
-            result = conn.execution_options(stream_results=True, yield_per=50_000).execute(query)
-            names = list(result.keys())
-            rows = result.fetchall()
+            with interrupt.stopping(_canceller(conn), what):
+                result = conn.execution_options(stream_results=True, yield_per=50_000).execute(query)
+                names = list(result.keys())
+                rows = result.fetchall()
         complete = len(rows) <= SAMPLE_ROWS and not block_sample
         rows = rows[:SAMPLE_ROWS]
         columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in names]
         return names, columns, len(rows), complete
+
+
+def _canceller(conn):
+    """What stops the connection's running statement from another thread: the driver's cancel
+    (psycopg, psycopg2: the server cancels the query) or interrupt (sqlite3); else nothing."""
+    dbapi = conn.connection.dbapi_connection
+    stop = getattr(dbapi, "cancel", None) or getattr(dbapi, "interrupt", None)
+    return stop if callable(stop) else (lambda: None)
 
 
 def _arrow_table(names: list[str], columns: list[list[Any]]):

@@ -171,11 +171,17 @@ class FeatureService:
 
     # ---- feature references in code (hover, completion, diagnostics, references) ----------------
 
-    def mention_at(self, source: str, line: int, character: int):
-        """The feature reference / service / view name literal at a 0-based position, or None."""
+    def mention_at(self, source: str, line: int, character: int, without_registry: bool = False):
+        """The feature reference / service / view name literal at a 0-based position, or None;
+        `without_registry`: what the code alone shows when the registry cannot be loaded."""
         from expenv.services.features.mentions import mention_at
 
-        return mention_at(source, line, character, self.catalog())
+        try:
+            return mention_at(source, line, character, self.catalog())
+        except FeatureStoreError:
+            if not without_registry:
+                raise
+            return mention_at(source, line, character, None)
 
     def mention_problems(self, source: str):
         """Unknown views, features and services named in `source` (list of MentionProblem)."""

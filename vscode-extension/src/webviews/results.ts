@@ -1,0 +1,27 @@
+// Palette runs of the daemon's data and lineage commands open the webviews on what they answered,
+// instead of leaving JSON in the log (src/results.ts still logs it).
+import type { WebviewOpeners } from "./panels";
+
+function datasetOf(result: unknown): string | undefined {
+  const ref = (result as { ref?: { name?: unknown } } | null)?.ref;
+  return typeof ref?.name === "string" ? ref.name : undefined;
+}
+
+/** Opens the webview for a daemon command's result; false when the command has none. */
+export function showInWebview(webviews: WebviewOpeners, command: string, result: unknown): boolean {
+  const dataset = datasetOf(result);
+  if (command === "expenv.data.preview" && dataset) {
+    webviews.openPreview(dataset);
+    return true;
+  }
+  if (command === "expenv.data.profile" && dataset) {
+    webviews.openProfile(dataset);
+    return true;
+  }
+  if (command === "expenv.features.lineage" && result && typeof result === "object") {
+    const center = (result as { attrs?: { center?: unknown } }).attrs?.center;
+    webviews.openLineage(typeof center === "string" ? center : null);
+    return true;
+  }
+  return false;
+}
