@@ -43,13 +43,9 @@ def owner_alive(owner: str) -> bool | None:
     pid, _, host = rest.partition("@")
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from expenv.services.process_state import pid_alive
+
+    return pid_alive(int(pid))
 
 
 @dataclass

@@ -78,19 +78,12 @@ def stop(records: list[dict[str, Any]], grace: float = 10.0) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Members that are only zombies (our own exited children) do not count.
+    """Members that are only zombies (our own exited children, reaped here, or orphans that init
+    has not reaped yet) do not count."""
+    from expenv.services.process_state import group_alive
+
     _reap()
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
+    return group_alive(pgid)
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -67,13 +67,9 @@ def _pid_namespace() -> str:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from expenv.services.process_state import pid_alive
+
+    return pid_alive(pid)
 
 
 def healthy(uri: str, timeout: float = 2.0) -> bool:

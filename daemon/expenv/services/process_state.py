@@ -1,0 +1,52 @@
+"""Whether a process (or a process group) still runs, not counting zombies.
+
+A server or cluster that expenv started outlives the CLI process that started it, so its parent
+becomes the machine's init. Some inits (a container's, a microVM's) reap late: the process has
+exited but `kill(pid, 0)` still succeeds on its zombie, and a `stop` waited out its whole grace
+period for a process that had long finished."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _state(pid: int) -> str | None:
+    """The one-letter state of /proc/PID/stat (None when it cannot be read)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return _state(pid) != "Z"
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any member of the process group is alive and not a zombie."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
