@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
+
+if TYPE_CHECKING:
+    from expenv.services.interrupt import QueryInterrupt
 
 
 class DataLookup(Protocol):
@@ -33,7 +36,10 @@ class DataLookup(Protocol):
         """What a hover shows: the schema alone at the first glance at a dataset (no rows decoded),
         then the schema and its first `limit` rows."""
 
-    def profile(self, name: str) -> Profile: ...
+    def profile(self, name: str, progress: Callable[[str], None] | None = None,
+                interrupt: QueryInterrupt | None = None) -> Profile:
+        """Column profiles; `progress` hears what is being done, `interrupt.cancel()` from another
+        thread stops the query under way (then `Cancelled`)."""
 
     def complete_path(self, prefix: str) -> list[str]:
         """Dataset paths under the raw roots that start with `prefix` (as the user would type them)."""
