@@ -36,3 +36,12 @@ def test_positions_outside_literals_find_nothing_in_a_long_document():
         line = rng.randrange(len(lines))
         character = rng.randrange(len(lines[line]) + 1)
         assert literal_at(source, line, character) == _whole_document_answer(source, line, character), (line, character)
+
+
+def test_a_window_never_opens_inside_strings_that_share_a_line():
+    # the string at the window's edge starts on the line where another multi-line string ends
+    filler = "".join(f"v{i} = {i}\n" for i in range(strings.WINDOW_FROM_LINES))
+    source = filler + 'a = """one\n#two""" + """three\n' + "\n" * (strings.WINDOW_LINES + 5) + '""" + "x"\n'
+    line = source.count("\n") - 1
+    assert literal_at(source, line, 7) == _whole_document_answer(source, line, 7)
+    assert literal_at(source, line, 7).value == "x"

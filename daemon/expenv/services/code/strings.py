@@ -176,9 +176,12 @@ def _window(source: str, line: int) -> tuple[str, int]:
     starts, spans = _layout(source)
     first, last = max(0, line - WINDOW_LINES), min(len(starts) - 1, line + WINDOW_LINES)
     lo, hi = starts[first], starts[last + 1] if last + 1 < len(starts) else len(source)
-    for start, end in spans:   # few: only strings that cross a line end
-        if start < lo < end:   # the window would open inside this string ...
+    # Few spans: only strings that cross a line end. Moving an end may land it in the string
+    # before (or after) on the same line, so the opening end walks them backwards, the closing forwards.
+    for start, end in reversed(spans):
+        if start < lo < end:   # the window would open inside this string
             lo = source.rfind("\n", 0, start) + 1
+    for start, end in spans:
         if start < hi < end:   # ... or close inside it
             hi = source.find("\n", end)
             hi = len(source) if hi < 0 else hi + 1
