@@ -146,3 +146,21 @@ def test_no_docker_engine_is_a_clear_error_with_the_fix(monkeypatch, tmp_path):
         docker_client()
     with pytest.raises(ParityError, match="no Docker engine answers"):
         check_parity("anything:latest", sys.executable, tmp_path)
+
+
+def test_a_probe_left_behind_by_a_killed_prober_is_removed_by_the_next_probe(docker_client, base_image, monkeypatch):
+    from expenv.services.images import engine, run_python
+
+    # what a prober killed between `start` and `remove` leaves: an exited container labelled probe
+    left = docker_client.containers.create(base_image.id, command=["-c", "pass"], entrypoint=["python3"],
+                                           network_mode="none", labels={"org.expenv.role": "probe"})
+    try:
+        left.start()
+        left.wait(timeout=120)
+        monkeypatch.setattr(engine, "STALE_PROBE_SECONDS", 0)   # it finished "long enough ago"
+        assert run_python(base_image.id, "print(6 * 7)", python="python3").strip() == "42"
+        probes = docker_client.containers.list(all=True, filters={"label": engine.PROBE_LABEL})
+        assert left.id not in {c.id for c in probes}
+    finally:
+        for c in docker_client.containers.list(all=True, filters={"id": left.id}):
+            c.remove(force=True)

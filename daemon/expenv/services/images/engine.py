@@ -115,9 +115,40 @@ def run_python(ref: str, script: str, python: str | None = None, client=None, ti
         "devcontainer/production.Dockerfile does")
 
 
+PROBE_LABEL = "org.expenv.role=probe"
+# A probe's container is removed by the process that ran it; one whose prober was killed (a daemon
+# or CLI stopped mid-probe) stays behind, exited. The next probe removes those exited this long ago:
+# long enough that no prober still reads one's logs.
+STALE_PROBE_SECONDS = 600
+
+
+def _sweep_stale_probes(client) -> None:
+    from datetime import datetime, timezone
+
+    from docker.errors import APIError, NotFound
+
+    try:
+        exited = client.containers.list(all=True, filters={"label": PROBE_LABEL, "status": "exited"})
+    except APIError:
+        return
+    now = datetime.now(timezone.utc)
+    for container in exited:
+        finished = (container.attrs.get("State") or {}).get("FinishedAt", "")[:19]   # ISO, nanoseconds cut
+        try:
+            age = (now - datetime.fromisoformat(finished).replace(tzinfo=timezone.utc)).total_seconds()
+        except ValueError:
+            continue
+        if age >= STALE_PROBE_SECONDS:
+            try:
+                container.remove(force=True)
+            except (APIError, NotFound):
+                pass
+
+
 def _run(client, image_id: str, program: str, args: list[str], timeout: float) -> tuple[int, str, str]:
     from docker.errors import APIError
 
+    _sweep_stale_probes(client)
     try:
         container = client.containers.create(image_id, command=args, entrypoint=[program], network_mode="none",
                                              detach=True, labels={"org.expenv.role": "probe"})
