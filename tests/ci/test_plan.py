@@ -131,7 +131,8 @@ def _workflows() -> dict[str, dict]:
 
 
 def test_the_workflows_run_only_the_plans_and_their_triggers_match_the_events(project):
-    """Structural check of the workflows (actionlint cannot be installed here: add it where reachable)."""
+    """The workflows run only the plans (actionlint itself runs in
+    tests/template/test_rendered_repository.py::test_actionlint_passes_on_every_workflow)."""
     import re
 
     events = {}

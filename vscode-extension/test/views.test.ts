@@ -64,6 +64,21 @@ describe("DataTree", () => {
     expect(node.icon).toBe("error");
   });
 
+  it("still lists the raw datasets when the warehouse cannot be read, with its error in the curated group", async () => {
+    const daemon = new FakeDaemon({ "expenv.status": STATUS, "expenv.data.list": (options: Record<string, unknown>) => {
+      if (options.layer !== "raw") {
+        throw new Error("Request workspace/executeCommand failed with message: cannot open the warehouse: no such file");
+      }
+      return DATASETS.filter((d) => d.ref.layer === "raw");
+    } });
+    const tree = new DataTree(daemon);
+    const roots = await expand(tree);
+    expect(labels(roots)).toEqual(["data/raw", "curated"]);
+    expect(labels(await expand(tree, roots[0]))).toEqual(["customers.parquet", "usage"]);
+    const [error] = await expand(tree, roots[1]);
+    expect([error.label, error.icon]).toEqual(["cannot open the warehouse: no such file", "error"]);
+  });
+
   it("formats sizes", () => {
     expect([formatBytes(null), formatBytes(512), formatBytes(2048), formatBytes(15136326)]).toEqual(
       ["", "512 B", "2.0 KB", "14.4 MB"]);

@@ -1,6 +1,6 @@
 // The Data view: raw roots and curated schemas → datasets and tables → columns, from
 // `expenv.data.list`, `expenv.status` (the raw roots) and `expenv.data.schema` (on expand).
-import { configuredWorkspace, DaemonTree, messageNode } from "./tree";
+import { configuredWorkspace, DaemonTree, errorMessage, messageNode } from "./tree";
 import type { StatusReport, ViewNode } from "./tree";
 
 export interface DatasetEntry {
@@ -37,10 +37,11 @@ function rawGroup(name: string, roots: string[]): string {
 
 export class DataTree extends DaemonTree {
   protected async roots(): Promise<ViewNode[]> {
-    const [entries, status] = await Promise.all([
-      this.daemon.execute<DatasetEntry[]>("expenv.data.list"),
+    const [listed, status] = await Promise.all([
+      this.listAll(),
       this.daemon.execute<StatusReport>("expenv.status"),
     ]);
+    const { entries, curatedError } = listed;
     const roots: string[] = configuredWorkspace(status)?.config?.raw?.roots ?? [];
     const groups = new Map<string, ViewNode[]>();
     for (const entry of entries) {
@@ -54,6 +55,10 @@ export class DataTree extends DaemonTree {
       if (!groups.has(`raw:${root.replace(/\/+$/, "")}`)) {
         groups.set(`raw:${root.replace(/\/+$/, "")}`, []); // an empty root still shows
       }
+    }
+    if (curatedError !== undefined) {
+      // The raw datasets still show; the warehouse's error is where its tables would be.
+      groups.set("curated:curated", [messageNode("data/curated/error", curatedError, "error")]);
     }
     if (groups.size === 0) {
       return [messageNode("data/empty", "No datasets: set [data.raw] roots or [data.curated] url in expenv.toml")];
@@ -70,6 +75,17 @@ export class DataTree extends DaemonTree {
         expanded: true,
       };
     });
+  }
+
+  /** Every dataset; when the warehouse cannot be read (its file absent in a fresh clone, the
+   * server down) the raw datasets and the warehouse's error, rather than only the error. */
+  private async listAll(): Promise<{ entries: DatasetEntry[]; curatedError?: string }> {
+    try {
+      return { entries: await this.daemon.execute<DatasetEntry[]>("expenv.data.list") };
+    } catch (err) {
+      const entries = await this.daemon.execute<DatasetEntry[]>("expenv.data.list", { layer: "raw" });
+      return { entries, curatedError: errorMessage(err) };
+    }
   }
 
   private datasetNode(entry: DatasetEntry, format: string): ViewNode {

@@ -22,6 +22,7 @@ DEBOUNCE_SECONDS = 0.3
 # text in pure Python (~0.3 ms a line), so a 27,000-line file cost a core for 10 s on every edit.
 # `expenv check` still checks every file whatever its size.
 MAX_CHECKED_LINES = 20_000
+MAX_CHECKED_CHARS = 2_000_000   # the same limit for a file of few, very long lines
 _SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
              "information": types.DiagnosticSeverity.Information}
 
@@ -104,10 +105,11 @@ def register(server: ExpenvLanguageServer) -> None:
         if ws is None or ws.services is None or path is None or (doc := ls.open_document(uri)) is None:
             return
         source = doc.source
-        if (lines := source.count("\n") + 1) > MAX_CHECKED_LINES:
+        if (lines := source.count("\n") + 1) > MAX_CHECKED_LINES or len(source) > MAX_CHECKED_CHARS:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[_diag(
-                0, 0, 0, 1, f"expenv checks documents of up to {MAX_CHECKED_LINES:,} lines in the editor; this one "
-                            f"has {lines:,}. `expenv check` still checks it.", "information", "too_large")]))
+                0, 0, 0, 1, f"expenv checks documents of up to {MAX_CHECKED_LINES:,} lines ({MAX_CHECKED_CHARS:,} "
+                            f"characters) in the editor; this one has {lines:,} ({len(source):,}). "
+                            "`expenv check` still checks it.", "information", "too_large")]))
             return
         try:
             found = await ls.run_blocking(document_diagnostics, ws, path, source, ls.notebook_text(uri))
