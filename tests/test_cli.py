@@ -37,7 +37,7 @@ def test_status_json_has_the_same_keys_as_the_lsp_command(make_workspace):
     assert report["summary"].startswith(f"expenv 0.1.0 on {sys.executable} ")
     assert "; 1 workspace; " in report["summary"]
     assert set(report["workspaces"][0]) == {"root", "config_file", "config", "problems", "parts", "tracking_uri",
-                                          "clusters", "stage"}
+                                          "clusters", "stage", "last_promotion"}
 
 
 def test_status_shows_config_problems_with_location(make_workspace):

@@ -156,6 +156,7 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
         assert version["expenv.run_commit"] == pull_request["merge"]
         # no retraining: the experiment has exactly the runs it had
         assert len(mlflow_post(uri, "runs/search", {"experiment_ids": [experiment_id]})["runs"]) == runs_before
+        _assert_status_shows_the_promotion(work, head, alias["version"])
         image = docker_client.images.get(PROD_TAG)
         assert {f"{repository}:{head[:12]}", f"{repository}:1.0"} <= set(image.tags)
         assert version["expenv.images"] == f"{repository}:{head[:12]},{repository}:1.0"
@@ -175,6 +176,7 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
         again = json.loads(promoted.stdout)
         assert again["preprod_run"] == preprod["id"] and again["run_commit"] == pull_request["merge"]
         assert again["commit"] == squashed and int(again["version"]) == int(alias["version"]) + 1
+        _assert_status_shows_the_promotion(work, squashed, again["version"])
     finally:
         for tag in (f"{repository}:{squashed[:12]}", f"{repository}:1.0"):
             if tag in docker_client.images.get(PROD_TAG).tags:
@@ -192,3 +194,32 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
     quoted = urllib.parse.quote("champion")
     assert mlflow_get(uri, "registered-models/alias", name="churn", alias=quoted)["model_version"]["version"] \
         == alias["version"]
+    assert _status(work)["last_promotion"]["commit"] == squashed        # the refused one left no tag
+
+    # the tracking server stopped: status still answers, with the promotion its git tag recorded
+    assert expenv(work, "down", timeout=120).returncode == 0
+    last = _status(work)["last_promotion"]
+    assert last["tag"] == f"promotion/churn-v{again['version']}" and last["commit"] == squashed
+    assert last["model"] == {"name": "churn", "version": again["version"], "alias": "champion", "source": "git tag"}
+
+
+def _status(work: Path) -> dict:
+    result = expenv(work, "status", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)["workspaces"][0]
+
+
+def _assert_status_shows_the_promotion(work: Path, commit: str, version: str) -> None:
+    """`expenv status --json` reads the promotion back from the git tag (pushed to origin) and the
+    registry's alias; the text form says it too."""
+    last = _status(work)["last_promotion"]
+    tag = f"promotion/churn-v{version}"
+    assert last["tag"] == tag and last["commit"] == commit and last["release"] == "release/1.0", last
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", last["date"]), last
+    model = last["model"]
+    assert {k: model[k] for k in ("name", "version", "alias", "commit", "release", "source")} == {
+        "name": "churn", "version": version, "alias": "champion", "commit": commit, "release": "release/1.0",
+        "source": "registry"}
+    assert f"{commit}\trefs/tags/{tag}^{{}}" in git(work, "ls-remote", "origin", "refs/tags/promotion/*")
+    text = expenv(work, "status", timeout=120).stdout
+    assert f"last promotion: {tag} at {commit[:12]}" in text and f"model churn version {version} @champion" in text

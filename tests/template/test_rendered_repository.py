@@ -62,7 +62,10 @@ def test_status_names_the_stage_of_the_branch(scratch):
             git(scratch, "checkout", "-q", "-b", branch)
         result = expenv("status", "--json", cwd=scratch)
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["workspaces"][0]["stage"] == {"branch": branch, "stage": stage}
+        workspace = json.loads(result.stdout)["workspaces"][0]
+        assert workspace["stage"] == {"branch": branch, "stage": stage}
+        # nothing promoted yet; the tracking server (none, or 127.0.0.1:5999) does not answer: no error
+        assert workspace["last_promotion"] is None
     text = expenv("status", cwd=scratch)
     assert "branch release/1.0: stage pre-prod" in text.stdout
 

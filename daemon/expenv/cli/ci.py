@@ -138,6 +138,11 @@ def ci_promote(preprod: str = PREPROD, pipeline: str = PIPELINE, alias: str = AL
                      f"{result['preprod_run']}, release {result['release']}, commit {result['commit'][:12]})"))
     for image in result["images"]:
         out.print(escape(f"tagged {image}"))
+    if result["tag"]:
+        out.print(escape(f"tagged {result['commit'][:12]} {result['tag']}"
+                         f"{' (pushed to origin)' if result['tag_pushed'] else ''}"))
+    if result.get("tag_error"):
+        err.print(escape(f"expenv ci promote: the git tag: {result['tag_error']}"))
 
 
 @ci_app.command("template-update")

@@ -61,6 +61,14 @@ def parts_table(title: str, parts: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
+def promotion_line(promotion: dict[str, Any]) -> str:
+    """`last promotion: TAG at COMMIT (DATE); model NAME version N @ALIAS (from the registry)`."""
+    parts = [f"{promotion['tag']} at {promotion['commit'][:12]} ({promotion['date']})"] if "tag" in promotion else []
+    if model := promotion.get("model"):
+        parts.append(f"model {model['name']} version {model['version']} @{model['alias']} (from the {model['source']})")
+    return "last promotion: " + "; ".join(parts)
+
+
 def print_report(report: dict[str, Any]) -> None:
     out.print(escape(report.get("summary") or f"expenv {report['version']}"))
     out.print(parts_table("machine", report["parts"]))
@@ -70,6 +78,8 @@ def print_report(report: dict[str, Any]) -> None:
         out.print(parts_table(f"workspace {ws['root']} — project {name}", ws["parts"]))
         if stage := ws.get("stage"):
             out.print(escape(f"branch {stage['branch'] or '(none)'}: stage {stage['stage']}"))
+        if promotion := ws.get("last_promotion"):
+            out.print(escape(promotion_line(promotion)))
         for p in ws["problems"]:
             colour = "red" if p["severity"] == "error" else "yellow"
             out.print(f"[{colour}]{escape(str(ws['config_file']))}:{p['line']}:{p['column']}: {p['severity']}: "

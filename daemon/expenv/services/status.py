@@ -12,6 +12,7 @@ from expenv import __version__
 from expenv.domain.secrets import redact, redact_data
 from expenv.domain.status import PartStatus
 from expenv.services import probes
+from expenv.services.ci.promotion_record import workspace_last_promotion
 from expenv.services.repository.stage import branch_stage
 from expenv.services.workspace import Workspace
 
@@ -56,16 +57,18 @@ def status_report(workspaces: list[Workspace], deep: bool = False) -> dict[str, 
     with ThreadPoolExecutor(max_workers=4) as pool:
         machine = [pool.submit(probes.docker_engine), pool.submit(probes.kube_context)]
         per_ws = [pool.submit(_workspace_parts, ws) for ws in workspaces]
+        promotions = [pool.submit(workspace_last_promotion, ws.root, ws.services) for ws in workspaces]
         parts = {p.name: p.as_dict() for p in (f.result() for f in machine)}
         if deep:
             parts.update({p.name: p.as_dict() for p in probes.python_packages() + probes.tools()})
         described = []
-        for ws, fut in zip(workspaces, per_ws):
+        for ws, fut, promotion in zip(workspaces, per_ws, promotions):
             entry = ws.describe()
             entry["parts"] = {p.name: p.as_dict() for p in fut.result()}
             entry["tracking_uri"] = redact(ws.services.tracking.uri()) if ws.services else None
             entry["clusters"] = ws.services.clusters.recorded() if ws.services else []
             entry["stage"] = branch_stage(ws.root)
+            entry["last_promotion"] = promotion.result()
             described.append(entry)
     report = {"version": __version__, "runtime": runtime(), "workspaces": described, "parts": parts}
     report["summary"] = summarise(report)

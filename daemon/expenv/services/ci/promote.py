@@ -1,12 +1,13 @@
 """Promotion on a merge into main: the pre-prod run of the release commit (found through its MLflow
-tags), its model registered under an alias, and the production image tagged with the commit and the
-release. Nothing is retrained."""
+tags), its model registered under an alias, the production image tagged with the commit and the
+release, and the commit tagged in git (promotion_record). Nothing is retrained."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from expenv.domain.errors import ExpenvError
+from expenv.services.ci.promotion_record import DEFAULT_ALIAS, tag_promotion
 from expenv.services.ci.release import RELEASE_TAG, TREE_TAG, _client, git, tracking_uri
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -65,7 +66,7 @@ def tag_image(image: str | None, digest: str | None, commit: str, release: str |
         client.close()
 
 
-def promote(services, target: str = "preprod", pipeline: str | None = None, alias: str = "champion",
+def promote(services, target: str = "preprod", pipeline: str | None = None, alias: str = DEFAULT_ALIAS,
             model: str | None = None, tag_images: bool = True) -> dict[str, Any]:
     config = services.config
     root = config.root
@@ -96,6 +97,7 @@ def promote(services, target: str = "preprod", pipeline: str | None = None, alia
         tags={"expenv.commit": head, "expenv.release": release or "", "expenv.preprod_run": run.info.run_id,
               "expenv.run_commit": tags.get(COMMIT_TAG, ""), "expenv.images": ",".join(images)})
     client.set_registered_model_alias(name, alias, version.version)
-    return {"model": name, "version": version.version, "alias": alias, "preprod_run": run.info.run_id,
-            "source_run": source_run.info.run_id, "release": release, "commit": head,
-            "run_commit": tags.get(COMMIT_TAG), "images": images}
+    promoted = {"model": name, "version": version.version, "alias": alias, "preprod_run": run.info.run_id,
+                "source_run": source_run.info.run_id, "release": release, "commit": head,
+                "run_commit": tags.get(COMMIT_TAG), "images": images}
+    return {**promoted, **tag_promotion(root, promoted)}
