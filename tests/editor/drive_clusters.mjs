@@ -23,13 +23,13 @@ export async function attachAndStop(page, toolbar, profile, shots, durations) {
   lap("attached");
   const pane = await expenvPane(page, "Clusters");
   const row = pane.locator(".monaco-list-row", { hasText: out.cluster }).first();
-  // the cluster is a child of its profile's row, which stays as the user left it (collapsed)
+  // the cluster is a child of its profile's row, which stays as the user left it (collapsed):
+  // once either shows, open the profile's row if the cluster's is not in sight
   const parent = pane.locator(`.monaco-list-row[aria-label^="${profile}"]`).first();
-  await row.waitFor({ timeout: 15000 }).catch(async () => {
-    if ((await parent.getAttribute("aria-expanded")) !== "true") {
-      await parent.click();
-    }
-  });
+  await row.or(parent).first().waitFor({ timeout: 60000 });
+  if (!(await row.isVisible()) && (await parent.getAttribute("aria-expanded")) !== "true") {
+    await parent.click();
+  }
   await row.waitFor({ timeout: 60000 });
   out.runningRow = (await row.innerText()).replace(/\s+/g, " ").trim();
   lap("view_shows_cluster");

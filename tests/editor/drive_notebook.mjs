@@ -49,12 +49,16 @@ try {
   const explorer = ".explorer-folders-view .monaco-list-row";
   await page.click(`${explorer}[aria-label^="notebooks"]`, { timeout: 60000 });
   // Opened before the built-in ipynb extension has registered its serializer, code-server shows
-  // the file as JSON text: close that editor and open the file again.
+  // the file as JSON text: close that editor and open the file again. The text editor is the one
+  // whose URI ends with the file's name (a notebook cell's URI ends with a #fragment).
   const toolbar = page.locator(".notebook-toolbar-container");
-  for (let attempt = 0; attempt < 8; attempt++) {
+  const asText = page.locator(`.editor-instance [data-uri$="/${notebook}"]`);
+  let attempts = 0;
+  for (; attempts < 8; attempts++) {
     await page.click(`${explorer}[aria-label^="${notebook}"]`, { timeout: 30000 });
     try {
-      await toolbar.waitFor({ state: "visible", timeout: 15000 });
+      await toolbar.or(asText).first().waitFor({ state: "visible", timeout: 30000 });
+      await toolbar.waitFor({ state: "visible", timeout: 2000 });
       break;
     } catch {
       await palette("View: Close All Editors");
@@ -62,6 +66,7 @@ try {
   }
   await toolbar.waitFor({ state: "visible", timeout: 5000 });
   out.durations = { open: Date.now() - started };
+  out.openAttempts = attempts + 1;
   if (action !== "run-all") {
     const { runAsPipeline } = await import("./drive_pipeline.mjs");
     const { attachAndStop } = await import("./drive_clusters.mjs");

@@ -219,7 +219,7 @@ def _drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: f
         env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"editor steps of {action} (ms):", seen.get("durations"))
+    print(f"editor steps of {action} (ms):", seen.get("durations"), "opened at attempt", seen.get("openAttempts"))
     return seen
 
 

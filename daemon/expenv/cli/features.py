@@ -128,16 +128,18 @@ def _feast_failed(result, what: str, tail: str = "") -> typer.Exit:
 @features_app.command("apply")
 def features_apply(yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
                    workspace: Path = WORKSPACE) -> None:
-    """Show `feast plan`, then run `feast apply` on confirmation."""
+    """Show `feast plan`, then run `feast apply` on confirmation (with --yes: `feast apply` at once,
+    which prints each change it makes)."""
     features = _features(workspace, "features apply")
-    with err.status("feast plan…"):
-        plan = features.plan()
-    out.print(escape(plan.output))
-    if not plan.ok:
-        raise _feast_failed(plan, "feast plan", "; nothing applied")
-    if not yes and not typer.confirm("Apply these changes to the registry?", default=False):
-        err.print("not applied")
-        raise typer.Exit(1)
+    if not yes:   # the plan is there to decide on: without a question, skip a second Feast start-up (~10 s)
+        with err.status("feast plan…"):
+            plan = features.plan()
+        out.print(escape(plan.output))
+        if not plan.ok:
+            raise _feast_failed(plan, "feast plan", "; nothing applied")
+        if not typer.confirm("Apply these changes to the registry?", default=False):
+            err.print("not applied")
+            raise typer.Exit(1)
     with err.status("feast apply…"):
         result = features.apply()
     out.print(escape(result.output))
