@@ -1,11 +1,13 @@
-"""The embedded MLflow server that `expenv up` starts: real `mlflow server`, loopback only."""
+"""The embedded MLflow server that `expenv up` starts: MLflow's own server app, loopback only."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +38,9 @@ def test_up_starts_a_loopback_mlflow_that_answers(up_workspace):
     status, body = http_get(info["tracking_uri"] + "/health")
     assert (status, body.strip()) == (200, b"OK")
     assert (root / ".expenv" / "mlflow" / "mlflow.db").read_bytes()[:15] == b"SQLite format 3"
+    pid = json.loads((root / ".expenv" / "mlflow" / "server.json").read_text())["pid"]
+    # One process serves: no launcher with a uvicorn child that imports MLflow a second time.
+    assert Path(f"/proc/{pid}/task/{pid}/children").read_text().split() == []
 
 
 def test_mlflow_client_logs_a_run_to_it(up_workspace):
@@ -138,3 +143,40 @@ def test_down_stops_the_server(tmp_path):
     assert json.loads(run("down", "--json", "-w", str(tmp_path)).stdout)["stopped"] == ["mlflow"]
     with pytest.raises(OSError):
         http_get(info["tracking_uri"] + "/health", timeout=2)
+
+
+def test_the_server_is_started_as_the_installed_mlflow_server_command_would(monkeypatch, tmp_path):
+    """mlflow_server.py relies on MLflow internals (variable names, store set-up, app, log config):
+    run the installed `mlflow server` CLI with the options expenv used to pass, catch what it would
+    start, and require the same. Fails loudly when an MLflow upgrade renames or adds any of them."""
+    import mlflow.server
+    import mlflow.server.handlers
+    from click.testing import CliRunner
+    from mlflow.cli import cli
+
+    from expenv.services.tracking import mlflow_server
+
+    db, artifacts, port = tmp_path / "mlflow.db", tmp_path / "artifacts", _free_port()
+    backend = f"sqlite:///{db}"
+    monkeypatch.setenv("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    monkeypatch.delenv("MLFLOW_ENABLE_WORKSPACES", raising=False)
+    seen: dict = {}
+
+    def caught_exec(cmd, extra_env, **_):
+        seen.update(cmd=cmd, env=extra_env)
+        raise KeyboardInterrupt  # stop before it installs signal handlers and waits
+    monkeypatch.setattr(mlflow.server, "_exec_cmd", caught_exec)
+    monkeypatch.setattr(mlflow.server.handlers, "initialize_backend_stores",
+                        lambda *args, **kwargs: seen.update(stores=(args, kwargs)))
+    result = CliRunner().invoke(cli, ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                                      "--backend-store-uri", backend, "--artifacts-destination", str(artifacts),
+                                      "--serve-artifacts"])
+    assert "cmd" in seen, result.output
+    cli_env = {**seen["env"], "MLFLOW_ENABLE_WORKSPACES": os.environ["MLFLOW_ENABLE_WORKSPACES"],
+               "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    ours = mlflow_server.server_environment(backend, str(artifacts))
+    boot = "_MLFLOW_SERVER_BOOT_ID"
+    assert {**ours, boot: ""} == {**cli_env, boot: ""} and len(ours[boot]) == len(cli_env[boot]) == 32
+    assert seen["cmd"] == [sys.executable, "-m", "uvicorn", "--log-config", mlflow_server.uvicorn_log_config(),
+                           "--host", "127.0.0.1", "--port", str(port), "--workers", "1", mlflow_server.APP]
+    assert seen["stores"][0][:3] == (backend, backend, ours["_MLFLOW_SERVER_ARTIFACT_ROOT"])

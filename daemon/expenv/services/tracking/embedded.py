@@ -72,6 +72,16 @@ def _alive(pid: int) -> bool:
     return pid_alive(pid)
 
 
+def _with_expenv_importable() -> dict[str, str]:
+    """The environment, with this expenv first on the path: the server runs in the store's folder,
+    so an expenv found through the current directory would not be found there."""
+    import expenv
+
+    source = str(Path(expenv.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": source + (os.pathsep + path if path else "")}
+
+
 def healthy(uri: str, timeout: float = 2.0) -> bool:
     try:
         status, _ = http_get(uri.rstrip("/") + "/health", timeout=timeout)
@@ -116,18 +126,14 @@ class EmbeddedMlflow:
         self.artifacts.mkdir(exist_ok=True)
         port = port if port is not None else self._last_port() or _free_port()
         uri = f"http://{LOOPBACK}:{port}"
-        cmd = [
-            sys.executable, "-m", "mlflow", "server",
-            "--host", LOOPBACK, "--port", str(port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{self.db}",
-            "--artifacts-destination", str(self.artifacts),
-            "--serve-artifacts",
-        ]
-        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        # What `mlflow server` runs, in one process instead of a launcher plus a uvicorn child that
+        # imports MLflow again (see mlflow_server.py).
+        cmd = [sys.executable, "-m", "expenv.services.tracking.mlflow_server",
+               LOOPBACK, str(port), str(self.db), str(self.artifacts)]
         with open(self.logfile, "ab") as logf:
             # stdout must never reach the daemon's stdout (the LSP stream): send it to the log file.
             proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env=env, cwd=self.dir)
+                                    start_new_session=True, cwd=self.dir, env=_with_expenv_importable())
         server = EmbeddedServer(pid=proc.pid, port=port, uri=uri, store=str(self.db), pidns=_pid_namespace())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
