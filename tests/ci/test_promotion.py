@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clusters.daemon_client import Daemon
 from tests.docker.conftest import PROD_TAG, base_image, docker_client, example_project, production_image  # noqa: F401
 from tests.pipelines.conftest import expenv, git, mlflow_get, mlflow_post, mlflow_run
 
@@ -156,7 +157,12 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
         assert version["expenv.run_commit"] == pull_request["merge"]
         # no retraining: the experiment has exactly the runs it had
         assert len(mlflow_post(uri, "runs/search", {"experiment_ids": [experiment_id]})["runs"]) == runs_before
-        _assert_status_shows_the_promotion(work, head, alias["version"])
+        last = _assert_status_shows_the_promotion(work, head, alias["version"])
+        daemon = Daemon(work)            # the editor's view: the LSP command of the real `expenv serve`
+        try:
+            assert daemon.command("expenv.status", {})["result"]["workspaces"][0]["last_promotion"] == last
+        finally:
+            assert daemon.finish() == 0
         image = docker_client.images.get(PROD_TAG)
         assert {f"{repository}:{head[:12]}", f"{repository}:1.0"} <= set(image.tags)
         assert version["expenv.images"] == f"{repository}:{head[:12]},{repository}:1.0"
@@ -209,9 +215,9 @@ def _status(work: Path) -> dict:
     return json.loads(result.stdout)["workspaces"][0]
 
 
-def _assert_status_shows_the_promotion(work: Path, commit: str, version: str) -> None:
+def _assert_status_shows_the_promotion(work: Path, commit: str, version: str) -> dict:
     """`expenv status --json` reads the promotion back from the git tag (pushed to origin) and the
-    registry's alias; the text form says it too."""
+    registry's alias; the text form says it too. Returns the JSON's last_promotion."""
     last = _status(work)["last_promotion"]
     tag = f"promotion/churn-v{version}"
     assert last["tag"] == tag and last["commit"] == commit and last["release"] == "release/1.0", last
@@ -223,3 +229,4 @@ def _assert_status_shows_the_promotion(work: Path, commit: str, version: str) ->
     assert f"{commit}\trefs/tags/{tag}^{{}}" in git(work, "ls-remote", "origin", "refs/tags/promotion/*")
     text = expenv(work, "status", timeout=120).stdout
     assert f"last promotion: {tag} at {commit[:12]}" in text and f"model churn version {version} @champion" in text
+    return last
