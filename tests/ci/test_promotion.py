@@ -31,7 +31,9 @@ include = ["features/data"]
 
 def _ci(root: Path, *args: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
     result = expenv(root, "ci", "run", *args, "--json", timeout=3000, env={"GITHUB_TOKEN": "", **(env or {})})
-    return result, json.loads(result.stdout) if result.stdout.strip() else {}
+    report = json.loads(result.stdout) if result.stdout.strip() else {}
+    print("ci run", *args, "step seconds:", {r["name"]: r["seconds"] for r in report.get("results", [])})
+    return result, report
 
 
 def _rewrite_to_the_feature_store(root: Path) -> None:

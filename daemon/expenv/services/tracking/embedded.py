@@ -73,13 +73,19 @@ def _alive(pid: int) -> bool:
 
 
 def _with_expenv_importable() -> dict[str, str]:
-    """The environment, with this expenv first on the path: the server runs in the store's folder,
-    so an expenv found through the current directory would not be found there."""
+    """The environment, with this expenv's folder on the path: the server runs in the store's folder,
+    so an expenv found through the current directory would not be found there. Not for an expenv in
+    site-packages: that folder on PYTHONPATH would go before the standard library."""
+    import site
+
     import expenv
 
-    source = str(Path(expenv.__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": source + (os.pathsep + path if path else "")}
+    source = Path(expenv.__file__).resolve().parent.parent
+    installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    path = os.environ.get("PYTHONPATH", "")
+    if source in installed or str(source) in path.split(os.pathsep):
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": str(source) + (os.pathsep + path if path else "")}
 
 
 def healthy(uri: str, timeout: float = 2.0) -> bool:
