@@ -92,7 +92,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_up_serves_on_the_port_it_is_given(tmp_path):
+def test_up_serves_on_the_port_it_is_given_and_down_stops_it(tmp_path):
     (tmp_path / "expenv.toml").write_text('[project]\nname = "ported"\n')
     port = _free_port()
     result = run("up", "--port", str(port), "--json", "-w", str(tmp_path))
@@ -103,6 +103,9 @@ def test_up_serves_on_the_port_it_is_given(tmp_path):
         assert (status, body.strip()) == (200, b"OK")
         other = run("up", "--port", str(_free_port()), "-w", str(tmp_path))   # running: it does not move
         assert other.returncode == 1 and f"already runs on port {port}" in other.stderr
+        assert json.loads(run("down", "--json", "-w", str(tmp_path)).stdout)["stopped"] == ["mlflow"]
+        with pytest.raises(OSError):
+            http_get(f"http://127.0.0.1:{port}/health", timeout=2)
     finally:
         run("down", "-w", str(tmp_path))
 
@@ -135,14 +138,6 @@ def test_a_corrupt_store_is_refused_and_left_untouched(tmp_path):
     with pytest.raises(EmbeddedMlflowError, match="not a SQLite database"):
         server.start()
     assert server.db.read_bytes() == b"this is not sqlite, but someone's data"
-
-
-def test_down_stops_the_server(tmp_path):
-    (tmp_path / "expenv.toml").write_text('[project]\nname = "short"\n')
-    info = json.loads(run("up", "--json", "-w", str(tmp_path)).stdout)
-    assert json.loads(run("down", "--json", "-w", str(tmp_path)).stdout)["stopped"] == ["mlflow"]
-    with pytest.raises(OSError):
-        http_get(info["tracking_uri"] + "/health", timeout=2)
 
 
 def test_the_server_is_started_as_the_installed_mlflow_server_command_would(monkeypatch, tmp_path):
