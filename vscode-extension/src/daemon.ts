@@ -11,7 +11,7 @@ import { showCommandResult } from "./results";
 import { DaemonEvents } from "./daemonevents";
 import type { DaemonLink } from "./daemonevents";
 import { CLIENT_ID, clientOptions, serverOptions } from "./server";
-import { readSettings } from "./settings";
+import { daemonSettings, readSettings } from "./settings";
 import { executeCommand, getWorkspaceFolders, showErrorMessage, showWarningMessage } from "./vscodeapi";
 import type { OutputChannel } from "./vscodeapi";
 
@@ -85,6 +85,7 @@ export class Daemon implements DaemonLink {
         errorHandler: this.errorHandler(() => client, budget),
         onCommandResult: (command, result) =>
           showCommandResult(command, result, this.channel, this.showLog, this.showResult(command, result)),
+        settings: daemonSettings,
       }),
     );
     this.client = client;

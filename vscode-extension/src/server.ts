@@ -1,8 +1,8 @@
 // How the daemon is launched and what the client sends it. Pure option builders, so the
-// launch contract (`<python> -m expenv serve`) is visible in one place. No initializationOptions:
-// every expenv.* setting is the client's own (how to launch, what to trace), and the daemon takes
-// its configuration from expenv.toml. No `synchronize.fileEvents` either: the daemon registers
-// the file watchers it needs (workspace/didChangeWatchedFiles), for every client alike.
+// launch contract (`<python> -m expenv serve`) is visible in one place. initializationOptions carry
+// the user's settings the daemon applies (settings.ts daemonSettings), and the `expenv` section is
+// sent again on each change; the project's configuration stays expenv.toml. No
+// `synchronize.fileEvents`: the daemon registers the file watchers it needs, for every client alike.
 import { TransportKind } from "vscode-languageclient/node";
 import { completeArguments } from "./prompts";
 import type { ErrorHandler, LanguageClientOptions, Middleware, ServerOptions } from "vscode-languageclient/node";
@@ -31,6 +31,7 @@ export interface ClientOptionsInput {
   channel: OutputChannel;
   errorHandler: ErrorHandler;
   onCommandResult: (command: string, result: unknown) => void;
+  settings: () => Record<string, unknown>;
 }
 
 export function clientOptions(input: ClientOptionsInput): LanguageClientOptions {
@@ -53,5 +54,7 @@ export function clientOptions(input: ClientOptionsInput): LanguageClientOptions 
     outputChannel: input.channel,
     errorHandler: input.errorHandler,
     middleware,
+    initializationOptions: () => ({ settings: input.settings() }),
+    synchronize: { configurationSection: "expenv" },
   };
 }

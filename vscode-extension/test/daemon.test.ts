@@ -99,13 +99,17 @@ describe("Daemon.restart", () => {
     expect(client.start).toHaveBeenCalledOnce();
   });
 
-  it("selects python files, notebook cells and expenv.toml; sends no settings and watches no files", async () => {
+  it("selects python files, notebook cells and expenv.toml; sends the daemon's settings and watches no files", async () => {
     settings.pythonPath = "/usr/bin/python3.11";
     settings["trace.server"] = "verbose";
+    settings["diagnostics.enabled"] = false;
+    settings.answerTimeoutMs = 250;
     const options = (await startedClient()).clientOptions as LanguageClientOptions;
-    // the settings are the client's (launch, trace); the daemon registers its own file watchers
-    expect(options.initializationOptions).toBeUndefined();
-    expect(options.synchronize).toBeUndefined();
+    // launch and trace settings stay the client's; the user's preferences go to the daemon at start
+    // and the `expenv` section again on each change. The daemon registers its own file watchers.
+    const init = options.initializationOptions as () => unknown;
+    expect(init()).toEqual({ settings: { diagnostics: { enabled: false }, answerTimeoutMs: 250, logLevel: "default" } });
+    expect(options.synchronize).toEqual({ configurationSection: "expenv" });
     expect(options.documentSelector).toEqual([
       { scheme: "file", language: "python" },
       { notebook: "jupyter-notebook", language: "python" },

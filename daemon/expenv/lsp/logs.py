@@ -44,7 +44,18 @@ class ClientLogHandler(logging.Handler):
             self._busy.on = False
 
 
+_stderr_default = {"level": "INFO"}
+
+
+def set_stderr_level(level: str | None) -> None:
+    """The stderr log's level (None: the one `expenv serve --log-level` gave)."""
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setLevel((level or _stderr_default["level"]).upper())
+
+
 def configure_stderr_logging(level: str = "INFO") -> None:
+    _stderr_default["level"] = level
     # Libraries that log through handlers of their own (MLflow, botocore) write to sys.stderr too.
     if not isinstance(sys.stderr, RedactingStream):
         sys.stderr = RedactingStream(sys.stderr)

@@ -20,6 +20,8 @@ from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import redact_data
 from expenv.lsp import client_units
 from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime
+from expenv.lsp.logs import set_stderr_level
+from expenv.lsp.settings import EditorSettings, parse
 from expenv.lsp.transport import exit_now
 from expenv.lsp.watching import FileWatching
 from expenv.services.ledger import set_process_role
@@ -116,6 +118,7 @@ class ExpenvLanguageServer(LanguageServer):
         self.lens_providers: list = []
         self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
         self.answers = AnswersInTime()
+        self.settings = EditorSettings()   # the user's editor settings (lsp/settings.py)
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
 
@@ -206,6 +209,19 @@ class ExpenvLanguageServer(LanguageServer):
         for listener in self.document_listeners:
             listener(self, uri)
 
+    def apply_settings(self, raw: Any) -> None:
+        """The editor's settings, at once: a bad value is named to the user and keeps its default."""
+        settings, problems = parse(raw)
+        for problem in problems:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
+                                                             message=f"expenv: ignored a setting: {problem}"))
+        before, self.settings = self.settings, settings
+        if settings.log_level != before.log_level:
+            set_stderr_level(settings.log_level)
+        if settings.diagnostics != before.diagnostics:   # shown again, or cleared
+            for ws in self.workspaces.all():
+                self.recheck_open_documents(ws)
+
     def recheck_open_documents(self, ws: Workspace) -> None:
         """What the open Python documents and notebook cells of `ws` depend on changed."""
         for uri in self.open_python_uris(ws):
@@ -286,7 +302,8 @@ class ExpenvLanguageServer(LanguageServer):
         answer_timeout_ms` of the document's workspace is up (the work goes on; lsp/answers.py)."""
         ws = self.workspace_for_uri(uri)
         config = ws.services.config if ws is not None and ws.services is not None else None
-        timeout = config.lsp.answer_timeout_ms if config is not None else DEFAULT_TIMEOUT_MS
+        timeout = self.settings.answer_timeout_ms or (
+            config.lsp.answer_timeout_ms if config is not None else DEFAULT_TIMEOUT_MS)
         return await self.answers.within(timeout if network else None, (id(config), *key), fn, *args)
 
     async def run_blocking(self, fn, *args):

@@ -104,6 +104,9 @@ def register(server: ExpenvLanguageServer) -> None:
         path = ls.path_for_uri(uri)  # a cell's is its notebook's
         if ws is None or ws.services is None or path is None or (doc := ls.open_document(uri)) is None:
             return
+        if not ls.settings.diagnostics:   # the user turned them off (expenv.diagnostics.enabled)
+            ls.clear_diagnostics([uri])
+            return
         source = doc.source
         if (lines := source.count("\n") + 1) > MAX_CHECKED_LINES or len(source) > MAX_CHECKED_CHARS:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[_diag(
@@ -117,7 +120,7 @@ def register(server: ExpenvLanguageServer) -> None:
         except Exception as exc:  # noqa: BLE001 - diagnostics must never take the daemon down
             ls.log_to_client(f"expenv diagnostics failed for {path}: {exc}", types.MessageType.Warning)
             return
-        if ls.open_document(uri) is not doc:  # closed (or reopened) while they were computed
+        if ls.open_document(uri) is not doc or not ls.settings.diagnostics:  # closed, or turned off, meanwhile
             return
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=found + repo))
 

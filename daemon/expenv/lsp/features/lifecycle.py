@@ -8,13 +8,17 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from expenv.lsp.server import ExpenvLanguageServer
+from expenv.lsp.settings import section
 
 
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: ExpenvLanguageServer, params: types.InitializeParams) -> None:
         # Only tomllib parsing here: no service is built until something asks for it.
-        # initializationOptions carry only the TCP token (checked in serve.py): no setting is read.
+        # initializationOptions: the editor's settings (lsp/settings.py); over TCP also the token.
+        options = params.initialization_options
+        if isinstance(options, dict) and "settings" in options:
+            ls.apply_settings(options["settings"])
         for folder in ls.workspace.folders.values():
             ls.add_folder_uri(folder.uri)
         if not ls.workspace.folders and ls.workspace.root_uri:
@@ -31,6 +35,10 @@ def register(server: ExpenvLanguageServer) -> None:
         ls.log_to_client(f"expenv {ls.version} serving {roots}", types.MessageType.Info)
         for listener in ls.initialized_listeners:
             listener(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def settings_changed(ls: ExpenvLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.apply_settings(section(params.settings))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: ExpenvLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

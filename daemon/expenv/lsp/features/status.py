@@ -13,4 +13,5 @@ def register(server: ExpenvLanguageServer) -> None:
     @server.command("expenv.status")
     async def status(ls: ExpenvLanguageServer, *args: Any) -> dict[str, Any]:
         options = command_options(args)
-        return await ls.run_blocking(status_report, ls.workspaces.all(), bool(options.get("deep")))
+        report = await ls.run_blocking(status_report, ls.workspaces.all(), bool(options.get("deep")))
+        return {**report, "editor_settings": ls.settings.to_json()}   # the editor's, as the daemon applies them
