@@ -1,13 +1,59 @@
 // Drive code-server in Debian's chromium: open the workspace, wait for the workbench, run
 // "expenv: Show status" from the palette (F1), open the expenv views and print what the editor
 // showed (SCREENSHOT with "-views": the four views and the status bar; with "-data": the Data view).
-// Usage: node drive.mjs URL SCREENSHOT  (PLAYWRIGHT_CORE = path of the playwright-core package)
+// With DATASET: a new file HOVER_FILE made from the explorer reads it, and the hover on its path
+// string is read (SCREENSHOT with "-hover").
+// Usage: node drive.mjs URL SCREENSHOT [DATASET]  (PLAYWRIGHT_CORE = path of the playwright-core package)
 import { createRequire } from "node:module";
 import { openEditor } from "./login.mjs";
 
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
-const [url, screenshot] = process.argv.slice(2);
+const [url, screenshot, dataset] = process.argv.slice(2);
+const HOVER_FILE = "hover_check.py";
+
+/** As a user writes a read of `dataset`: the explorer's New File... at the workspace root, one line,
+ * saved. Then the mouse rests on its path string until the hover shows the dataset's table. */
+async function hoverOnDatasetPath(page, out) {
+  out.hoverFile = HOVER_FILE;
+  await page.keyboard.press("Escape");
+  await page.locator('.activitybar .action-item a[aria-label^="Explorer"]').first().click({ timeout: 10000 });
+  const explorer = page.locator(".explorer-folders-view");
+  const box = await explorer.boundingBox();
+  // a click below the rows selects none: the new file goes to the workspace root
+  await explorer.click({ position: { x: 40, y: box.height - 10 } });
+  await explorer.hover();   // the view's title actions show on hover
+  await page.locator('.sidebar a.action-label[aria-label^="New File"]').first().click({ timeout: 10000 });
+  await page.locator(".explorer-folders-view .monaco-inputbox input").waitFor({ timeout: 10000 });
+  await page.keyboard.type(HOVER_FILE);
+  await page.keyboard.press("Enter");
+  await page.locator(".editor-instance .monaco-editor.focused").waitFor({ timeout: 20000 });
+  // inserted as one input (as a paste is): typed key by key, quotes and brackets would auto-close
+  await page.keyboard.insertText(`customers = pd.read_parquet("${dataset}")`);
+  await page.keyboard.press("Control+S");
+  await page.locator(`.tab.active:not(.dirty)[aria-label*="${HOVER_FILE}"]`).waitFor({ timeout: 20000 });
+  const token = page.locator(".editor-instance .view-line span span", { hasText: dataset }).first();
+  const table = page.locator(".monaco-hover", { hasText: dataset }).locator("table").first();
+  // the daemon's first answer may say "schema loading" on a loaded machine: hover again, as a user would
+  const deadline = Date.now() + 90000;
+  for (;;) {
+    await token.hover();
+    try {
+      await table.waitFor({ timeout: 10000 });
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await page.locator(".editor-instance .line-numbers").first().hover();   // away, then back
+      await page.keyboard.press("Escape");
+    }
+  }
+  const hover = page.locator(".monaco-hover", { hasText: dataset }).first();
+  out.hover = {
+    text: await hover.innerText(),
+    columns: await table.locator("tbody tr").evaluateAll((rows) => rows
+      .map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent.trim()))),
+  };
+}
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -89,6 +135,14 @@ try {
     out.viewsError = String(err);
   }
   await page.screenshot({ path: screenshot.replace(/\.png$/, "-data.png") });
+  if (dataset) {
+    try {
+      await hoverOnDatasetPath(page, out);
+    } catch (err) {
+      out.hoverError = String(err);
+    }
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-hover.png") });
+  }
 } finally {
   await browser.close();
 }

@@ -58,12 +58,15 @@ def _cli_json(root, *args: str):
 
 
 def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
+    """Also issue 14's hover: a read of a raw dataset by path, typed into a new .py file, shows the
+    dataset's layer, format and columns in the hover on its path string."""
     root, url = editor
     node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "code-server.png"   # then -views.png (all views, status bar), -data.png
+    shot = ARTIFACTS / "code-server.png"   # then -views.png (all views, status bar), -data.png, -hover.png
+    dataset = "data/raw/customers.parquet"
     result = subprocess.run(
-        [node24, str(REPO / "tests" / "editor" / "drive.mjs"), url, str(shot)], capture_output=True, text=True,
+        [node24, str(REPO / "tests" / "editor" / "drive.mjs"), url, str(shot), dataset], capture_output=True, text=True,
         timeout=600, env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules",
                                                                        "playwright-core")})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -89,6 +92,23 @@ def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
         assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
     assert (ARTIFACTS / "code-server-views.png").stat().st_size > 10_000
     assert (ARTIFACTS / "code-server-data.png").stat().st_size > 10_000
+    _assert_the_hover_shows_the_schema(root, dataset, seen)
+
+
+def _assert_the_hover_shows_the_schema(root: Path, dataset: str, seen: dict) -> None:
+    """The hover the editor showed against `expenv data schema`; the user's file was saved as typed."""
+    scratch = root / seen["hoverFile"]
+    try:
+        assert "hoverError" not in seen, seen.get("hoverError")
+        assert f'"{dataset}"' in scratch.read_text()
+    finally:
+        scratch.unlink(missing_ok=True)   # the module's later tests commit the workspace
+    schema = _cli_json(root, "data", "schema", dataset)
+    ref, hover = schema["ref"], seen["hover"]
+    assert ref["layer"] == "raw" and f"{ref['layer']} · {ref['format']}" in hover["text"], hover["text"]
+    # every column (the hover lists up to 30; the example's customers have fewer), with its type
+    assert [[c["name"], c["type"]] for c in schema["columns"]] == hover["columns"], hover["columns"]
+    assert (ARTIFACTS / "code-server-hover.png").stat().st_size > 10_000
 
 
 def _executed(path) -> list | None:
