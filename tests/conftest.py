@@ -9,7 +9,7 @@ import pytest
 import pytest_lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.lsp.session import accept_registrations
+from tests.lsp.session import accept_registrations, end_session
 
 REPO = Path(__file__).resolve().parents[1]
 DAEMON_CMD = [sys.executable, "-m", "expenv", "serve", "--log-level", "DEBUG"]
@@ -79,7 +79,7 @@ async def client(request, lsp_client: LanguageClient):
     lsp_client.profile = request.param
     accept_registrations(lsp_client)
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)
 
 
 @pytest.fixture(scope="session")

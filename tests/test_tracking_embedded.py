@@ -163,12 +163,17 @@ def test_the_server_is_started_as_the_installed_mlflow_server_command_would(monk
     monkeypatch.setattr(mlflow.server, "_exec_cmd", caught_exec)
     monkeypatch.setattr(mlflow.server.handlers, "initialize_backend_stores",
                         lambda *args, **kwargs: seen.update(stores=(args, kwargs)))
-    result = CliRunner().invoke(cli, ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                                      "--backend-store-uri", backend, "--artifacts-destination", str(artifacts),
-                                      "--serve-artifacts"])
+    saved = dict(os.environ)
+    try:
+        result = CliRunner().invoke(cli, ["server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                                          "--backend-store-uri", backend, "--artifacts-destination", str(artifacts),
+                                          "--serve-artifacts"])
+        workspaces = os.environ.get("MLFLOW_ENABLE_WORKSPACES")
+    finally:   # the CLI sets MLFLOW_* variables in this process; later tests require none preset
+        os.environ.clear()
+        os.environ.update(saved)
     assert "cmd" in seen, result.output
-    cli_env = {**seen["env"], "MLFLOW_ENABLE_WORKSPACES": os.environ["MLFLOW_ENABLE_WORKSPACES"],
-               "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    cli_env = {**seen["env"], "MLFLOW_ENABLE_WORKSPACES": workspaces, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     ours = mlflow_server.server_environment(backend, str(artifacts))
     boot = "_MLFLOW_SERVER_BOOT_ID"
     assert {**ours, boot: ""} == {**cli_env, boot: ""} and len(ours[boot]) == len(cli_env[boot]) == 32

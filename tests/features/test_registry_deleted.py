@@ -11,7 +11,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import DAEMON_CMD
 from tests.features.conftest import feast
-from tests.lsp.session import EditorFileWatcher, command, open_python, position_of, start, wait_for, watching_started
+from tests.lsp.session import EditorFileWatcher, command, end_session, open_python, position_of, start, wait_for, watching_started
 
 USES = '''from feast import FeatureStore
 
@@ -27,7 +27,7 @@ training = store.get_historical_features(
 async def vscode(lsp_client: LanguageClient):
     lsp_client.profile = "visual_studio_code"
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)
 
 
 async def hover_text(client: LanguageClient, uri: str) -> str | None:

@@ -15,7 +15,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import DAEMON_CMD
 from tests.data.conftest import free_port
-from tests.lsp.session import accept_registrations, command, open_python, position_of, start, wait_for
+from tests.lsp.session import accept_registrations, command, end_session, open_python, position_of, start, wait_for
 
 SOURCE = '''import pandas as pd
 remote = pd.read_parquet("s3://lake/raw/customers.parquet")
@@ -73,7 +73,7 @@ async def client(lsp_client: LanguageClient):
     lsp_client.profile = "visual_studio_code"
     accept_registrations(lsp_client)
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)
 
 
 def _workspace(make_workspace, port: int, timeout_ms: int = 300):

@@ -10,7 +10,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import DAEMON_CMD
-from tests.lsp.session import command, open_python, position_of, start
+from tests.lsp.session import command, end_session, open_python, position_of, start
 from tests.pipelines.conftest import expenv
 
 CONFIG = '[project]\nname = "corrupt"\n\n[data.raw]\nroots = ["data/raw"]\n'
@@ -23,7 +23,7 @@ CODE = ('import pandas as pd\n'
 async def vscode(lsp_client: LanguageClient):
     lsp_client.profile = "visual_studio_code"
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)
 
 
 @pytest.fixture

@@ -46,6 +46,16 @@ async def start(client: LanguageClient, *folders: Path, options: dict | None = N
     ))
 
 
+async def end_session(client: LanguageClient) -> None:
+    """`shutdown` then `exit`. When the test failed before the session started, or the daemon does
+    not answer `shutdown`, `exit` is sent anyway: pytest-lsp then waits for the process to end, and
+    without `exit` that wait hung the whole suite (pytest's timeout does not reach it)."""
+    try:
+        await asyncio.wait_for(client.shutdown_async(None), 60)
+    finally:
+        client.exit(None)
+
+
 async def status(client: LanguageClient) -> dict:
     return await command(client, "expenv.status", {})
 

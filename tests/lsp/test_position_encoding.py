@@ -10,7 +10,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import DAEMON_CMD
 from tests.lsp.jsonrpc_client import RawLspClient
-from tests.lsp.session import open_python, start, wait_for
+from tests.lsp.session import end_session, open_python, start, wait_for
 
 LINE = 'note = "Zürich 😀"; customers = pd.read_parquet("data/raw/customers.parquet")'
 
@@ -81,7 +81,7 @@ def emoji_workspace(tmp_path):
 async def vscode(lsp_client: LanguageClient):
     lsp_client.profile = "visual_studio_code"
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)
 
 
 async def test_a_utf16_client_gets_hovers_and_ranges_in_its_units_after_emoji(vscode, emoji_workspace):

@@ -18,6 +18,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from tests.conftest import DAEMON_CMD
 from tests.docker.conftest import PROD_TAG, base_image, docker_client, production_image  # noqa: F401
 from tests.docker.conftest import example_project  # noqa: F401
+from tests.lsp.session import end_session
 
 # Test-only pipelines added to the example (a user adds them the same way): a failing step before
 # another, and a step that runs until stopped.
@@ -157,4 +158,4 @@ async def vscode(lsp_client: LanguageClient):
         lsp_client.workspace_changes.append((params.workspace, params.what))
 
     yield
-    await lsp_client.shutdown_session()
+    await end_session(lsp_client)

@@ -14,7 +14,7 @@ import pytest_lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import DAEMON_CMD
-from tests.lsp.session import command, start, wait_for
+from tests.lsp.session import command, end_session, start, wait_for
 from tests.tracking.conftest import assert_nothing_preset, run_named, server_uri
 
 
@@ -41,7 +41,7 @@ async def editor(lsp_client: LanguageClient):
 
     yield
     if not getattr(lsp_client, "ended", False):
-        await lsp_client.shutdown_session()
+        await end_session(lsp_client)
 
 
 @pytest.fixture
