@@ -50,6 +50,11 @@ async def end_session(client: LanguageClient) -> None:
     """`shutdown` then `exit`. When the test failed before the session started, or the daemon does
     not answer `shutdown`, `exit` is sent anyway: pytest-lsp then waits for the process to end, and
     without `exit` that wait hung the whole suite (pytest's timeout does not reach it)."""
+    if client.capabilities is None:   # never initialized, or the test ended the session itself
+        server = getattr(client, "_server", None)
+        if server is not None and server.returncode is None:
+            server.kill()   # `exit` cannot be sent before `initialize`
+        return
     try:
         await asyncio.wait_for(client.shutdown_async(None), 60)
     finally:
