@@ -110,9 +110,9 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_submit(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         name, target = _text(o, "pipeline", "train"), _text(o, "target", "dev")
-        params, drift = _params(o), bool(o.get("allow_drift", False))
+        params, drift, parity = _params(o), bool(o.get("allow_drift", False)), o.get("parity", "kernel")
         return await _submitted(ls, o, f"Pipeline {name} on {target}",
-                                lambda s, report: s.submit(name, target, params, drift, report))
+                                lambda s, report: s.submit(name, target, params, drift, report, parity=parity))
 
     @server.command("expenv.pipelines.runNotebook")
     @user_errors
