@@ -17,6 +17,16 @@ interface Schema {
   row_count?: number | null;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isFirstPage(value: unknown): value is Preview {
+  const preview = value as Partial<Preview> & { limit?: unknown };
+  return isObject(value) && Array.isArray(preview.columns) && Array.isArray(preview.rows) &&
+    (preview.offset ?? 0) === 0 && preview.limit === PAGE_SIZE;
+}
+
 export class DataGrid implements Disposable {
   private schema: Promise<Schema> | undefined;
   private readonly listening: Disposable;
@@ -27,6 +37,7 @@ export class DataGrid implements Disposable {
     private readonly dataset: string,
     private readonly mode: "grid" | "profile",
     private readonly openProfile: (dataset: string) => void,
+    private first?: unknown,   // the daemon's answer a palette run already has: the first content shown
   ) {
     this.listening = webview.onDidReceiveMessage((raw: unknown) => {
       const request = parseGridRequest(raw);
@@ -42,7 +53,8 @@ export class DataGrid implements Disposable {
       if (request.type === "profile") {
         this.openProfile(this.dataset);
       } else if (this.mode === "profile") {
-        const profile = await this.daemon.execute<unknown>("expenv.data.profile", { dataset: this.dataset });
+        const profile = this.takeFirst(isObject) ??
+          await this.daemon.execute<unknown>("expenv.data.profile", { dataset: this.dataset });
         await this.post({ type: "profile", dataset: this.dataset, profile });
       } else {
         await this.post(await this.page(request.type === "page" ? request.offset : 0));
@@ -54,8 +66,10 @@ export class DataGrid implements Disposable {
 
   private async page(offset: number): Promise<GridUpdate> {
     this.schema ??= this.daemon.execute<Schema>("expenv.data.schema", { dataset: this.dataset });
+    // a palette preview is this page only when it is page one of this size (else rows would be skipped)
+    const first = offset === 0 ? this.takeFirst(isFirstPage) : undefined;
     const [preview, schema] = await Promise.all([
-      this.daemon.execute<Preview>("expenv.data.preview", { dataset: this.dataset, limit: PAGE_SIZE, offset }),
+      first ?? this.daemon.execute<Preview>("expenv.data.preview", { dataset: this.dataset, limit: PAGE_SIZE, offset }),
       this.schema,
     ]);
     const types = new Map(schema.columns.map((c) => [c.name, c.type]));
@@ -68,6 +82,13 @@ export class DataGrid implements Disposable {
       limit: PAGE_SIZE,
       rowCount: typeof schema.row_count === "number" ? schema.row_count : null,
     };
+  }
+
+  /** The palette's answer, once, when it is what this request would fetch. */
+  private takeFirst<T>(fits: (value: unknown) => value is T): T | undefined {
+    const first = this.first;
+    this.first = undefined;
+    return fits(first) ? first : undefined;
   }
 
   private async post(update: GridUpdate): Promise<void> {
