@@ -48,12 +48,17 @@ describe("messages from a page are checked before use", () => {
     [{ type: "ready" }, { type: "ready" }],
     [{ type: "page", offset: 200 }, { type: "page", offset: 200 }],
     [{ type: "profile", extra: "ignored" }, { type: "profile" }],
+    [{ type: "page", offset: 0, sort: { column: "a b", descending: true, x: 1 } },
+      { type: "page", offset: 0, sort: { column: "a b", descending: true } }],
   ])("grid accepts %j", (raw, parsed) => expect(parseGridRequest(raw)).toEqual(parsed));
 
   it.each([
     null, "ready", [], { type: "page" }, { type: "page", offset: -1 }, { type: "page", offset: 1.5 },
     { type: "page", offset: "100" }, { type: "page", offset: MAX_OFFSET + 1 }, { type: "open", id: "x" },
-    { type: "exec", command: "rm" },
+    { type: "exec", command: "rm" }, { type: "page", offset: 0, sort: "a" }, { type: "page", offset: 0, sort: null },
+    { type: "page", offset: 0, sort: { column: "", descending: false } },
+    { type: "page", offset: 0, sort: { column: "a", descending: "yes" } },
+    { type: "page", offset: 0, sort: { column: "x".repeat(1001), descending: false } },
   ])("grid drops %j", (raw) => expect(parseGridRequest(raw)).toBeUndefined());
 
   it.each([
@@ -95,6 +100,21 @@ describe("the data grid", () => {
       { dataset: "curated.customers", limit: PAGE_SIZE, offset: 200 },
     ]);
     expect(daemon.commands().filter((c) => c === "expenv.data.schema")).toHaveLength(1); // read once
+  });
+
+  it("a sort is the daemon's, over the whole dataset, and the page says what the daemon sorted by", async () => {
+    const sorted = (o: Record<string, unknown>) => ({ ...previewOf(o), order: o.sort });
+    const daemon = new FakeDaemon({ "expenv.data.schema": SCHEMA, "expenv.data.preview": sorted });
+    const webview = new FakeWebview();
+    new DataGrid(webview as never, daemon, "curated.customers", "grid", vi.fn(), previewOf({ limit: PAGE_SIZE, offset: 0 }));
+    await webview.send({ type: "page", offset: 0, sort: { column: "plan", descending: true } });
+    await webview.send({ type: "page", offset: 100, sort: { column: "plan", descending: true } });
+    expect(daemon.calls.filter((c) => c.command === "expenv.data.preview").map((c) => c.options)).toEqual([
+      { dataset: "curated.customers", limit: PAGE_SIZE, offset: 0, sort: { column: "plan", descending: true } },
+      { dataset: "curated.customers", limit: PAGE_SIZE, offset: 100, sort: { column: "plan", descending: true } },
+    ]);   // the palette's unsorted page is not this page
+    expect(webview.posted.map((u) => (u as { sort: unknown }).sort)).toEqual([
+      { column: "plan", descending: true }, { column: "plan", descending: true }]);
   });
 
   it("sends the daemon nothing for a malformed request, and shows the daemon's errors in the page", async () => {
