@@ -5,6 +5,7 @@ raises: status shows the parts it can read and omits the others."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,23 +50,23 @@ def fetch_promotion_tags(root: Path, every: float = FETCH_EVERY, timeout: float 
     of the last try is a file in the git directory. True when a fetch ran and succeeded."""
     import time
 
-    git_dir = _git(root, "rev-parse", "--absolute-git-dir")
-    if git_dir.returncode != 0 or _git(root, "remote", "get-url", "origin").returncode != 0:
+    git_dir = git.run(root, "rev-parse", "--absolute-git-dir")
+    if git_dir.returncode != 0 or git.run(root, "remote", "get-url", "origin").returncode != 0:
         return False
     stamp = Path(git_dir.stdout.strip()) / FETCH_STAMP
     try:
         if time.time() - stamp.stat().st_mtime < every:
             return False
-    except OSError:
-        pass
-    try:
         stamp.touch()     # before fetching: a status that follows does not wait for this one's fetch
-        done = subprocess.run(["git", "-C", str(root), "fetch", "-q", "--no-tags", "origin",
-                               f"+refs/tags/{TAG_PREFIX}*:refs/tags/{TAG_PREFIX}*"], capture_output=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_SSH_COMMAND":
-                                  os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes -o ConnectTimeout=3"})
-    except (OSError, subprocess.TimeoutExpired):
+    except FileNotFoundError:
+        stamp.touch()
+    except OSError:
         return False
+    # non-interactive: no password prompt, no ssh passphrase, on the status bar's path
+    quiet = {"GIT_TERMINAL_PROMPT": "0",
+             "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes -o ConnectTimeout=3"}
+    done = git.run(root, "fetch", "-q", "--no-tags", "origin", f"+refs/tags/{TAG_PREFIX}*:refs/tags/{TAG_PREFIX}*",
+                   env=quiet, timeout=timeout)
     return done.returncode == 0
 
 

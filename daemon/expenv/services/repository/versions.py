@@ -16,22 +16,21 @@ import fcntl
 import hashlib
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 from expenv.domain.errors import ExpenvError
+from expenv.services.repository import git
 
 SOURCE_KEY = "expenv.templatesource"   # git config of the repository: the folder it mirrors
 IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.pyc")
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", "-C", str(repo), "-c", "user.name=expenv", "-c", "user.email=expenv@localhost",
-                           "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
-                          capture_output=True, text=True, timeout=120)
-    if check and done.returncode != 0:
-        raise ExpenvError(f"template: git {' '.join(args)} failed in {repo}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    identity = ("-c", "user.name=expenv", "-c", "user.email=expenv@localhost", "-c", "commit.gpgsign=false",
+                "-c", "tag.gpgsign=false")
+    if check:
+        return git.output(repo, *identity, *args)
+    return git.run(repo, *identity, *args).stdout.strip()
 
 
 def cache_root() -> Path:
@@ -64,7 +63,7 @@ def versioned(source: Path) -> Path:
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         shutil.copytree(source, repo, ignore=IGNORED, dirs_exist_ok=True, symlinks=True)
-        _git(repo, "add", "-A")
+        _git(repo, "add", "-A", "--force", ".")   # the template's own .gitignore is for the rendered project
         if _git(repo, "status", "--porcelain"):
             _git(repo, "commit", "-q", "-m", f"expenv {__version__}: the template of {source}")
             _git(repo, "tag", _next_tag(repo, f"v{__version__}"))
