@@ -173,3 +173,27 @@ def test_promote_names_a_tracking_server_that_does_not_answer(project):
     assert result.returncode == 1
     assert "expenv ci promote: the tracking server of target preprod (http://127.0.0.1:9) does not answer" \
         in result.stderr
+
+
+async def test_the_lsp_command_answers_the_same_plan_as_the_cli(client, project):
+    """`expenv.ci.plan` on the real `expenv serve`: the same JSON as `expenv ci plan --json` for each
+    kind of event; a missing or wrong field is named and the daemon keeps serving."""
+    from tests.lsp.session import command, start
+
+    await start(client, project)
+    for args, options in [
+        (["--event", "pull_request", "--from", "feature/x", "--to", "release/1.0"],
+         {"event": "pull_request", "from": "feature/x", "to": "release/1.0"}),
+        (["--event", "push", "--to", "main", "--alias", "production", "--model", "m"],
+         {"event": "push", "to": "main", "alias": "production", "model": "m"}),
+        (["--event", "schedule"], {"event": "schedule"}),
+    ]:
+        assert await command(client, "expenv.ci.plan", options) == plan(project, *args), options
+    with pytest.raises(Exception, match="event is missing"):
+        await command(client, "expenv.ci.plan", {"to": "main"})
+    with pytest.raises(Exception, match="to: a pull_request event needs"):
+        await command(client, "expenv.ci.plan", {"event": "pull_request", "from": "feature/x"})
+    with pytest.raises(Exception, match="alias must be a string"):
+        await command(client, "expenv.ci.plan", {"event": "push", "to": "main", "alias": 3})
+    served = await command(client, "expenv.ci.plan", {"event": "schedule", "workspace": str(project)})
+    assert served["kind"] == "template-update"

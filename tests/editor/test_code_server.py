@@ -171,7 +171,8 @@ def _grid_check_csv(path) -> None:
 @pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
 def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
-    nulls; a column sorts; Next reads the next page from the daemon; Profile shows each column's
+    nulls; a column sorts the whole dataset (through the daemon); Next reads the next page, still sorted;
+    Profile shows each column's
     null rate and a histogram. The lineage graph (palette)
     shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
     root, url = editor
@@ -200,16 +201,21 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     assert [[v is None for v in row] for row in grid["rows"]] == [[v is None for v in row] for row in first["rows"]]
     assert [row[0] for row in grid["rows"]] == [str(row[0]) for row in first["rows"]]
 
+    # a header click sorts the whole dataset (the daemon's ORDER BY, nulls last), and Next keeps the sort:
+    # the two pages are the CLI's `--sort score` pages
     score = schema["columns"].index(next(c for c in schema["columns"] if c["name"] == "score"))
-    shown = [row[score] for row in seen["sorted"]["rows"]]
-    values = [float(v) for v in shown if v is not None]
-    assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
-    assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
-    # the next page holds the daemon's rows 101-150, still sorted by score within the page
-    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
-    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
-    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
-    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
+    by_score = [_cli_json(root, "data", "preview", dataset, "--limit", "100", "--offset", offset, "--sort", "score")
+                for offset in ("0", "100")]
+    assert [h["sort"] for h in seen["sorted"]["headers"]][score] == "ascending"
+
+    def scores(rows):
+        return [None if v is None else float(v) for v in (row[score] for row in rows)]
+    assert scores(seen["sorted"]["rows"]) == scores(by_score[0]["rows"])
+    assert scores(seen["nextPage"]["rows"]) == scores(by_score[1]["rows"])
+    whole = scores(seen["sorted"]["rows"]) + scores(seen["nextPage"]["rows"])
+    values = [v for v in whole if v is not None]
+    assert values == sorted(values) and whole[len(values):] == [None] * (len(whole) - len(values))   # nulls last
+    assert sorted(values) == sorted(float(row[score]) for row in first["rows"] + second["rows"] if row[score] is not None)
     assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
 
     # the profile: each column's null rate as the daemon counts it, a histogram for the numeric score

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from expenv.domain.errors import ExpenvError
-from expenv.services.ci.release import git
+from expenv.services.repository.git import output as git
 
 ANSWERS_FILE = ".copier-answers.yml"
 UPDATE_BRANCH = "template-update"

@@ -5,26 +5,21 @@ raises: status shows the parts it can read and omits the others."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from expenv.services.repository import git
 
 TAG_PREFIX = "promotion/"
 DEFAULT_ALIAS = "champion"
 FIELDS = ("model", "version", "alias", "release", "preprod_run")   # the tag message's `key: value` lines
 
 
-def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
-
-
 def _identity(root: Path) -> dict[str, str]:
     """A committer for the annotated tag when git has none (a fresh CI runner)."""
-    if _git(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
+    if git.run(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
         return {}
     return {"GIT_COMMITTER_NAME": "expenv", "GIT_COMMITTER_EMAIL": "expenv@localhost"}
 
@@ -35,12 +30,12 @@ def tag_promotion(root: Path, promoted: dict[str, Any]) -> dict[str, Any]:
     name = f"{TAG_PREFIX}{promoted['model']}-v{promoted['version']}"
     message = "\n".join([f"Promoted {promoted['model']} version {promoted['version']} as @{promoted['alias']}", "",
                          *(f"{key}: {promoted.get(key) or ''}" for key in FIELDS)])
-    made = _git(root, "tag", "-a", name, "-m", message, promoted["commit"], env=_identity(root))
+    made = git.run(root, "tag", "-a", name, "-m", message, promoted["commit"], env=_identity(root))
     if made.returncode != 0:
         return {"tag": None, "tag_pushed": False, "tag_error": made.stderr.strip()}
-    if _git(root, "remote", "get-url", "origin").returncode != 0:
+    if git.run(root, "remote", "get-url", "origin").returncode != 0:
         return {"tag": name, "tag_pushed": False}
-    pushed = _git(root, "push", "-q", "origin", f"refs/tags/{name}")
+    pushed = git.run(root, "push", "-q", "origin", f"refs/tags/{name}")
     return {"tag": name, "tag_pushed": pushed.returncode == 0,
             **({"tag_error": pushed.stderr.strip()} if pushed.returncode else {})}
 
@@ -49,7 +44,7 @@ def _newest_tag(root: Path) -> dict[str, Any]:
     """The newest promotion tag of the repository: name, commit, date and the fields of its message."""
     fmt = "%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(creatordate:iso-strict)%00%(contents:body)"
     # newest first; within one second the higher version (the last --sort is the primary key)
-    found = _git(root, "for-each-ref", "--sort=-version:refname", "--sort=-creatordate", "--count=1",
+    found = git.run(root, "for-each-ref", "--sort=-version:refname", "--sort=-creatordate", "--count=1",
                  f"--format={fmt}", f"refs/tags/{TAG_PREFIX}")
     if found.returncode != 0 or not found.stdout.strip():
         return {}
