@@ -289,9 +289,10 @@ def toolbar_session(tools, editor, production_image):
 @pytest.mark.docker
 @pytest.mark.timeout(1800)
 def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
-    """Issue 12's acceptance in the real editor: after "Run notebook as pipeline…" and `dev`, the
-    run's end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED
-    with the executed notebook as the step's artifact."""
+    """Issue 12's acceptance in the real editor: "Run notebook as pipeline…" and `dev` on the example's
+    notebook runs the pipeline it is a step of (prepare → train) in the production image; the run's
+    end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED with the
+    executed notebook as the prepare step's artifact and the trained model as the train step's."""
     seen, uri, sha, root = (toolbar_session[k] for k in ("seen", "uri", "sha", "root"))
     assert "runRow" in seen, seen
     assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
@@ -302,18 +303,24 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
     # the run the editor showed, as the CLI and MLflow's REST API read it
     run = _cli_json(root, "pipeline", "status", seen["run"])
     assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
+    assert run["pipeline"] == "train" and [s["name"] for s in run["steps"]] == ["prepare", "train"], run
     assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
     parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
     assert parent["info"]["status"] == "FINISHED"
     tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
     assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
-    [step] = _mlflow(uri, "runs/search", {
+    children = _mlflow(uri, "runs/search", {
         "experiment_ids": [parent["info"]["experiment_id"]],
         "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
-    assert step["info"]["status"] == "FINISHED"
-    assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
-    artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
+    by_step = {next(t["value"] for t in c["data"]["tags"] if t["key"] == "expenv.step"): c for c in children}
+    assert set(by_step) == {"prepare", "train"} and all(c["info"]["status"] == "FINISHED" for c in children)
+    assert {m["key"] for m in by_step["prepare"]["data"].get("metrics", [])} >= {"data_rows"}
+    artifacts = _mlflow(uri, f"artifacts/list?run_id={by_step['prepare']['info']['run_id']}")
     assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
+    assert {m["key"] for m in by_step["train"]["data"].get("metrics", [])} >= {"auc"}
+    models = _mlflow(uri, "logged-models/search", {"experiment_ids": [parent["info"]["experiment_id"]]})["models"]
+    assert [m["info"]["name"] for m in models
+            if m["info"].get("source_run_id") == by_step["train"]["info"]["run_id"]] == ["model"]   # trained
 
 
 @pytest.mark.docker

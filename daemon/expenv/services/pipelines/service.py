@@ -21,6 +21,7 @@ from expenv.domain.pipelines import (
     StepRun,
     StepSpec,
     notebook_pipeline,
+    pipeline_of_notebook,
 )
 from expenv.domain.secrets import redact
 from expenv.services.pipelines import checks
@@ -219,8 +220,10 @@ class PipelineService:
         return self.submit(spec, old.target, allow_drift=allow_drift, progress=progress, _rerun=old)
 
     def submit_notebook(self, notebook: str | Path, target: str, params: dict[str, Any] | None = None,
-                        allow_drift: bool = False, progress: Progress | None = None) -> PipelineRun:
-        """Run one workspace notebook as a one-step pipeline (papermill) on a target."""
+                        allow_drift: bool = False, progress: Progress | None = None,
+                        alone: bool = False) -> PipelineRun:
+        """Run a workspace notebook as a pipeline on a target: the declared pipeline it is a step of
+        (the whole DAG, as CI/CD runs it), or, `alone` or in no pipeline, as a one-step pipeline (papermill)."""
         path = Path(notebook)
         path = path if path.is_absolute() else self.config.root / path
         try:
@@ -229,6 +232,8 @@ class PipelineService:
             raise PipelineError(f"{notebook} is not in the workspace {self.config.root}") from None
         if path.suffix != ".ipynb" or not path.is_file():
             raise PipelineError(f"{rel} is not a notebook (.ipynb) of the workspace")
+        if not alone and (owner := pipeline_of_notebook(self.config.pipelines, rel)) is not None:
+            return self.submit(owner, target, params, allow_drift, progress)
         spec = notebook_pipeline(rel)
         if params:
             step = spec.steps[0]
