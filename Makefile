@@ -24,8 +24,13 @@ down: venv
 	$(VENV)/bin/expenv down --workspace $(EXAMPLE_DIR)
 	-docker ps -q --filter "label=devcontainer.local_folder=$(abspath $(EXAMPLE_DIR))" | xargs -r docker rm -f >/dev/null
 
-## test: install everything, then run the Python and the extension test suites
-test: venv node docker vsix test-services devcontainer-cli editor-tools java actionlint
+## test: install everything, then run the Python and the extension test suites. The setup steps
+## are independent downloads and installs (apt ones take turns: apt-install.sh): a sub-make runs
+## them in parallel, each one's output printed whole when it ends; any failure fails `make test`.
+TEST_SETUP := venv node vsix docker base-image test-services devcontainer-cli editor-tools java actionlint
+SETUP_JOBS ?= 8
+test:
+	@$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target $(TEST_SETUP)
 	$(VENV)/bin/pytest -q -rfE
 	cd $(EXT) && npm test
 
@@ -51,7 +56,7 @@ docker:
 java:
 	@command -v java >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	    bash devcontainer/scripts/apt-install.sh default-jre-headless; \
 	  else echo "expenv: local Spark clusters need Java 17+: install default-jre-headless (or set JAVA_HOME)" >&2; fi; }
 
 devcontainer-cli: devcontainer/node_modules/.installed
@@ -70,6 +75,9 @@ editor-tools:
 	bash devcontainer/scripts/ensure-editor.sh >/dev/null
 
 base-image: docker
+	@# debootstrap through apt-install.sh (the build script's own apt-get would not wait for a parallel one)
+	@command -v debootstrap >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  bash devcontainer/scripts/apt-install.sh --no-install-recommends debootstrap
 	bash devcontainer/scripts/build-base-image.sh >/dev/null
 
 images: venv base-image example

@@ -24,9 +24,7 @@ MSG
 fi
 if ! command -v dockerd >/dev/null; then
   echo "expenv: installing Debian's docker.io" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io iptables ca-certificates >/dev/null
+  bash "$(dirname "$0")/apt-install.sh" --no-install-recommends docker.io iptables ca-certificates
 fi
 if ! pgrep -x dockerd >/dev/null; then
   echo "expenv: starting dockerd (log: $log)" >&2

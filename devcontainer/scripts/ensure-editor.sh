@@ -14,9 +14,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "expenv: missing ${need_apt[*]}; install them with apt-get (needs root)" >&2
     exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  bash "$(dirname "$0")/apt-install.sh" --no-install-recommends "${need_apt[@]}"
 fi
 
 cd "$tools"

@@ -55,11 +55,11 @@ def test_a_pull_request_from_feature_into_release_deploys_to_preprod(project):
         ("check", "expenv check --branch release/1.0"),
         ("build-image", "expenv images build --no-dev"),
         ("image-tests", "expenv ci image-test"),
-        ("preprod-run", "expenv pipeline submit train --target preprod --wait --allow-drift"),
+        ("preprod-run", "expenv pipeline submit train --target preprod --wait --parity lock"),
         ("pr-comment", "expenv ci comment --pipeline train --target preprod --from feature/x --to release/1.0")]
     text = expenv(project, "ci", "plan", "--event", "pull_request", "--from", "feature/x", "--to", "release/1.0")
     assert text.returncode == 0
-    assert "5. preprod-run: expenv pipeline submit train --target preprod --wait --allow-drift" in text.stdout
+    assert "5. preprod-run: expenv pipeline submit train --target preprod --wait --parity lock" in text.stdout
 
 
 def test_other_pull_requests_only_check(project):
@@ -173,3 +173,27 @@ def test_promote_names_a_tracking_server_that_does_not_answer(project):
     assert result.returncode == 1
     assert "expenv ci promote: the tracking server of target preprod (http://127.0.0.1:9) does not answer" \
         in result.stderr
+
+
+async def test_the_lsp_command_answers_the_same_plan_as_the_cli(client, project):
+    """`expenv.ci.plan` on the real `expenv serve`: the same JSON as `expenv ci plan --json` for each
+    kind of event; a missing or wrong field is named and the daemon keeps serving."""
+    from tests.lsp.session import command, start
+
+    await start(client, project)
+    for args, options in [
+        (["--event", "pull_request", "--from", "feature/x", "--to", "release/1.0"],
+         {"event": "pull_request", "from": "feature/x", "to": "release/1.0"}),
+        (["--event", "push", "--to", "main", "--alias", "production", "--model", "m"],
+         {"event": "push", "to": "main", "alias": "production", "model": "m"}),
+        (["--event", "schedule"], {"event": "schedule"}),
+    ]:
+        assert await command(client, "expenv.ci.plan", options) == plan(project, *args), options
+    with pytest.raises(Exception, match="event is missing"):
+        await command(client, "expenv.ci.plan", {"to": "main"})
+    with pytest.raises(Exception, match="to: a pull_request event needs"):
+        await command(client, "expenv.ci.plan", {"event": "pull_request", "from": "feature/x"})
+    with pytest.raises(Exception, match="alias must be a string"):
+        await command(client, "expenv.ci.plan", {"event": "push", "to": "main", "alias": 3})
+    served = await command(client, "expenv.ci.plan", {"event": "schedule", "workspace": str(project)})
+    assert served["kind"] == "template-update"

@@ -8,7 +8,7 @@ import pytest
 
 from expenv.domain.data import to_json
 from expenv.domain.errors import DataError
-from tests.data.conftest import PG_PASSWORD, free_port, make_service, silent_listener
+from tests.data.conftest import PG_DB, PG_PASSWORD, PG_USER, free_port, make_service, silent_listener
 
 
 def test_postgres_down_fails_clearly_without_the_password(tmp_path, postgres):
@@ -67,3 +67,25 @@ def test_secrets_stay_out_of_errors_and_results(tmp_path, postgres):
     results = json.dumps(to_json([service.list(), service.schema("orders"), service.preview("orders", 3)]))
     assert all(PG_PASSWORD not in text for text in [*errors, results])
     assert any("analyst:***@" in e for e in errors)
+
+
+def test_cancelling_a_profile_cancels_its_query_on_the_postgresql_server(make_workspace, postgres):
+    """The profile's Cancel in the editor (window/workDoneProgress/cancel to the real `expenv serve`)
+    reaches PostgreSQL through psycopg's cancel: the server runs the query no more."""
+    from tests.hardening.test_profile_cancel import _cancel_profile
+
+    with postgres.admin(PG_DB) as con:   # no row ever matches: the first row needs 4e10 comparisons
+        con.execute("CREATE VIEW curated.endless AS SELECT a.x FROM generate_series(1, 200000) a(x), "
+                    "generate_series(1, 200000) b(x) WHERE a.x * b.x = -1")
+        con.execute(f"GRANT SELECT ON curated.endless TO {PG_USER}")
+    try:
+        root = make_workspace("pg", f'[project]\nname = "pg"\n\n[data.curated]\nurl = "{postgres.url()}"\n')
+        profile = _cancel_profile(root, "curated.endless", "rows", "curated.customers")
+        assert profile["row_count"] == 1200
+        with postgres.admin(PG_DB) as con:
+            running = con.execute("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%endless%' "
+                                  "AND state = 'active' AND pid <> pg_backend_pid()").fetchone()[0]
+        assert running == 0   # cancelled on the server, not only abandoned by the client
+    finally:
+        with postgres.admin(PG_DB) as con:
+            con.execute("DROP VIEW curated.endless")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from expenv.domain.data import Layer, to_json
+from expenv.domain.data import Layer, Order, to_json
 from expenv.domain.errors import DataError
 from tests.data.conftest import make_service
 
@@ -235,6 +235,16 @@ def test_a_page_of_a_parquet_file_with_many_row_groups_skips_the_groups_before_i
     assert service.preview("data/raw/g.parquet", 10, offset=19).rows == [[i] for i in range(19, 29)]
     assert service.preview("data/raw/g.parquet", 10, offset=95).rows == [[i] for i in range(95, 100)]
     assert service.preview("data/raw/g.parquet", 10, offset=100).rows == []
+
+
+def test_a_sorted_preview_sorts_every_file_of_a_raw_dataset(raw_service):
+    by_amount = raw_service.preview("data/raw/payments.csv", 2, order=Order("amount", descending=True))
+    assert [r[:2] for r in by_amount.rows] == [[499, 249.5], [498, 249.0]]
+    assert raw_service.preview("data/raw/customers.parquet", 1, order=Order("customer_id", True)).rows[0][0] == 2999
+    months = raw_service.preview("data/raw/usage", 650, order=Order("month", True)).rows   # two partition files
+    assert [r[2] for r in months] == sorted((r[2] for r in months), reverse=True) and months[0][2] != months[-1][2]
+    with pytest.raises(DataError, match="sort: data/raw/payments.csv has no column 'amount; --'"):
+        raw_service.preview("data/raw/payments.csv", 2, order=Order("amount; --"))
 
 
 def test_preview_offset_is_checked(raw_service):

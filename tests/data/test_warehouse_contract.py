@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from expenv.domain.data import Layer, to_json
+from expenv.domain.data import Layer, Order, to_json
 from expenv.domain.errors import DataError
 from tests.data.conftest import PG_PASSWORD, make_service
 
@@ -72,6 +72,21 @@ def test_preview_reads_only_the_rows_it_shows_as_json(warehouse):
     json.dumps(to_json(preview))
     usage = warehouse.preview('curated."Monthly Usage"', 1)
     assert usage.rows[0][1] == "2024-01-01T12:00:00"
+
+
+def test_a_sorted_preview_sorts_the_whole_table_with_nulls_last_both_ways(warehouse):
+    top = warehouse.preview("curated.customers", 3, order=Order("score", descending=True))
+    assert [r[3] for r in top.rows] == [6.0, 6.0, 6.0] and top.order == Order("score", True)
+    assert warehouse.preview("curated.customers", 1, order=Order("note")).rows[0][6] == "note 0"
+    assert warehouse.preview("curated.customers", 1, order=Order("note", True)).rows[0][6] == "note 3"
+    for descending in (False, True):   # 240 nulls, last either way
+        tail = warehouse.preview("curated.customers", 240, offset=960, order=Order("note", descending))
+        assert [r[6] for r in tail.rows] == [None] * 240
+    assert to_json(top)["order"] == {"column": "score", "descending": True}
+    for hostile in ('note" DESC; DROP TABLE curated.customers; --', "nope"):
+        with pytest.raises(DataError, match="has no column"):
+            warehouse.preview("curated.customers", 3, order=Order(hostile))
+    assert warehouse.schema("curated.customers").row_count == 1200
 
 
 def test_profile(warehouse):

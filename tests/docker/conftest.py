@@ -18,6 +18,17 @@ PROD_TAG = "expenv-test-churn-prod:latest"   # not the user's churn-prod:latest
 CLUSTER_ADDRESS = "tcp://127.0.0.1:8786"
 TRACKING_URI = "http://127.0.0.1:5999"       # handed to kernels; nothing needs to listen there
 
+# Other folders' modules import these fixtures by name, and pytest keeps a session fixture's value per
+# place it is defined: each importing module made its own example and checked both images again. The
+# values are kept here instead: one per session, made by whoever asks first.
+_SESSION: dict[str, object] = {}
+
+
+def _once(name: str, make):
+    if name not in _SESSION:
+        _SESSION[name] = make()
+    return _SESSION[name]
+
 
 @pytest.fixture(scope="session")
 def docker_client():
@@ -48,7 +59,7 @@ def devcontainer_cli() -> str:
 def base_image(docker_client):
     from expenv.services.images import build_base
 
-    return build_base()
+    return _once("base_image", build_base)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +67,10 @@ def example_project(tmp_path_factory) -> Path:
     """The example churn project (small data), pointing at the test's production image tag, with
     a tracking URI for kernels to receive. Owned by the container's dev user (uid 1000) when the
     tests run as root, as it would be on a developer's machine (updateRemoteUserUID)."""
+    return _once("example_project", lambda: _example_project(tmp_path_factory))
+
+
+def _example_project(tmp_path_factory) -> Path:
     from expenv.services.example import create_example
 
     root = tmp_path_factory.mktemp("devcontainer") / "churn"
@@ -73,7 +88,7 @@ def example_project(tmp_path_factory) -> Path:
 def production_image(base_image, example_project):
     from expenv.services.images import build_production
 
-    return build_production(example_project, PROD_TAG)
+    return _once("production_image", lambda: build_production(example_project, PROD_TAG))
 
 
 @pytest.fixture(scope="session")

@@ -171,7 +171,8 @@ def _grid_check_csv(path) -> None:
 @pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
 def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
-    nulls; a column sorts; Next reads the next page from the daemon; Profile shows each column's
+    nulls; a column sorts the whole dataset (through the daemon); Next reads the next page, still sorted;
+    Profile shows each column's
     null rate and a histogram. The lineage graph (palette)
     shows the daemon's nodes, and a click on a feature view opens its definition at its line."""
     root, url = editor
@@ -200,16 +201,21 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     assert [[v is None for v in row] for row in grid["rows"]] == [[v is None for v in row] for row in first["rows"]]
     assert [row[0] for row in grid["rows"]] == [str(row[0]) for row in first["rows"]]
 
+    # a header click sorts the whole dataset (the daemon's ORDER BY, nulls last), and Next keeps the sort:
+    # the two pages are the CLI's `--sort score` pages
     score = schema["columns"].index(next(c for c in schema["columns"] if c["name"] == "score"))
-    shown = [row[score] for row in seen["sorted"]["rows"]]
-    values = [float(v) for v in shown if v is not None]
-    assert values == sorted(values) and shown[len(values):] == [None] * (len(shown) - len(values))  # nulls last
-    assert sorted(values) == sorted(row[score] for row in first["rows"] if row[score] is not None)
-    # the next page holds the daemon's rows 101-150, still sorted by score within the page
-    next_ids = [row[0] for row in seen["nextPage"]["rows"]]
-    assert sorted(next_ids, key=int) == [str(row[0]) for row in second["rows"]]
-    next_scores = [float(row[score]) for row in seen["nextPage"]["rows"] if row[score] is not None]
-    assert next_scores == sorted(next_scores) and len(next_scores) < len(next_ids)
+    by_score = [_cli_json(root, "data", "preview", dataset, "--limit", "100", "--offset", offset, "--sort", "score")
+                for offset in ("0", "100")]
+    assert [h["sort"] for h in seen["sorted"]["headers"]][score] == "ascending"
+
+    def scores(rows):
+        return [None if v is None else float(v) for v in (row[score] for row in rows)]
+    assert scores(seen["sorted"]["rows"]) == scores(by_score[0]["rows"])
+    assert scores(seen["nextPage"]["rows"]) == scores(by_score[1]["rows"])
+    whole = scores(seen["sorted"]["rows"]) + scores(seen["nextPage"]["rows"])
+    values = [v for v in whole if v is not None]
+    assert values == sorted(values) and whole[len(values):] == [None] * (len(whole) - len(values))   # nulls last
+    assert sorted(values) == sorted(float(row[score]) for row in first["rows"] + second["rows"] if row[score] is not None)
     assert seen["nextPage"]["range"].startswith("Rows 101–150 of 150"), seen["nextPage"]["range"]
 
     # the profile: each column's null rate as the daemon counts it, a histogram for the numeric score
@@ -283,9 +289,10 @@ def toolbar_session(tools, editor, production_image):
 @pytest.mark.docker
 @pytest.mark.timeout(1800)
 def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
-    """Issue 12's acceptance in the real editor: after "Run notebook as pipeline…" and `dev`, the
-    run's end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED
-    with the executed notebook as the step's artifact."""
+    """Issue 12's acceptance in the real editor: "Run notebook as pipeline…" and `dev` on the example's
+    notebook runs the pipeline it is a step of (prepare → train) in the production image; the run's
+    end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED with the
+    executed notebook as the prepare step's artifact and the trained model as the train step's."""
     seen, uri, sha, root = (toolbar_session[k] for k in ("seen", "uri", "sha", "root"))
     assert "runRow" in seen, seen
     assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
@@ -296,18 +303,24 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
     # the run the editor showed, as the CLI and MLflow's REST API read it
     run = _cli_json(root, "pipeline", "status", seen["run"])
     assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
+    assert run["pipeline"] == "train" and [s["name"] for s in run["steps"]] == ["prepare", "train"], run
     assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
     parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
     assert parent["info"]["status"] == "FINISHED"
     tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
     assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
-    [step] = _mlflow(uri, "runs/search", {
+    children = _mlflow(uri, "runs/search", {
         "experiment_ids": [parent["info"]["experiment_id"]],
         "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
-    assert step["info"]["status"] == "FINISHED"
-    assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
-    artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
+    by_step = {next(t["value"] for t in c["data"]["tags"] if t["key"] == "expenv.step"): c for c in children}
+    assert set(by_step) == {"prepare", "train"} and all(c["info"]["status"] == "FINISHED" for c in children)
+    assert {m["key"] for m in by_step["prepare"]["data"].get("metrics", [])} >= {"data_rows"}
+    artifacts = _mlflow(uri, f"artifacts/list?run_id={by_step['prepare']['info']['run_id']}")
     assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
+    assert {m["key"] for m in by_step["train"]["data"].get("metrics", [])} >= {"auc"}
+    models = _mlflow(uri, "logged-models/search", {"experiment_ids": [parent["info"]["experiment_id"]]})["models"]
+    assert [m["info"]["name"] for m in models
+            if m["info"].get("source_run_id") == by_step["train"]["info"]["run_id"]] == ["model"]   # trained
 
 
 @pytest.mark.docker

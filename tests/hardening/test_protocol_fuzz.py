@@ -47,6 +47,8 @@ NOT_POSITIVE_INT = st.one_of(st.integers(max_value=0), st.text(max_size=3), st.b
 BAD_ARGUMENTS = [
     ("expenv.data.schema", {}, "dataset", NOT_STRING),
     ("expenv.data.preview", {"dataset": "t.csv"}, "limit", st.one_of(st.integers(10_001), NOT_POSITIVE_INT)),
+    ("expenv.data.preview", {"dataset": "t.csv"}, "sort", st.one_of(
+        st.integers(), st.text(max_size=3), st.just({"column": ""}), st.just({"column": "a", "descending": "no"}))),
     ("expenv.clusters.launch", {}, "profile", NOT_STRING),
     ("expenv.clusters.attach", {}, "target", NOT_STRING),
     ("expenv.clusters.render", {}, "profile", NOT_STRING),

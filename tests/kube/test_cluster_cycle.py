@@ -99,14 +99,15 @@ def test_ray_scale_keeps_the_worker_group_whole(workspace, kube):
 
 
 def test_another_process_finds_a_cluster_missing_from_its_ledger_and_stops_it(workspace, kube):
-    handle = _service(workspace).launch("dask-k8s")
+    """The ledger is lost (another machine, a rebuilt devcontainer): `ls` asks the kubeconfig's
+    cluster for the workspace's labels, as kubectl would, and `down --all` stops what it finds."""
+    up = cluster(workspace, "up", "dask-k8s")
     (workspace / ".expenv" / "ledger.json").unlink()   # the launcher's record is lost
-    # Kubernetes is asked when a kubernetes cluster is in the ledger; a profile alone does not
-    # make `ls` call a remote API. `down --all` after `up` in another process is what a user does:
-    other = _service(workspace)
-    found = other.backend("kubernetes").discover(other.context.workspace_label)
-    assert [h.id for h in found] == [handle.id]
-    other.backend("kubernetes").stop(found[0])
+    listing = cluster(workspace, "ls")
+    assert listing["orphans"] == [up["id"]] and listing["problems"] == []
+    (found,) = [c for c in listing["clusters"] if c["id"] == up["id"]]
+    assert found["backend"] == "kubernetes" and found["profile"] == "dask-k8s"
+    assert cluster(workspace, "down", "--all")["stopped"] == [up["id"]]
     assert kube.objects("daskclusters") == []
 
 

@@ -63,6 +63,31 @@ async def test_hover_on_a_table_inside_sql_text_shows_the_curated_table(client, 
     assert "| sessions |" in result.contents.value or "sessions" in result.contents.value
 
 
+BUILT_PATHS = '''import os
+from pathlib import Path
+import pandas as pd
+
+RAW = Path("data") / "raw"
+customers = pd.read_parquet(RAW / "customers.parquet")
+payments = pd.read_csv(os.path.join("data/raw", "payments.csv"))
+usage = pd.read_parquet(f"{RAW}/usage")
+other = pd.read_parquet(f"{RAW}/{name}")
+'''
+
+
+async def test_hover_on_a_path_built_from_constants_names_what_the_policy_reads(client, example_project):
+    """`RAW / "customers.parquet"`: the sourcing policy reads the whole expression as the dataset;
+    so does the hover, over the whole expression."""
+    await start(client, example_project)
+    uri = open_python(client, example_project / "built.py", BUILT_PATHS)
+    for needle, kind, expression in (('"customers.parquet"', "`parquet`", "RAW / "), ('"payments.csv"', "`csv`", "os.path"),
+                                     ("/usage", "`parquet`", 'f"{RAW}')):
+        result = await hover(client, uri, position_of(BUILT_PATHS, needle, 3))
+        assert result is not None and "**raw**" in result.contents.value and kind in result.contents.value, needle
+        assert result.range.start == position_of(BUILT_PATHS, expression, 0), needle
+    assert await hover(client, uri, position_of(BUILT_PATHS, "{name}", 2)) is None   # `name` is no constant
+
+
 @pytest.mark.parametrize("needle", ["pd.read_parquet", "import pandas", "len(customers)", '"""SELECT'])
 async def test_no_answer_for_symbols_that_are_not_ours(client, example_project, needle):
     await start(client, example_project)
@@ -146,9 +171,12 @@ async def test_data_commands_return_the_same_json_as_the_cli(client, example_pro
     await start(client, example_project)
     for name, cli in (("expenv.data.schema", ["schema", "data/raw/customers.parquet"]),
                       ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3"]),
-                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3", "--offset", "7"])):
+                      ("expenv.data.preview", ["preview", "curated.customers", "--limit", "3", "--offset", "7"]),
+                      ("expenv.data.preview", ["preview", "data/raw/customers.parquet", "--limit", "3", "--sort",
+                                               "customer_id", "--descending"])):
         options = {"dataset": cli[1], **({"limit": 3} if "--limit" in cli else {}),
-                   **({"offset": 7} if "--offset" in cli else {})}
+                   **({"offset": 7} if "--offset" in cli else {}),
+                   **({"sort": {"column": "customer_id", "descending": True}} if "--sort" in cli else {})}
         over_lsp = await command(client, name, options)
         from_cli = subprocess.run([sys.executable, "-m", "expenv", "data", *cli, "--json"], cwd=example_project,
                                   capture_output=True, text=True, timeout=120)
@@ -190,11 +218,16 @@ async def test_bad_input_gets_a_clear_error_and_the_daemon_keeps_serving(client,
     assert (await command(client, "expenv.data.schema", {"dataset": "curated.customers"}))["row_count"] == 2000
 
 
-async def test_a_bad_preview_offset_names_the_field_and_the_daemon_keeps_serving(client, example_project):
+async def test_a_bad_preview_offset_or_sort_names_the_field_and_the_daemon_keeps_serving(client, example_project):
     await start(client, example_project)
     for bad in (-1, "10", True):
         with pytest.raises(Exception, match="offset must be a non-negative integer"):
             await command(client, "expenv.data.preview", {"dataset": "curated.customers", "offset": bad})
+    for bad in ("customer_id", {"column": ""}, {"column": "customer_id", "descending": "yes"}, [1]):
+        with pytest.raises(Exception, match='sort must be {"column"'):
+            await command(client, "expenv.data.preview", {"dataset": "curated.customers", "sort": bad})
+    with pytest.raises(Exception, match="has no column 'x\"; --'"):
+        await command(client, "expenv.data.preview", {"dataset": "curated.customers", "sort": {"column": 'x"; --'}})
     page = await command(client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 2, "offset": 4})
     assert page["offset"] == 4 and [r[0] for r in page["rows"]] == [r[0] for r in (await command(
         client, "expenv.data.preview", {"dataset": "curated.customers", "limit": 6}))["rows"][4:6]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from lsprotocol import types
 
 from tests.lsp.session import open_python, start, status, wait_for
@@ -50,3 +52,18 @@ async def test_a_bad_setting_is_named_to_the_user_and_keeps_its_default(client, 
     # the good value in the same change still applies, and the daemon keeps serving
     assert (await status(client))["editor_settings"] == {
         "diagnostics": False, "answer_timeout_ms": None, "log_level": None}
+
+
+async def test_a_change_notice_without_values_pulls_the_settings_and_resets_nothing(client, make_workspace):
+    # LSP 3.17 pull model (Neovim's client, among others): `settings: null`, then workspace/configuration
+    root = make_workspace(config='[project]\nname = "settings"\n')
+    await start(client, root, options={"settings": {"answerTimeoutMs": 250, "logLevel": "info"}})
+    client.set_configuration({"answerTimeoutMs": 300, "logLevel": "info"}, section="expenv")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+
+    deadline = asyncio.get_running_loop().time() + 30   # the pull is a round trip after the notice
+    while (await status(client))["editor_settings"]["answer_timeout_ms"] != 300 and \
+            asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    assert (await status(client))["editor_settings"] == {
+        "diagnostics": True, "answer_timeout_ms": 300, "log_level": "info"}

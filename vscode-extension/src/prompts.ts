@@ -15,6 +15,7 @@ import {
 import type { Ask } from "./picks";
 import type { PipelineListing } from "./views/pipelines";
 import { showInputBox } from "./vscodeapi";
+import { PAGE_SIZE } from "./webviews/protocol";
 
 type Options = Record<string, unknown>;
 type Prompt = (ask: Ask) => Promise<Options | undefined>;
@@ -44,6 +45,11 @@ const PROMPTS: Record<string, Prompt> = {
     return target === undefined ? undefined : { notebook: notebook.trim(), target };
   },
   ...Object.fromEntries(DATASET_COMMANDS.map((command) => [command, byDataset])),
+  // one grid page: the grid that opens on the answer shows it as its first page (src/webviews/results.ts)
+  "expenv.data.preview": async (ask) => {
+    const options = await byDataset(ask);
+    return options && { ...options, limit: PAGE_SIZE };
+  },
   "expenv.clusters.launch": byProfile,
   "expenv.clusters.render": byProfile,
   "expenv.clusters.stop": byCluster,

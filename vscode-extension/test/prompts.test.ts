@@ -51,7 +51,8 @@ describe("completeArguments", () => {
 
   it("picks a dataset from the daemon's list", async () => {
     const offered = pickLabels("curated.customers");
-    expect(await completeArguments("expenv.data.preview", [], ask(daemon()))).toEqual([{ dataset: "curated.customers" }]);
+    expect(await completeArguments("expenv.data.preview", [], ask(daemon()))).toEqual([
+      { dataset: "curated.customers", limit: 100 }]);   // one grid page: the grid opens on it
     expect(offered[0]).toEqual(["data/raw/customers.parquet", "data/raw/usage", "curated.customers"]);
   });
 

@@ -48,12 +48,17 @@ describe("messages from a page are checked before use", () => {
     [{ type: "ready" }, { type: "ready" }],
     [{ type: "page", offset: 200 }, { type: "page", offset: 200 }],
     [{ type: "profile", extra: "ignored" }, { type: "profile" }],
+    [{ type: "page", offset: 0, sort: { column: "a b", descending: true, x: 1 } },
+      { type: "page", offset: 0, sort: { column: "a b", descending: true } }],
   ])("grid accepts %j", (raw, parsed) => expect(parseGridRequest(raw)).toEqual(parsed));
 
   it.each([
     null, "ready", [], { type: "page" }, { type: "page", offset: -1 }, { type: "page", offset: 1.5 },
     { type: "page", offset: "100" }, { type: "page", offset: MAX_OFFSET + 1 }, { type: "open", id: "x" },
-    { type: "exec", command: "rm" },
+    { type: "exec", command: "rm" }, { type: "page", offset: 0, sort: "a" }, { type: "page", offset: 0, sort: null },
+    { type: "page", offset: 0, sort: { column: "", descending: false } },
+    { type: "page", offset: 0, sort: { column: "a", descending: "yes" } },
+    { type: "page", offset: 0, sort: { column: "x".repeat(1001), descending: false } },
   ])("grid drops %j", (raw) => expect(parseGridRequest(raw)).toBeUndefined());
 
   it.each([
@@ -97,6 +102,21 @@ describe("the data grid", () => {
     expect(daemon.commands().filter((c) => c === "expenv.data.schema")).toHaveLength(1); // read once
   });
 
+  it("a sort is the daemon's, over the whole dataset, and the page says what the daemon sorted by", async () => {
+    const sorted = (o: Record<string, unknown>) => ({ ...previewOf(o), order: o.sort });
+    const daemon = new FakeDaemon({ "expenv.data.schema": SCHEMA, "expenv.data.preview": sorted });
+    const webview = new FakeWebview();
+    new DataGrid(webview as never, daemon, "curated.customers", "grid", vi.fn(), previewOf({ limit: PAGE_SIZE, offset: 0 }));
+    await webview.send({ type: "page", offset: 0, sort: { column: "plan", descending: true } });
+    await webview.send({ type: "page", offset: 100, sort: { column: "plan", descending: true } });
+    expect(daemon.calls.filter((c) => c.command === "expenv.data.preview").map((c) => c.options)).toEqual([
+      { dataset: "curated.customers", limit: PAGE_SIZE, offset: 0, sort: { column: "plan", descending: true } },
+      { dataset: "curated.customers", limit: PAGE_SIZE, offset: 100, sort: { column: "plan", descending: true } },
+    ]);   // the palette's unsorted page is not this page
+    expect(webview.posted.map((u) => (u as { sort: unknown }).sort)).toEqual([
+      { column: "plan", descending: true }, { column: "plan", descending: true }]);
+  });
+
   it("sends the daemon nothing for a malformed request, and shows the daemon's errors in the page", async () => {
     const daemon = new FakeDaemon({ "expenv.data.schema": SCHEMA });
     const webview = new FakeWebview();
@@ -105,6 +125,26 @@ describe("the data grid", () => {
     expect(daemon.calls).toEqual([]);
     await webview.send({ type: "ready" });
     expect(webview.posted).toEqual([{ type: "error", message: "no answer for expenv.data.preview" }]);
+  });
+
+  it("a palette run's answer is the first page, once, when it is page one of the grid's size", async () => {
+    const daemon = new FakeDaemon({ "expenv.data.schema": SCHEMA, "expenv.data.preview": previewOf });
+    const first = previewOf({ limit: PAGE_SIZE, offset: 0 });
+    const webview = new FakeWebview();
+    new DataGrid(webview as never, daemon, "curated.customers", "grid", vi.fn(), { ...first, limit: PAGE_SIZE });
+    await webview.send({ type: "ready" });
+    await webview.send({ type: "ready" });   // a reload of the page reads it from the daemon
+    expect(daemon.calls.filter((c) => c.command === "expenv.data.preview")).toHaveLength(1);
+    expect(webview.posted[0]).toEqual(webview.posted[1]);
+    // a preview of another size would skip rows when paged with the grid's size: read again
+    const other = new FakeWebview();
+    const again = new FakeDaemon({ "expenv.data.schema": SCHEMA, "expenv.data.preview": previewOf });
+    new DataGrid(other as never, again, "curated.customers", "grid", vi.fn(), { ...previewOf({ limit: 20, offset: 0 }),
+      limit: 20 });
+    await other.send({ type: "ready" });
+    expect(again.calls.filter((c) => c.command === "expenv.data.preview").map((c) => c.options)).toEqual([
+      { dataset: "curated.customers", limit: PAGE_SIZE, offset: 0 }]);
+    expect((other.posted[0] as { rows: unknown[] }).rows).toHaveLength(PAGE_SIZE);
   });
 
   it("profile mode shows the daemon's profile; the grid's Profile button opens it", async () => {
@@ -119,6 +159,11 @@ describe("the data grid", () => {
     new DataGrid(grid as never, daemon, "data/raw/usage", "grid", openProfile);
     await grid.send({ type: "profile" });
     expect(openProfile).toHaveBeenCalledWith("data/raw/usage");
+    const palette = new FakeWebview();   // a palette run's profile is shown as it is: not profiled twice
+    const quiet = new FakeDaemon({});
+    new DataGrid(palette as never, quiet, "data/raw/usage", "profile", vi.fn(), profile);
+    await palette.send({ type: "ready" });
+    expect([palette.posted, quiet.calls]).toEqual([[{ type: "profile", dataset: "data/raw/usage", profile }], []]);
   });
 });
 
@@ -150,6 +195,20 @@ describe("the lineage graph", () => {
       { center: "dataset:curated.customers", direction: "down" },
       {},
     ]);
+  });
+
+  it("a palette run's graph is shown without reading it again, unless it is another direction or depth", async () => {
+    const daemon = new FakeDaemon({ "expenv.features.lineage": GRAPH });
+    const webview = new FakeWebview();
+    const known = { ...GRAPH, attrs: { center: "feature_view:customer_profile", depth: null, direction: "both" } };
+    new LineageGraph(webview as never, daemon, "feature_view:customer_profile", { openPreview: vi.fn() }, known);
+    await webview.send({ type: "ready" });
+    expect(webview.posted[0]).toMatchObject({ type: "graph", graph: known, direction: "both" });
+    expect(daemon.calls).toEqual([]);
+    const shallow = new FakeWebview();
+    new LineageGraph(shallow as never, daemon, null, { openPreview: vi.fn() }, { ...GRAPH, attrs: { depth: 1 } });
+    await shallow.send({ type: "ready" });
+    expect(daemon.calls.map((c) => c.options)).toEqual([{}]);
   });
 
   it("a click opens the node's definition, dataset grid or MLflow run; a forged id or link opens nothing", async () => {
@@ -199,8 +258,8 @@ describe("panels", () => {
     expect(showInWebview(openers, "expenv.data.profile", { ref: { name: "curated.customers" } })).toBe(true);
     expect(showInWebview(openers, "expenv.features.lineage", { nodes: [], edges: [], attrs: {} })).toBe(true);
     expect(showInWebview(openers, "expenv.status", {})).toBe(false);
-    expect(openers.openPreview).toHaveBeenCalledWith("data/raw/usage");
-    expect(openers.openProfile).toHaveBeenCalledWith("curated.customers");
-    expect(openers.openLineage).toHaveBeenCalledWith(null);
+    expect(openers.openPreview).toHaveBeenCalledWith("data/raw/usage", { ref: { name: "data/raw/usage" } });
+    expect(openers.openProfile).toHaveBeenCalledWith("curated.customers", { ref: { name: "curated.customers" } });
+    expect(openers.openLineage).toHaveBeenCalledWith(null, { nodes: [], edges: [], attrs: {} });
   });
 });

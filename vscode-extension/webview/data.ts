@@ -1,53 +1,36 @@
 // The data grid (typed headers, nulls marked, sortable columns, pages read through the daemon)
 // and the profile (null rates and histograms): one script, the page's data-view says which.
-import type { GridColumn, GridUpdate } from "../src/webviews/protocol";
+// A sort is the whole dataset's, done by the daemon: a header click asks for page one sorted so.
+import type { GridColumn, GridSort, GridUpdate } from "../src/webviews/protocol";
 import { app, el, host, showError, svg } from "./host";
 
 type Page = Extract<GridUpdate, { type: "page" }>;
 let page: Page | undefined;
-let sort: { column: number; direction: 1 | -1 } | undefined;
 
 function cellText(value: unknown): string {
   return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
-/** Nulls last; numbers by value; everything else by its text. */
-export function compareCells(a: unknown, b: unknown): number {
-  if (a === null || a === undefined) {
-    return b === null || b === undefined ? 0 : 1;
-  }
-  if (b === null || b === undefined) {
-    return -1;
-  }
-  if (typeof a === "number" && typeof b === "number") {
-    return a - b;
-  }
-  return cellText(a).localeCompare(cellText(b), undefined, { numeric: true });
+/** A page request that keeps the page's sort. */
+function pageRequest(offset: number, sort: GridSort | null): Record<string, unknown> {
+  return sort ? { type: "page", offset, sort } : { type: "page", offset };
 }
 
-function sortedRows(rows: unknown[][]): unknown[][] {
-  if (!sort) {
-    return rows;
+/** A click cycles a column: ascending, descending, the dataset's own order. */
+export function nextSort(current: GridSort | null, column: string): GridSort | null {
+  if (current?.column !== column) {
+    return { column, descending: false };
   }
-  const { column, direction } = sort;
-  return [...rows].sort((x, y) => {
-    const order = compareCells(x[column], y[column]);
-    // nulls stay last in both directions
-    return x[column] === null || y[column] === null ? order : order * direction;
-  });
+  return current.descending ? null : { column, descending: true };
 }
 
-function header(column: GridColumn, index: number): HTMLElement {
-  const state = sort?.column === index ? (sort.direction === 1 ? "ascending" : "descending") : "none";
-  const button = el("button", { class: "sort", title: `Sort this page by ${column.name}` },
+function header(column: GridColumn, sort: GridSort | null): HTMLElement {
+  const state = sort?.column === column.name ? (sort.descending ? "descending" : "ascending") : "none";
+  const button = el("button", { class: "sort", title: `Sort the whole dataset by ${column.name}` },
     el("span", { class: "name" }, column.name),
     el("span", { class: "type" }, column.type || "?"),
     el("span", { class: "arrow" }, state === "ascending" ? "▲" : state === "descending" ? "▼" : ""));
-  button.addEventListener("click", () => {
-    sort = sort?.column !== index ? { column: index, direction: 1 }
-      : sort.direction === 1 ? { column: index, direction: -1 } : undefined;
-    render();
-  });
+  button.addEventListener("click", () => host.postMessage(pageRequest(0, nextSort(sort, column.name))));
   return el("th", { "aria-sort": state, "data-column": column.name, "data-type": column.type }, button);
 }
 
@@ -62,7 +45,7 @@ function render(): void {
   if (!page) {
     return;
   }
-  const { dataset, columns, rows, offset, limit, rowCount } = page;
+  const { dataset, columns, rows, offset, limit, rowCount, sort } = page;
   const last = offset + rows.length;
   const total = rowCount === null ? "" : ` of ${rowCount.toLocaleString()}`;
   const range = rows.length ? `Rows ${(offset + 1).toLocaleString()}–${last.toLocaleString()}${total}` : `No rows${total}`;
@@ -71,15 +54,16 @@ function render(): void {
   const profile = el("button", { class: "profile", title: "Null rates and histograms" }, "Profile");
   previous.toggleAttribute("disabled", offset === 0);
   next.toggleAttribute("disabled", rows.length < limit || (rowCount !== null && last >= rowCount));
-  previous.addEventListener("click", () => host.postMessage({ type: "page", offset: Math.max(offset - limit, 0) }));
-  next.addEventListener("click", () => host.postMessage({ type: "page", offset: offset + limit }));
+  previous.addEventListener("click", () => host.postMessage(pageRequest(Math.max(offset - limit, 0), sort)));
+  next.addEventListener("click", () => host.postMessage(pageRequest(offset + limit, sort)));
   profile.addEventListener("click", () => host.postMessage({ type: "profile" }));
-  const body = el("tbody", {}, ...sortedRows(rows).map((row) => el("tr", {}, ...row.map(cell))));
+  const body = el("tbody", {}, ...rows.map((row) => el("tr", {}, ...row.map(cell))));
   const table = el("table", { class: "grid", "aria-label": dataset },
-    el("thead", {}, el("tr", {}, ...columns.map(header))), body);
+    el("thead", {}, el("tr", {}, ...columns.map((column) => header(column, sort)))), body);
   app().replaceChildren(
     el("div", { class: "toolbar" }, el("span", { class: "title" }, dataset), el("span", { class: "range" }, range),
-      previous, next, profile, el("span", { class: "hint" }, sort ? "sorted within this page" : "")),
+      previous, next, profile,
+      el("span", { class: "hint" }, sort ? `whole dataset by ${sort.column}${sort.descending ? ", descending" : ""}` : "")),
     el("div", { class: "scroll" }, table));
 }
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from expenv.cli.output import emit_json, err, out
+from expenv.domain.data import Order
 
 data_app = typer.Typer(help="Raw and curated data: ls, schema, preview, profile.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON (the same shape the LSP command returns).")
@@ -104,9 +105,12 @@ def schema(dataset: str = DATASET, json_out: bool = JSON, workspace: Path = WORK
 @data_app.command("preview")
 def preview(dataset: str = DATASET, limit: int = typer.Option(20, "--limit", "-n", help="Rows to show."),
             offset: int = typer.Option(0, "--offset", help="Rows to skip first (a page further on)."),
+            sort: str = typer.Option(None, "--sort", help="Sort the whole dataset by this column (nulls last)."),
+            descending: bool = typer.Option(False, "--descending", help="With --sort: largest first."),
             json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
-    """The first rows, or a page from --offset (reads only the rows up to that page)."""
-    result = _run("preview", workspace, lambda s: s.preview(dataset, limit, offset))
+    """The first rows, or a page from --offset (reads only the rows up to that page unless sorted)."""
+    order = Order(sort, descending) if sort else None
+    result = _run("preview", workspace, lambda s: s.preview(dataset, limit, offset, order))
     if json_out:
         return _emit(result)
     span = f"first {len(result.rows)}" if not offset else f"{len(result.rows)} from row {offset + 1}"

@@ -47,12 +47,27 @@ class DatasetSchema:
 
 
 @dataclass(frozen=True)
+class Order:
+    """A preview's sort over the whole dataset (not one page): nulls last in both directions."""
+
+    column: str
+    descending: bool = False
+
+    @property
+    def sql(self) -> str:
+        """`ORDER BY` of `column`, quoted (the column is checked against the schema first)."""
+        quoted = '"' + self.column.replace('"', '""') + '"'
+        return f"ORDER BY {quoted} {'DESC' if self.descending else 'ASC'} NULLS LAST"
+
+
+@dataclass(frozen=True)
 class Preview:
     ref: DatasetRef
     columns: list[str]
     rows: list[list[Any]]  # JSON-safe values
     limit: int
     offset: int = 0  # rows skipped before these (a page of a grid)
+    order: Order | None = None  # the rows are this page of the whole dataset sorted so
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from expenv.services.ledger import set_process_role
 from expenv.services.workspace import Workspace, WorkspaceSet
 
 log = logging.getLogger(__name__)
+SETTINGS_PULL_SECONDS = 10
 WORKSPACE_CHANGED = "expenv/workspaceChanged"  # {workspace, what}: the editor's views read again
 
 
@@ -248,6 +249,22 @@ class ExpenvLanguageServer(LanguageServer):
         if settings.diagnostics != before.diagnostics:   # shown again, or cleared
             for ws in self.workspaces.all():
                 self.recheck_open_documents(ws)
+
+    async def pull_settings(self) -> None:
+        """A didChangeConfiguration without values (`settings: null`, the pull model of LSP 3.17
+        clients such as Neovim's): ask for the `expenv` section. A client that cannot be asked keeps
+        the settings it has; nothing is reset to defaults by a bare change notice."""
+        workspace = self.client_capabilities.workspace if self.client_capabilities else None
+        if not (workspace and workspace.configuration):
+            log.debug("settings changed without values, and the client answers no workspace/configuration")
+            return
+        try:
+            pulled = await asyncio.wait_for(self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="expenv")])), SETTINGS_PULL_SECONDS)
+        except Exception as exc:   # noqa: BLE001 - the client's answer is outside our control
+            log.warning("could not read the editor's expenv settings: %s", exc)
+            return
+        self.apply_settings(pulled[0] if pulled else None)
 
     def recheck_open_documents(self, ws: Workspace) -> None:
         """What the open Python documents and notebook cells of `ws` depend on changed."""

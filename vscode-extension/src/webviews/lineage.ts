@@ -15,6 +15,13 @@ interface Graph {
   edges: Array<{ source: string; target: string; relation?: string }>;
 }
 
+/** A daemon lineage answer for `direction` at full depth (what this view would read itself). */
+function isGraphOf(value: unknown, direction: Direction): value is Graph {
+  const graph = value as { nodes?: unknown; edges?: unknown; attrs?: { depth?: unknown; direction?: unknown } } | null;
+  return typeof graph === "object" && graph !== null && Array.isArray(graph.nodes) && Array.isArray(graph.edges) &&
+    (graph.attrs?.depth ?? null) === null && (graph.attrs?.direction ?? "both") === direction;
+}
+
 /** What a click on a node does, decided from the daemon's node (never from the webview's words). */
 export type NodeTarget =
   | { kind: "definition"; path: string; line: number }
@@ -48,6 +55,7 @@ export class LineageGraph implements Disposable {
     private readonly daemon: DaemonLink,
     private center: string | null,
     private readonly opener: { openPreview(dataset: string): void },
+    private first?: unknown,   // a palette run's graph around `center`: shown without asking again
   ) {
     this.listening = webview.onDidReceiveMessage((raw: unknown) => {
       const request = parseLineageRequest(raw);
@@ -60,7 +68,8 @@ export class LineageGraph implements Disposable {
   async handle(request: LineageRequest): Promise<void> {
     try {
       if (request.type === "ready") {
-        await this.focus(this.center, this.direction);
+        await this.focus(this.center, this.direction, this.first);
+        this.first = undefined;
       } else if (request.type === "focus") {
         await this.focus(request.center, request.direction);
       } else {
@@ -71,10 +80,13 @@ export class LineageGraph implements Disposable {
     }
   }
 
-  /** Reads the graph around `center` (all of it when null) in `direction`, and shows it. */
-  async focus(center: string | null, direction: Direction): Promise<void> {
+  /** Reads the graph around `center` (all of it when null) in `direction`, and shows it; `known`:
+   * that graph, already read by the caller (a palette run), used when it is the one asked for. */
+  async focus(center: string | null, direction: Direction, known?: unknown): Promise<void> {
     const options: Record<string, unknown> = center ? { center, direction } : {};
-    this.graph = await this.daemon.execute<Graph>("expenv.features.lineage", options);
+    this.graph = isGraphOf(known, direction)
+      ? known
+      : await this.daemon.execute<Graph>("expenv.features.lineage", options);
     this.center = center;
     this.direction = direction;
     await this.post({ type: "graph", graph: this.graph, center, direction });

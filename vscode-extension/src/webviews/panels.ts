@@ -11,11 +11,12 @@ export const STYLE = "webview.css";
 export const DATA_SCRIPT = "dist/data.js";
 export const LINEAGE_SCRIPT = "dist/lineage.js";
 
-/** What the views and the palette open (src/views/actions.ts, src/results.ts). */
+/** What the views and the palette open (src/views/actions.ts, src/results.ts). `first`: the daemon's
+ * answer the caller already has (a palette run), shown instead of asking the daemon again. */
 export interface WebviewOpeners {
-  openPreview(dataset: string): void;
-  openProfile(dataset: string): void;
-  openLineage(center: string | null): void;
+  openPreview(dataset: string, first?: unknown): void;
+  openProfile(dataset: string, first?: unknown): void;
+  openLineage(center: string | null, first?: unknown): void;
 }
 
 export class Webviews implements WebviewOpeners, Disposable {
@@ -23,25 +24,25 @@ export class Webviews implements WebviewOpeners, Disposable {
 
   constructor(private readonly extensionUri: Uri, private readonly daemon: DaemonLink) {}
 
-  openPreview(dataset: string): void {
+  openPreview(dataset: string, first?: unknown): void {
     this.show(`grid:${dataset}`, `Preview: ${dataset}`, DATA_SCRIPT, "grid",
-      (panel) => new DataGrid(panel.webview, this.daemon, dataset, "grid", (name) => this.openProfile(name)));
+      (panel) => new DataGrid(panel.webview, this.daemon, dataset, "grid", (name) => this.openProfile(name), first));
   }
 
-  openProfile(dataset: string): void {
+  openProfile(dataset: string, first?: unknown): void {
     this.show(`profile:${dataset}`, `Profile: ${dataset}`, DATA_SCRIPT, "profile",
-      (panel) => new DataGrid(panel.webview, this.daemon, dataset, "profile", (name) => this.openProfile(name)));
+      (panel) => new DataGrid(panel.webview, this.daemon, dataset, "profile", (name) => this.openProfile(name), first));
   }
 
-  openLineage(center: string | null): void {
+  openLineage(center: string | null, first?: unknown): void {
     const existing = this.open.get("lineage");
     if (existing && existing.subject instanceof LineageGraph) {
       existing.panel.reveal();
-      void existing.subject.focus(center, "both");
+      void existing.subject.focus(center, "both", first);
       return;
     }
     this.show("lineage", "Feature lineage", LINEAGE_SCRIPT, "lineage",
-      (panel) => new LineageGraph(panel.webview, this.daemon, center, { openPreview: (d) => this.openPreview(d) }));
+      (panel) => new LineageGraph(panel.webview, this.daemon, center, { openPreview: (d) => this.openPreview(d) }, first));
   }
 
   private show(key: string, title: string, script: string, view: string,

@@ -11,15 +11,21 @@ export interface GridColumn {
   type: string;
 }
 
+/** A grid's sort: the whole dataset by one column, done by the daemon (nulls last). */
+export interface GridSort {
+  column: string;
+  descending: boolean;
+}
+
 /** Extension → data grid webview. */
 export type GridUpdate =
   | { type: "page"; dataset: string; columns: GridColumn[]; rows: unknown[][]; offset: number; limit: number;
-      rowCount: number | null }
+      rowCount: number | null; sort: GridSort | null }
   | { type: "profile"; dataset: string; profile: unknown }
   | { type: "error"; message: string };
 
 /** Data grid webview → extension. */
-export type GridRequest = { type: "ready" } | { type: "page"; offset: number } | { type: "profile" };
+export type GridRequest = { type: "ready" } | { type: "page"; offset: number; sort?: GridSort } | { type: "profile" };
 
 export type Direction = "both" | "up" | "down";
 const DIRECTIONS: readonly string[] = ["both", "up", "down"];
@@ -49,7 +55,14 @@ export function parseGridRequest(raw: unknown): GridRequest | undefined {
   }
   if (m?.type === "page" && Number.isSafeInteger(m.offset) && (m.offset as number) >= 0 &&
       (m.offset as number) <= MAX_OFFSET) {
-    return { type: "page", offset: m.offset as number };
+    if (m.sort === undefined) {
+      return { type: "page", offset: m.offset as number };
+    }
+    const sort = record(m.sort);
+    // a column name is only passed on: the daemon checks it against the dataset's schema
+    if (sort && isId(sort.column) && typeof sort.descending === "boolean") {
+      return { type: "page", offset: m.offset as number, sort: { column: sort.column, descending: sort.descending } };
+    }
   }
   return undefined;
 }

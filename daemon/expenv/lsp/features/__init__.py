@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_all(server: ExpenvLanguageServer) -> None:
     from expenv.lsp.features import (
+        ci_commands,
         cluster_actions,
         cluster_commands,
         code_actions,
@@ -35,5 +36,5 @@ def register_all(server: ExpenvLanguageServer) -> None:
     for module in (lifecycle, config_file, status, hover, completion, code_actions, diagnostics, feature_refs,
                    data_commands, feature_commands, environment_commands, tracking_commands, tracking_lens,
                    cluster_commands, cluster_actions, pipeline_commands, pipeline_lens, file_watching,
-                   project_commands, kernel_commands):
+                   project_commands, kernel_commands, ci_commands):
         module.register(server)

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from expenv.domain.data import to_json
+from expenv.domain.data import Order, to_json
 from expenv.lsp.errors import InvalidArgument, command_options, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 from expenv.lsp.work import CancellableWork
 
+
+
+def _order(options: dict[str, Any]) -> Order | None:
+    """`sort`: {"column": NAME, "descending": false}, the whole dataset sorted by one column."""
+    sort = options.get("sort")
+    if sort is None:
+        return None
+    column = sort.get("column") if isinstance(sort, dict) else None
+    descending = sort.get("descending", False) if isinstance(sort, dict) else None
+    if not isinstance(column, str) or not column or len(column) > 1000 or not isinstance(descending, bool):
+        raise InvalidArgument("sort", 'sort must be {"column": "<a column name>", "descending": true|false}')
+    return Order(column, descending)
 
 
 def _dataset(options: dict[str, Any]) -> str:
@@ -45,7 +57,7 @@ def register(server: ExpenvLanguageServer) -> None:
         offset = options.get("offset", 0)
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise InvalidArgument("offset", "offset must be a non-negative integer (rows to skip)")
-        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit, offset))
+        return to_json(await ls.run_blocking(data.preview, _dataset(options), limit, offset, _order(options)))
 
     @server.command("expenv.data.profile")
     @user_errors

@@ -37,8 +37,11 @@ def register(server: ExpenvLanguageServer) -> None:
             listener(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def settings_changed(ls: ExpenvLanguageServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.apply_settings(section(params.settings))
+    async def settings_changed(ls: ExpenvLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        if params.settings is None:   # a change notice without values: pull them
+            await ls.pull_settings()
+        else:
+            ls.apply_settings(section(params.settings))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: ExpenvLanguageServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 from expenv.domain.errors import ExpenvError
 from expenv.services.ci.promotion_record import DEFAULT_ALIAS, tag_promotion
-from expenv.services.ci.release import RELEASE_TAG, TREE_TAG, _client, git, tracking_uri
+from expenv.services.ci.release import RELEASE_TAG, TREE_TAG, _client, tracking_uri
+from expenv.services.repository.git import output as git
 
 PARENT_TAG = "mlflow.parentRunId"
 COMMIT_TAG = "mlflow.source.git.commit"

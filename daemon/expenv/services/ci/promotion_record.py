@@ -6,25 +6,24 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from expenv.services.repository import git
+
 TAG_PREFIX = "promotion/"
 DEFAULT_ALIAS = "champion"
 FIELDS = ("model", "version", "alias", "release", "preprod_run")   # the tag message's `key: value` lines
-
-
-def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+FETCH_STAMP = "expenv-promotion-tags-fetched"   # in the git directory: when status last fetched the tags
+FETCH_EVERY = 300.0
+FETCH_TIMEOUT = 5.0
 
 
 def _identity(root: Path) -> dict[str, str]:
     """A committer for the annotated tag when git has none (a fresh CI runner)."""
-    if _git(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
+    if git.run(root, "var", "GIT_COMMITTER_IDENT").returncode == 0:
         return {}
     return {"GIT_COMMITTER_NAME": "expenv", "GIT_COMMITTER_EMAIL": "expenv@localhost"}
 
@@ -35,21 +34,47 @@ def tag_promotion(root: Path, promoted: dict[str, Any]) -> dict[str, Any]:
     name = f"{TAG_PREFIX}{promoted['model']}-v{promoted['version']}"
     message = "\n".join([f"Promoted {promoted['model']} version {promoted['version']} as @{promoted['alias']}", "",
                          *(f"{key}: {promoted.get(key) or ''}" for key in FIELDS)])
-    made = _git(root, "tag", "-a", name, "-m", message, promoted["commit"], env=_identity(root))
+    made = git.run(root, "tag", "-a", name, "-m", message, promoted["commit"], env=_identity(root))
     if made.returncode != 0:
         return {"tag": None, "tag_pushed": False, "tag_error": made.stderr.strip()}
-    if _git(root, "remote", "get-url", "origin").returncode != 0:
+    if git.run(root, "remote", "get-url", "origin").returncode != 0:
         return {"tag": name, "tag_pushed": False}
-    pushed = _git(root, "push", "-q", "origin", f"refs/tags/{name}")
+    pushed = git.run(root, "push", "-q", "origin", f"refs/tags/{name}")
     return {"tag": name, "tag_pushed": pushed.returncode == 0,
             **({"tag_error": pushed.stderr.strip()} if pushed.returncode else {})}
+
+
+def fetch_promotion_tags(root: Path, every: float = FETCH_EVERY, timeout: float = FETCH_TIMEOUT) -> bool:
+    """Fetch origin's promotion tags (made by CI's promote job), at most once per `every` seconds per
+    repository and for at most `timeout` seconds: status is on the editor's status-bar path. The time
+    of the last try is a file in the git directory. True when a fetch ran and succeeded."""
+    import time
+
+    git_dir = git.run(root, "rev-parse", "--absolute-git-dir")
+    if git_dir.returncode != 0 or git.run(root, "remote", "get-url", "origin").returncode != 0:
+        return False
+    stamp = Path(git_dir.stdout.strip()) / FETCH_STAMP
+    try:
+        if time.time() - stamp.stat().st_mtime < every:
+            return False
+        stamp.touch()     # before fetching: a status that follows does not wait for this one's fetch
+    except FileNotFoundError:
+        stamp.touch()
+    except OSError:
+        return False
+    # non-interactive: no password prompt, no ssh passphrase, on the status bar's path
+    quiet = {"GIT_TERMINAL_PROMPT": "0",
+             "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes -o ConnectTimeout=3"}
+    done = git.run(root, "fetch", "-q", "--no-tags", "origin", f"+refs/tags/{TAG_PREFIX}*:refs/tags/{TAG_PREFIX}*",
+                   env=quiet, timeout=timeout)
+    return done.returncode == 0
 
 
 def _newest_tag(root: Path) -> dict[str, Any]:
     """The newest promotion tag of the repository: name, commit, date and the fields of its message."""
     fmt = "%(refname:strip=2)%00%(*objectname)%00%(objectname)%00%(creatordate:iso-strict)%00%(contents:body)"
     # newest first; within one second the higher version (the last --sort is the primary key)
-    found = _git(root, "for-each-ref", "--sort=-version:refname", "--sort=-creatordate", "--count=1",
+    found = git.run(root, "for-each-ref", "--sort=-version:refname", "--sort=-creatordate", "--count=1",
                  f"--format={fmt}", f"refs/tags/{TAG_PREFIX}")
     if found.returncode != 0 or not found.stdout.strip():
         return {}
@@ -85,7 +110,9 @@ def last_promotion(root: Path, tracking_uri: str | None, default_model: str | No
                    default_alias: str = DEFAULT_ALIAS) -> dict[str, Any] | None:
     """{"tag", "commit", "date", "release", "preprod_run", "model": {name, version, alias, source, ...}}:
     the newest promotion tag, and the version the registry's alias names now (read over HTTP only;
-    else the tag's record); None when neither is found."""
+    else the tag's record); None when neither is found. Origin's promotion tags are fetched first, at
+    most every FETCH_EVERY seconds."""
+    fetch_promotion_tags(root)
     tagged = _newest_tag(root)
     model, alias = tagged.pop("model", default_model), tagged.pop("alias", default_alias)
     version = tagged.pop("version", None)

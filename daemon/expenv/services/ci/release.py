@@ -12,19 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from expenv.domain.errors import ExpenvError
+from expenv.services.repository.git import output as git
 
 CI_DIR = "ci"                       # under the workspace's .expenv/
 RELEASE_TAG = "expenv.ci.release"   # set on the pre-prod MLflow run by the comment step
 SOURCE_TAG = "expenv.ci.from"
 TREE_TAG = "expenv.ci.tree"
 KEY_METRICS = 8
-
-
-def git(root: Path, *args: str) -> str:
-    result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ExpenvError(f"git {' '.join(args)} failed in {root}: {result.stderr.strip()}")
-    return result.stdout.strip()
 
 
 def _client(uri: str):

@@ -238,10 +238,16 @@ class ClusterService:
     # --- internals -------------------------------------------------------------------------
 
     def _backends_in_use(self, handles) -> list[str]:
-        """Backends worth asking what runs: the ledger's, and the profiles' local/docker ones
-        (kubernetes is asked only when the ledger has its clusters: its API may be far away)."""
+        """Backends worth asking what runs: the ledger's, and the profiles' ones. Kubernetes is asked
+        for a kubernetes profile when there is a kubeconfig (as kubectl would be): clusters launched
+        from another machine, or whose ledger was lost, are found by their labels."""
+        from expenv.services.kube.client import kubeconfig_present
+
         names = {h.backend for h in handles}
-        names |= {p.backend for p in self.profiles().values() if p.backend in ("local", "docker")}
+        profiled = {p.backend for p in self.profiles().values()}
+        names |= profiled & {"local", "docker"}
+        if "kubernetes" in profiled and kubeconfig_present():
+            names.add("kubernetes")
         names.add("local")
         if "docker" in names and not any(h.backend == "docker" for h in handles):
             from expenv.services.probes import docker_engine

@@ -87,6 +87,7 @@ class DatasetCandidate:
 
 def candidate_at(source: str, line: int, character: int) -> DatasetCandidate | None:
     """What `mention_at` would look up at a 0-based position: no backend is asked."""
+    from expenv.services.code.built import built_around
     from expenv.services.code.sql import reference_at
     from expenv.services.code.strings import literal_at
     from expenv.services.data.paths import looks_like_path
@@ -100,6 +101,10 @@ def candidate_at(source: str, line: int, character: int) -> DatasetCandidate | N
             return None
         (l1, c1), (l2, c2) = lit.position_at(sub.start), lit.position_at(sub.end)
         return DatasetCandidate(lit, sub.value, l1, c1, l2, c2, likely=sub.kind == "table" or looks_like_path(sub.value))
+    built = built_around(source, lit)   # `RAW / "x.parquet"`: the expression names the dataset, as the policy reads it
+    if built is not None:
+        text, (l1, c1, l2, c2) = built
+        return DatasetCandidate(lit, text, l1, c1, l2, c2, likely=looks_like_path(text))
     return DatasetCandidate(lit, lit.value, lit.line, lit.start, lit.end_line, lit.end,
                             likely=looks_like_path(lit.value))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from expenv.domain.data import Column, DatasetRef, DatasetSchema, Layer, Preview, Profile
+from expenv.domain.data import Column, DatasetRef, DatasetSchema, Layer, Order, Preview, Profile
 from expenv.domain.errors import DataError
 from expenv.domain.secrets import redact
 from expenv.services.data.cache import LruCache
@@ -86,7 +86,8 @@ class Warehouse(Protocol):
 
     def stats(self, table: TableInfo) -> TableStats: ...
 
-    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]: ...
+    def preview(self, table: TableInfo, limit: int, offset: int = 0,
+                order: Order | None = None) -> tuple[list[str], list[list[Any]]]: ...
 
     def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats) -> Profile: ...
 
@@ -178,14 +179,19 @@ class CuratedBackend:
         return DatasetSchema(self.ref(name, table), list(stats.columns), stats.row_count, stats.size_bytes,
                              row_count_estimated=stats.row_count_estimated)
 
-    def preview(self, name: str, limit: int, offset: int = 0) -> Preview:
+    def preview(self, name: str, limit: int, offset: int = 0, order: Order | None = None) -> Preview:
         table = self.table(name)
+        sorting = {}
+        if order is not None:
+            if "order" not in inspect.signature(self.warehouse.preview).parameters:
+                raise DataError(f"sort: the warehouse backend {type(self.warehouse).__name__} cannot sort a preview")
+            sorting = {"order": order}
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((self._version(), table, limit, offset),
-                                                        lambda: self.warehouse.preview(table, limit, offset))
+            names, rows = self._previews.get_or_compute((self._version(), table, limit, offset, order),
+                                                        lambda: self.warehouse.preview(table, limit, offset, **sorting))
         else:
-            names, rows = self.warehouse.preview(table, limit, offset)
-        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit, offset)
+            names, rows = self.warehouse.preview(table, limit, offset, **sorting)
+        return Preview(self.ref(name, table), list(names), [list(r) for r in rows], limit, offset, order)
 
     def profile(self, name: str, progress: Callable[[str], None] | None = None,
                 interrupt: QueryInterrupt | None = None) -> Profile:

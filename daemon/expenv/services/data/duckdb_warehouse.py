@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from expenv.domain.data import Column, DatasetRef, Profile
+from expenv.domain.data import Column, DatasetRef, Order, Profile
 from expenv.domain.errors import DataError
 from expenv.services.data.curated import Catalog, TableInfo, TableStats
 from expenv.services.data.jsonsafe import json_row
@@ -108,9 +108,11 @@ class DuckDBWarehouse:
                 count = con.execute(f"SELECT count(*) FROM {qualified(table.schema, table.name)}").fetchone()[0]
         return TableStats([Column(n, t, bool(nullable)) for n, t, nullable in rows], count)
 
-    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0,
+                order: Order | None = None) -> tuple[list[str], list[list[Any]]]:
+        sort = order.sql if order is not None else ""
         with self.connect() as con:
-            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} LIMIT ? OFFSET ?",
+            cursor = con.execute(f"SELECT * FROM {qualified(table.schema, table.name)} {sort} LIMIT ? OFFSET ?",
                                  [limit, offset])
             names = [d[0] for d in cursor.description]
             return names, [json_row(r) for r in cursor.fetchall()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
+from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Order, Preview, Profile
 
 if TYPE_CHECKING:
     from expenv.services.interrupt import QueryInterrupt
@@ -24,8 +24,9 @@ class DataLookup(Protocol):
 
     def schema(self, name: str) -> DatasetSchema: ...
 
-    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
-        """`limit` rows after the first `offset` (in the dataset's stored order)."""
+    def preview(self, name: str, limit: int = 20, offset: int = 0, order: Order | None = None) -> Preview:
+        """`limit` rows after the first `offset`: in the dataset's stored order, or of the whole
+        dataset sorted by `order` (a column of its schema)."""
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:

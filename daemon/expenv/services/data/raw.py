@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Layer, Preview
+from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Layer, Order, Preview
 from expenv.domain.errors import DataError
 from expenv.services.data.cache import LruCache
 from expenv.services.data.messages import shown
@@ -167,10 +167,11 @@ class RawBackend:
         with _Reader(self, ds) as reader:
             return self._schema(loc, ds, reader)
 
-    def preview(self, loc: RawLocation, limit: int, max_columns: int | None = None, offset: int = 0) -> Preview:
+    def preview(self, loc: RawLocation, limit: int, max_columns: int | None = None, offset: int = 0,
+                order: Order | None = None) -> Preview:
         ds = self.dataset(loc)
         with _Reader(self, ds) as reader:
-            return self._preview(loc, ds, limit, max_columns, reader, offset)
+            return self._preview(loc, ds, limit, max_columns, reader, offset, order)
 
     def schema_and_preview(self, loc: RawLocation, limit: int,
                            max_columns: int | None = None) -> tuple[DatasetSchema, Preview]:
@@ -189,18 +190,21 @@ class RawBackend:
         return DatasetSchema(self.ref(loc, ds.format), list(columns), rows, ds.size, len(ds.files), list(ds.partitions))
 
     def _preview(self, loc: RawLocation, ds: RawDataset, limit: int, max_columns: int | None,
-                 reader: _Reader, offset: int = 0) -> Preview:
+                 reader: _Reader, offset: int = 0, order: Order | None = None) -> Preview:
         def load():
+            if order is not None:   # a sort reads every row: DuckDB over the files, whatever the format
+                names, rows = text_preview(ds, reader.cursor(), limit, offset, order)
+                return names[:max_columns], [r[:max_columns] for r in rows]
             if ds.format == "parquet":
                 return parquet_preview(ds, limit, max_columns, reader.parquet(), offset)
             names, rows = text_preview(ds, reader.cursor(), limit, offset)  # rows are parsed whole: cut after
             return names[:max_columns], [r[:max_columns] for r in rows]
 
         if limit <= PREVIEW_CACHE_MAX:
-            names, rows = self._previews.get_or_compute((ds.fingerprint, limit, max_columns, offset), load)
+            names, rows = self._previews.get_or_compute((ds.fingerprint, limit, max_columns, offset, order), load)
         else:
             names, rows = load()
-        return Preview(self.ref(loc, ds.format), list(names), [list(r) for r in rows], limit, offset)
+        return Preview(self.ref(loc, ds.format), list(names), [list(r) for r in rows], limit, offset, order)
 
     def profile_input(self, loc: RawLocation):
         """(dataset, DuckDB cursor, FROM-clause, parameters) for profile.py; the caller closes the cursor."""

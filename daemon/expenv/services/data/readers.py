@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from expenv.domain.data import Column
+from expenv.domain.data import Column, Order
 from expenv.domain.errors import DataError
 from expenv.services.data.jsonsafe import json_row
 from expenv.services.data.messages import engine_message, shown
@@ -173,12 +173,15 @@ def text_schema(ds: RawDataset, con) -> tuple[list[Column], int | None]:
     return columns, count
 
 
-def text_preview(ds: RawDataset, con, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
+def text_preview(ds: RawDataset, con, limit: int, offset: int = 0,
+                 order: Order | None = None) -> tuple[list[str], list[list[Any]]]:
+    """A page through DuckDB: of a CSV or JSON dataset, or of any dataset sorted by `order`."""
     if ds.size == 0:
         raise DataError(f"{shown(ds.name)} is empty")
     source, params = duckdb_source(ds)
+    sort = order.sql if order is not None else ""
     try:
-        cursor = con.execute(f"SELECT * FROM {source} LIMIT ? OFFSET ?", [*params, limit, offset])
+        cursor = con.execute(f"SELECT * FROM {source} {sort} LIMIT ? OFFSET ?", [*params, limit, offset])
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     except Exception as exc:  # noqa: BLE001

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Callable
 
 from expenv.domain.config import ExpenvConfig
-from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Preview, Profile
+from expenv.domain.data import DatasetEntry, DatasetRef, DatasetSchema, Order, Preview, Profile
 from expenv.domain.errors import DataError
 from expenv.services.data.cache import LruCache
 from expenv.services.data.curated import CuratedBackend
@@ -141,11 +141,17 @@ class DataService:
 
         return replace(schema, snippet=loading_snippet(schema.ref, "", warehouse_file(self.config.curated.url)))
 
-    def preview(self, name: str, limit: int = 20, offset: int = 0) -> Preview:
+    def preview(self, name: str, limit: int = 20, offset: int = 0, order: Order | None = None) -> Preview:
+        """`limit` rows after `offset`; with `order`, of the whole dataset sorted by one column."""
         name, limit, offset = _checked(name), _checked_limit(limit), _checked_offset(offset)
+        if order is not None:
+            columns = [c.name for c in self.schema(name).columns]
+            if order.column not in columns:
+                raise DataError(f"sort: {name} has no column {order.column!r} (its columns: "
+                                f"{', '.join(columns[:20])}{', …' if len(columns) > 20 else ''})")
         if looks_like_path(name):
-            return self.raw.preview(self.roots.locate(name), limit, offset=offset)
-        return self._warehouse().preview(name, limit, offset)
+            return self.raw.preview(self.roots.locate(name), limit, offset=offset, order=order)
+        return self._warehouse().preview(name, limit, offset, order)
 
     def schema_and_preview(self, name: str, limit: int = 5, max_columns: int | None = None
                            ) -> tuple[DatasetSchema, Preview]:

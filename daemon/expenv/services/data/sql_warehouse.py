@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from expenv.domain.data import Column, DatasetRef, Profile
+from expenv.domain.data import Column, DatasetRef, Order, Profile
 from expenv.domain.errors import DataError
 from expenv.domain.secrets import redact
 from expenv.services.data.curated import Catalog, TableInfo, TableStats
@@ -165,11 +165,16 @@ class SqlAlchemyWarehouse:
                 return TableStats(columns, int(reltuples), True, total_size)
             return TableStats(columns, None, False, total_size)
 
-    def preview(self, table: TableInfo, limit: int, offset: int = 0) -> tuple[list[str], list[list[Any]]]:
+    def preview(self, table: TableInfo, limit: int, offset: int = 0,
+                order: Order | None = None) -> tuple[list[str], list[list[Any]]]:
         import sqlalchemy as sa
 
+        query = sa.select(sa.text("*")).select_from(self._table(table))
+        if order is not None:   # a column clause: quoted by the dialect, never SQL text
+            column = sa.column(order.column)
+            query = query.order_by((column.desc() if order.descending else column.asc()).nulls_last())
         with self.connect() as conn:
-            result = conn.execute(sa.select(sa.text("*")).select_from(self._table(table)).limit(limit).offset(offset))
+            result = conn.execute(query.limit(limit).offset(offset))
             return list(result.keys()), [json_row(r) for r in result.fetchall()]
 
     def profile(self, ref: DatasetRef, table: TableInfo, stats: TableStats,

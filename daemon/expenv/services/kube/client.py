@@ -28,6 +28,11 @@ def kubeconfig_path() -> str:
     return os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
 
 
+def kubeconfig_present() -> bool:
+    """Whether any file of the kubeconfig path exists (without one, nothing of ours runs on a cluster)."""
+    return any(Path(p).expanduser().is_file() for p in kubeconfig_path().split(os.pathsep) if p)
+
+
 @dataclass(frozen=True)
 class KubeTarget:
     """Where objects go: a kubeconfig context (None: the current one) and a namespace."""
@@ -149,7 +154,7 @@ def _context_of(target: KubeTarget) -> tuple[str, str, str]:
     from kubernetes.config.config_exception import ConfigException
 
     path = kubeconfig_path()
-    if not any(Path(p).expanduser().is_file() for p in path.split(os.pathsep) if p):
+    if not kubeconfig_present():
         raise KubeConfigError(f"no kubeconfig at {path}: set KUBECONFIG or create ~/.kube/config "
                               f"(kubectl config view shows what you have)")
     try:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from expenv.domain.pipelines import PipelineError
+from expenv.services.repository import git
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,11 @@ class PinnedCode:
 
 
 def _git(root: Path, *args: str, check: bool = True) -> str:
-    try:
-        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=120)
-    except FileNotFoundError:
-        raise PipelineError("git is not installed: a pipeline runs code pinned to a git commit") from None
-    if check and result.returncode != 0:
-        raise PipelineError(f"git {' '.join(args)} failed in {root}: {result.stderr.strip()[:500]}")
+    if check:
+        return git.output(root, *args, error=PipelineError)
+    result = git.run(root, *args)
+    if result.returncode == 127:
+        raise PipelineError("git is not installed: a pipeline runs code pinned to a git commit")
     return result.stdout.strip()
 
 
@@ -61,11 +60,10 @@ def write_archive(root: Path, code: PinnedCode, includes: tuple[str, ...], dest:
     """A tar of the workspace at `code.tree` (paths relative to the workspace) plus `includes`;
     returns its size in bytes."""
     treeish = f"{code.tree}:{code.subdir}" if code.subdir else code.tree
-    try:
-        data = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", treeish], capture_output=True,
-                              timeout=300, check=True).stdout
-    except subprocess.CalledProcessError as exc:
-        raise PipelineError(f"git archive {treeish} failed: {exc.stderr.decode(errors='replace')[:500]}") from None
+    archived = git.run(root, "archive", "--format=tar", treeish, timeout=300, text=False)
+    if archived.returncode != 0:
+        raise PipelineError(f"git archive {treeish} failed: {archived.stderr.decode(errors='replace')[:500]}")
+    data = archived.stdout
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(dest, "w") as out:
         with tarfile.open(fileobj=io.BytesIO(data)) as archived:

@@ -4,10 +4,10 @@ as they are staged), and a notebook paired by jupytext (jupytext.toml) must matc
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from expenv.domain.status import NotebookFinding
+from expenv.services.repository import git
 
 SKIPPED_DIRS = {".git", ".venv", "venv", "__pycache__", ".ipynb_checkpoints", ".expenv", "node_modules"}
 
@@ -27,13 +27,9 @@ def check_notebooks(root: Path) -> list[NotebookFinding]:
     return findings
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60)
-
-
 def _tracked_notebooks(root: Path) -> dict[str, str] | None:
     """Workspace-relative path → staged blob id of every tracked notebook; None outside a repo."""
-    listed = _git(root, "ls-files", "-s", "-z", "--", "*.ipynb")
+    listed = git.run(root, "ls-files", "-s", "-z", "--", "*.ipynb", text=False)
     if listed.returncode != 0:
         return None
     out = {}
@@ -45,7 +41,7 @@ def _tracked_notebooks(root: Path) -> dict[str, str] | None:
 
 
 def _outputs_finding(root: Path, rel: str, blob: str) -> NotebookFinding | None:
-    content = _git(root, "cat-file", "blob", blob)
+    content = git.run(root, "cat-file", "blob", blob, text=False)
     try:
         cells = json.loads(content.stdout).get("cells", [])
     except ValueError:

@@ -8,16 +8,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from tests.docker.conftest import (  # noqa: F401 - session fixtures: images built once, fail without Docker
-    base_image,
-    dc_exec,
-    dc_python,
-    devcontainer,
-    devcontainer_cli,
-    docker_client,
-    example_project,
-    production_image,
-)
+# The fixtures are tests/docker/conftest.py's: this test shares the session's devcontainer (imported
+# into another folder's module, they were a second `devcontainer up` of a second example).
+from tests.docker.conftest import dc_exec, dc_python
 
 pytestmark = pytest.mark.timeout(2400)
 
