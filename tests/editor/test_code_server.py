@@ -49,6 +49,18 @@ def editor(tools, tmp_path_factory):
     subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "stop", str(root)], timeout=60)
 
 
+@pytest.fixture(scope="module")
+def feature_registry(editor):
+    """`expenv features apply --yes` in the editor's workspace, as a user applies it: the registry the
+    lineage graph and the notebook toolbar read. Once for the module (an apply takes minutes on a
+    loaded machine, and a second one of the same repo changes nothing)."""
+    root, _ = editor
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=900)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    return root
+
+
 def _cli_json(root, *args: str):
     """What `expenv ... --json` answers in the workspace, as a user reads it."""
     ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
@@ -169,7 +181,7 @@ def _grid_check_csv(path) -> None:
 
 
 @pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
-def test_preview_grid_and_lineage_graph_webviews(tools, editor):
+def test_preview_grid_and_lineage_graph_webviews(tools, editor, feature_registry):
     """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
     nulls; a column sorts the whole dataset (through the daemon); Next reads the next page, still sorted;
     Profile shows each column's
@@ -178,9 +190,6 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     root, url = editor
     dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
     _grid_check_csv(root / dataset)
-    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
-                             capture_output=True, text=True, timeout=600)   # the registry the lineage reads
-    assert applied.returncode == 0, applied.stderr
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
     result = subprocess.run(
@@ -263,9 +272,9 @@ def _mlflow(uri: str, endpoint: str, body: dict | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def toolbar_session(tools, editor, production_image):
-    """One editor session of the notebook toolbar, as a user goes: commit the example, apply its
-    feature repo, start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
+def toolbar_session(tools, editor, feature_registry, production_image):
+    """One editor session of the notebook toolbar, as a user goes: commit the example (its feature
+    repo applied: feature_registry), start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
     pipeline…" on `dev` (docker: the production image), then "Attach cluster…" dask-local and stop
     it from the Clusters view. What the editor showed, for the tests below to check."""
     root, url = editor
@@ -273,9 +282,6 @@ def toolbar_session(tools, editor, production_image):
         subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
                        capture_output=True, timeout=120)
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
-                             capture_output=True, text=True, timeout=900)
-    assert applied.returncode == 0, applied.stderr[-3000:]
     uri = _cli_json(root, "up")["tracking_uri"]
     try:
         seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local", timeout=1500)
