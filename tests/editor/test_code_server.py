@@ -267,7 +267,7 @@ def toolbar_session(tools, editor, production_image):
     """One editor session of the notebook toolbar, as a user goes: commit the example, apply its
     feature repo, start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
     pipeline…" on `dev` (docker: the production image), then "Attach cluster…" dask-local and stop
-    it from the Clusters view. What the editor showed, for the tests below to check."""
+    it from the Clusters view, then "Check parity". What the editor showed, for the tests below to check."""
     root, url = editor
     for git in (["init", "-q", "-b", "feature/editor"], ["add", "-A"], ["commit", "-q", "-m", "the churn example"]):
         subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
@@ -278,7 +278,7 @@ def toolbar_session(tools, editor, production_image):
     assert applied.returncode == 0, applied.stderr[-3000:]
     uri = _cli_json(root, "up")["tracking_uri"]
     try:
-        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local", timeout=1500)
+        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local,parity:", timeout=2100)
         yield {"seen": seen, "uri": uri, "sha": sha, "root": root}
     finally:   # whatever the editor launched and did not stop (the editor's workspace is this module's own)
         subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
@@ -287,7 +287,22 @@ def toolbar_session(tools, editor, production_image):
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
+def test_check_parity_from_the_notebook_toolbar_shows_the_reports_summary(toolbar_session):
+    """The toolbar's "Check parity" answers in a notification with the report's one line, the same
+    as `expenv parity --json` says for the same kernel interpreter and image."""
+    seen, root = toolbar_session["seen"], toolbar_session["root"]
+    assert "parity" in seen, seen
+    ran = subprocess.run([sys.executable, "-m", "expenv", "parity", "--json"], cwd=root, capture_output=True,
+                         text=True, timeout=600)
+    assert ran.returncode in (0, 1), ran.stderr   # 1: they differ
+    summary = json.loads(ran.stdout)["summary"]
+    assert summary.startswith(("the kernel matches", "the kernel differs from"))
+    assert seen["parity"] == (summary if len(summary) <= 200 else summary[:199] + "…"), (seen["parity"], summary)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(2400)
 def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
     """Issue 12's acceptance in the real editor: "Run notebook as pipeline…" and `dev` on the example's
     notebook runs the pipeline it is a step of (prepare → train) in the production image; the run's
@@ -324,7 +339,7 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
 def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(toolbar_session):
     """Issue 11 in the real editor, in the same session: "Attach cluster…" and the dask-local
     profile: the daemon launches it and the connection cell goes in at the top; the Clusters view
