@@ -55,11 +55,11 @@ def test_a_pull_request_from_feature_into_release_deploys_to_preprod(project):
         ("check", "expenv check --branch release/1.0"),
         ("build-image", "expenv images build --no-dev"),
         ("image-tests", "expenv ci image-test"),
-        ("preprod-run", "expenv pipeline submit train --target preprod --wait --allow-drift"),
+        ("preprod-run", "expenv pipeline submit train --target preprod --wait --parity lock"),
         ("pr-comment", "expenv ci comment --pipeline train --target preprod --from feature/x --to release/1.0")]
     text = expenv(project, "ci", "plan", "--event", "pull_request", "--from", "feature/x", "--to", "release/1.0")
     assert text.returncode == 0
-    assert "5. preprod-run: expenv pipeline submit train --target preprod --wait --allow-drift" in text.stdout
+    assert "5. preprod-run: expenv pipeline submit train --target preprod --wait --parity lock" in text.stdout
 
 
 def test_other_pull_requests_only_check(project):

@@ -7,6 +7,7 @@ pipeline run for the module; everything is read back through `--json`, MLflow RE
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -63,6 +64,11 @@ def repos(tmp_path_factory, production_image):  # noqa: F811
     text, switched = re.subn(r"\[targets\.preprod\]\n(?:(?!\n\[).)*\n", PREPROD_ON_DOCKER, text, flags=re.S)
     assert switched == 1, "the example has no [targets.preprod] section to switch"
     config.write_text(text)
+    # the developer's `make image`: the production image (built by the session, same recipe) writes its lock
+    built = expenv(work, "images", "build", "--no-dev", "--json", timeout=1800)
+    assert built.returncode == 0, built.stderr[-3000:]
+    production = json.loads(built.stdout)["production"]
+    assert production["cached"] and production["lock_changed"], production
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
     git(work, "init", "-q", "-b", "main")
     git(work, "remote", "add", "origin", str(origin))
@@ -120,7 +126,7 @@ def test_the_pull_request_plan_runs_the_pipeline_on_preprod_and_comments_its_run
     assert tags["expenv.target"] == "preprod" and tags["expenv.runner"] == "docker"
     assert tags["mlflow.source.git.commit"] == pull_request["merge"] and tags["expenv.ci.from"] == "feature/x"
     assert tags["expenv.pipeline"] == "train" and tags["expenv.image"] == PROD_TAG
-    assert "expenv.parity.drift" in tags       # the CI runner's interpreter vs the image, recorded
+    assert "expenv.parity.drift" not in tags   # --parity lock: the committed lock is the image's
 
     comment = (pull_request["work"] / ".expenv" / "ci" / "pr-comment.md").read_text()
     assert comment.startswith("### expenv pre-prod run: `train` on `preprod` (docker)")
@@ -128,6 +134,35 @@ def test_the_pull_request_plan_runs_the_pipeline_on_preprod_and_comments_its_run
     assert re.search(rf"MLflow run: \[{run['id']}\]\({re.escape(uri)}/#/experiments/\d+/runs/{run['id']}\)", comment)
     assert f"| train.auc | {run['metrics']['train.auc']:.4g} |" in comment
     assert comment in "\n".join(results["pr-comment"]["tail"]) + "\n"   # printed too (no GITHUB_TOKEN)
+
+
+def test_a_lock_that_differs_from_the_image_fails_the_check_and_the_preprod_submission(pull_request):
+    """The committed lock is what CI compares with the image: one version changed in it (as a hand edit,
+    or an image built from other versions would show) fails `expenv check` and refuses the pre-prod
+    submission of the plan before any run."""
+    work = pull_request["work"]
+    lock = work / "pipelines" / "requirements.lock"
+    text = lock.read_text()
+    assert "# requirements.txt sha256: " in text and len(re.findall(r"(?m)^[\w.-]+==\S+$", text)) > 20
+    pandas = re.search(r"(?m)^pandas==(\S+)$", text).group(1)
+    ok = expenv(work, "check", "--branch", "release/1.0", "--json", timeout=300)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["lock"]["state"] == "ok", ok.stdout + ok.stderr
+    lock.write_text(text.replace(f"pandas=={pandas}\n", "pandas==0.0.1\n"))
+    git(work, "commit", "-q", "-am", "A hand-edited lock")
+    try:
+        check = expenv(work, "check", "--branch", "release/1.0", "--json", timeout=300)
+        assert check.returncode == 1
+        report = json.loads(check.stdout)["lock"]
+        assert report["state"] == "drift" and report["differences"] == [
+            {"name": "pandas", "lock": "0.0.1", "image": pandas}], report
+        runs = len(json.loads(expenv(work, "pipeline", "ls", "--json").stdout)["runs"])
+        refused = expenv(work, "pipeline", "submit", "train", "--target", "preprod", "--parity", "lock", timeout=300)
+        assert refused.returncode == 1
+        assert "pandas 0.0.1 (image " in refused.stderr and "the lock committed at HEAD" in refused.stderr
+        assert len(json.loads(expenv(work, "pipeline", "ls", "--json").stdout)["runs"]) == runs
+    finally:
+        git(work, "reset", "-q", "--hard", "HEAD^")
+    assert lock.read_text() == text
 
 
 def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request, docker_client):  # noqa: F811
@@ -209,6 +244,23 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
     last = _status(work)["last_promotion"]
     assert last["tag"] == f"promotion/churn-v{again['version']}" and last["commit"] == squashed
     assert last["model"] == {"name": "churn", "version": again["version"], "alias": "champion", "source": "git tag"}
+
+
+def test_status_fetches_origins_promotion_tags_once_in_a_while(pull_request, tmp_path):
+    """A colleague's clone made before CI promoted: `expenv status` fetches origin's promotion tags
+    itself (no `git fetch --tags`), then not again for a while (the status bar asks often)."""
+    promoted = git(pull_request["origin"], "for-each-ref", "--sort=-creatordate", "--count=1",
+                   "--format=%(refname:strip=2)", "refs/tags/promotion/")
+    assert promoted.startswith("promotion/churn-v"), "the main plan made no promotion tag"
+    clone = tmp_path / "colleague"
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(pull_request["origin"]), str(clone)], check=True)
+    assert git(clone, "tag", "-l") == ""
+    assert _status(clone)["last_promotion"]["tag"] == promoted
+    git(clone, "tag", "-d", promoted)
+    assert _status(clone)["last_promotion"] is None          # fetched a moment ago: not fetched again
+    stamp = clone / ".git" / "expenv-promotion-tags-fetched"
+    os.utime(stamp, (stamp.stat().st_atime - 3600, stamp.stat().st_mtime - 3600))
+    assert _status(clone)["last_promotion"]["tag"] == promoted
 
 
 def _status(work: Path) -> dict:

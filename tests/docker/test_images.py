@@ -90,6 +90,10 @@ def test_production_build_is_skipped_when_its_recipe_is_built(production_image, 
 
     again = build_production(example_project, PROD_TAG)
     assert again.cached and again.id == production_image.id
+    # the first build wrote the project's lock (the image's exact versions); this one installs it: unchanged
+    lock = example_project / "pipelines" / "requirements.lock"
+    assert again.lock == str(lock) and not again.lock_changed
+    assert "# requirements.txt sha256: " in lock.read_text() and lock.read_text().count("==") > 20
 
 
 @pytest.fixture
@@ -111,7 +115,7 @@ def test_a_production_image_without_python_is_a_clear_error(image_without_python
     from expenv.services.images import NoPythonInImage, build_dev, check_production_image
     from expenv.services.parity import ParityError, check_parity
 
-    with pytest.raises(NoPythonInImage, match="has no Python .*production.Dockerfile"):
+    with pytest.raises(NoPythonInImage, match="has no Python .*template's Dockerfile"):
         check_production_image(image_without_python)
     with pytest.raises(NoPythonInImage, match="has no Python"):
         build_dev(image_without_python, "expenv-test-nopython-dev:latest")

@@ -276,7 +276,7 @@ def toolbar_session(tools, editor, feature_registry, production_image):
     """One editor session of the notebook toolbar, as a user goes: commit the example (its feature
     repo applied: feature_registry), start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
     pipeline…" on `dev` (docker: the production image), then "Attach cluster…" dask-local and stop
-    it from the Clusters view. What the editor showed, for the tests below to check."""
+    it from the Clusters view, then "Check parity". What the editor showed, for the tests below to check."""
     root, url = editor
     for git in (["init", "-q", "-b", "feature/editor"], ["add", "-A"], ["commit", "-q", "-m", "the churn example"]):
         subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
@@ -284,7 +284,7 @@ def toolbar_session(tools, editor, feature_registry, production_image):
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
     uri = _cli_json(root, "up")["tracking_uri"]
     try:
-        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local", timeout=1500)
+        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local,parity:", timeout=2100)
         yield {"seen": seen, "uri": uri, "sha": sha, "root": root}
     finally:   # whatever the editor launched and did not stop (the editor's workspace is this module's own)
         subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
@@ -293,11 +293,27 @@ def toolbar_session(tools, editor, feature_registry, production_image):
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
+def test_check_parity_from_the_notebook_toolbar_shows_the_reports_summary(toolbar_session):
+    """The toolbar's "Check parity" answers in a notification with the report's one line, the same
+    as `expenv parity --json` says for the same kernel interpreter and image."""
+    seen, root = toolbar_session["seen"], toolbar_session["root"]
+    assert "parity" in seen, seen
+    ran = subprocess.run([sys.executable, "-m", "expenv", "parity", "--json"], cwd=root, capture_output=True,
+                         text=True, timeout=600)
+    assert ran.returncode in (0, 1), ran.stderr   # 1: they differ
+    summary = json.loads(ran.stdout)["summary"]
+    assert summary.startswith(("the kernel matches", "the kernel differs from"))
+    assert seen["parity"] == (summary if len(summary) <= 200 else summary[:199] + "…"), (seen["parity"], summary)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(2400)
 def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
-    """Issue 12's acceptance in the real editor: after "Run notebook as pipeline…" and `dev`, the
-    run's end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED
-    with the executed notebook as the step's artifact."""
+    """Issue 12's acceptance in the real editor: "Run notebook as pipeline…" and `dev` on the example's
+    notebook runs the pipeline it is a step of (prepare → train) in the production image; the run's
+    end is notified, the Pipelines & Runs view shows it FINISHED, and MLflow has it FINISHED with the
+    executed notebook as the prepare step's artifact and the trained model as the train step's."""
     seen, uri, sha, root = (toolbar_session[k] for k in ("seen", "uri", "sha", "root"))
     assert "runRow" in seen, seen
     assert {"dev", "preprod"} <= {t.split()[0] for t in seen["targets"] if t}, seen["targets"]
@@ -308,22 +324,28 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
     # the run the editor showed, as the CLI and MLflow's REST API read it
     run = _cli_json(root, "pipeline", "status", seen["run"])
     assert run["status"] == "FINISHED" and run["target"] == "dev" and run["commit"] == sha, run
+    assert run["pipeline"] == "train" and [s["name"] for s in run["steps"]] == ["prepare", "train"], run
     assert run["image"] == PROD_TAG and run["image_digest"] == production_image.id, run
     parent = _mlflow(uri, f"runs/get?run_id={run['mlflow_run_id']}")["run"]
     assert parent["info"]["status"] == "FINISHED"
     tags = {t["key"]: t["value"] for t in parent["data"]["tags"]}
     assert tags["expenv.target"] == "dev" and tags["mlflow.source.git.commit"] == sha, tags
-    [step] = _mlflow(uri, "runs/search", {
+    children = _mlflow(uri, "runs/search", {
         "experiment_ids": [parent["info"]["experiment_id"]],
         "filter": f"tags.mlflow.parentRunId = '{run['mlflow_run_id']}'"})["runs"]
-    assert step["info"]["status"] == "FINISHED"
-    assert {m["key"] for m in step["data"].get("metrics", [])} >= {"data_rows"}
-    artifacts = _mlflow(uri, f"artifacts/list?run_id={step['info']['run_id']}")
+    by_step = {next(t["value"] for t in c["data"]["tags"] if t["key"] == "expenv.step"): c for c in children}
+    assert set(by_step) == {"prepare", "train"} and all(c["info"]["status"] == "FINISHED" for c in children)
+    assert {m["key"] for m in by_step["prepare"]["data"].get("metrics", [])} >= {"data_rows"}
+    artifacts = _mlflow(uri, f"artifacts/list?run_id={by_step['prepare']['info']['run_id']}")
     assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])], artifacts
+    assert {m["key"] for m in by_step["train"]["data"].get("metrics", [])} >= {"auc"}
+    models = _mlflow(uri, "logged-models/search", {"experiment_ids": [parent["info"]["experiment_id"]]})["models"]
+    assert [m["info"]["name"] for m in models
+            if m["info"].get("source_run_id") == by_step["train"]["info"]["run_id"]] == ["model"]   # trained
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
 def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(toolbar_session):
     """Issue 11 in the real editor, in the same session: "Attach cluster…" and the dask-local
     profile: the daemon launches it and the connection cell goes in at the top; the Clusters view

@@ -162,7 +162,11 @@ async def test_a_notebook_runs_as_a_one_step_pipeline_from_its_lens(vscode, loca
     lenses = await vscode.text_document_code_lens_async(types.CodeLensParams(
         text_document=types.TextDocumentIdentifier(uri=cell_uri)))
     [lens] = [lens for lens in lenses or [] if lens.command.command == "expenv.pipelines.runNotebook"]
-    assert lens.command.title == "Run this notebook as a pipeline step on here"
+    assert lens.command.title == "Run this notebook as a pipeline step on here" and lens.command.arguments[0]["alone"]
+    # look.ipynb is the `look` step of the demo pipeline: a second lens runs that whole pipeline
+    [whole] = [lens for lens in lenses if lens.command.command == "expenv.pipelines.submit"]
+    assert whole.command.title == "Run pipeline demo (this notebook is a step of it) on here"
+    assert whole.command.arguments[0] == {"pipeline": "demo", "target": "here", "workspace": str(root)}
     result = await command(vscode, "expenv.pipelines.runNotebook", {**lens.command.arguments[0], "wait": True})
     assert result["status"] == "FINISHED" and result["pipeline"] == "notebook-look", result
     child = mlflow_run(uri, result["steps"][0]["mlflow_run_id"])

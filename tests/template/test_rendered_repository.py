@@ -54,6 +54,8 @@ def test_expenv_check_passes_on_every_stage(rendered):
         assert result.returncode == 0, result.stdout + result.stderr
         report = json.loads(result.stdout)
         assert report["notebooks"] == [] and not [v for v in report["violations"] if v["severity"] == "error"]
+        # the rendered lock waits for the first image build (`make image` writes the image's versions)
+        assert (report["lock"]["state"], report["lock"]["severity"]) == ("not-made", "warning"), report["lock"]
 
 
 def test_status_names_the_stage_of_the_branch(scratch):

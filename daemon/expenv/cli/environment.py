@@ -182,7 +182,8 @@ def images_build(
     json_out: bool = JSON,
     workspace: Path = WORKSPACE,
 ) -> None:
-    """Build expenv-base:bookworm, the production image of expenv.toml, and the devcontainer image."""
+    """Build the base (expenv-base:bookworm, or pull the one the Dockerfile names), the production image of
+    expenv.toml from the project's Dockerfile (writing pipelines/requirements.lock), and the devcontainer image."""
     from expenv.services import images
 
     ws = _workspace(workspace)
@@ -191,11 +192,12 @@ def images_build(
     tag = ws.config.environment.production_image
     requirements = ws.config.requirements_file
     result: dict[str, Any] = {}
-    with err.status("building the base image (debootstrap; a minute or two when not cached)…") as status:
-        result["base"] = _call("images build", lambda: images.build_base(force=force)).as_dict()
+    base = images.dockerfile_base(ws.root)
+    with err.status(f"the base image {escape(base)} (expenv's: debootstrap, a minute or two uncached)…") as status:
+        result["base"] = _call("images build", lambda: images.ensure_base(base, force=force)).as_dict()
         status.update(f"building the production image {escape(tag)}…")
         result["production"] = _call("images build", lambda: images.build_production(
-            ws.root, tag, requirements, force=force)).as_dict()
+            ws.root, tag, requirements, base=base, force=force)).as_dict()
         if dev:
             dev_tag = _dev_tag(tag)
             status.update(f"building the devcontainer image {escape(dev_tag)}…")
@@ -205,6 +207,8 @@ def images_build(
     for role, built in result.items():
         how = "cached" if built["cached"] else f"built in {built['seconds']:.0f} s"
         out.print(f"{role}: [bold]{escape(built['tag'])}[/] {built['id'][:19]} ({how})")
+    lock = result["production"]["lock"]
+    out.print(escape(f"{lock}: {'written: commit it' if result['production']['lock_changed'] else 'unchanged'}"))
 
 
 @images_app.command("devcontainer")

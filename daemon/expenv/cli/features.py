@@ -152,11 +152,14 @@ def check(
     branch: str = typer.Option(None, "--branch", help="Check as if on this branch (default: git's current one)."),
     json_out: bool = JSON, workspace: Path = WORKSPACE,
 ) -> None:
-    """Check the production sourcing policy (pipeline code must read from the feature store) and the
-    notebooks in git (committed without outputs, jupytext pairs in sync). Exits 1 when a policy
-    violation is an error (on a branch listed in [policy] feature_store_required) or a notebook is not fit."""
+    """Check the production sourcing policy (pipeline code must read from the feature store), the
+    notebooks in git (committed without outputs, jupytext pairs in sync) and the requirements lock
+    (made from requirements.txt, the same versions as the production image when it is here). Exits 1
+    when a policy violation is an error (on a branch listed in [policy] feature_store_required), a
+    notebook is not fit, or the lock is stale, differs from the image, or is missing on such a branch."""
     from expenv.domain.data import to_json
     from expenv.services.features.policy import check_policy, current_branch, required_on
+    from expenv.services.parity.lock import check_lock
     from expenv.services.repository import check_notebooks
 
     services = _services(workspace, "check")
@@ -165,17 +168,19 @@ def check(
     branch = branch or current_branch(config.root)
     violations = check_policy(config, resolved, branch, data=services.data)
     notebooks = check_notebooks(config.root)
-    errors = [v for v in violations if v.severity == "error"]
+    lock = check_lock(config)
+    errors = [v for v in violations if v.severity == "error"] + ([lock] if not lock.ok else [])
     if json_out:
         emit_json({"branch": branch, "required": required_on(config, branch),
                    "patterns": list(config.policy.feature_store_required), "violations": to_json(violations),
-                   "notebooks": [f.as_dict() for f in notebooks]})
+                   "notebooks": [f.as_dict() for f in notebooks], "lock": lock.as_dict()})
     else:
         for v in violations:
             out.print(escape(f"{_shown(v.path)}:{v.line}:{v.column}: {v.severity}: {v.message}"), highlight=False)
         for f in notebooks:
             out.print(escape(f"{_shown(str(config.root / f.path))}:{f.line}:{f.column}: {f.severity}: {f.message}"),
                       highlight=False)
+        out.print(escape(f"{lock.severity}: {lock.message}"), highlight=False)
         where = f"branch {branch}" if branch else "no branch"
         rule = "required" if required_on(config, branch) else "not required"
         summary = (f"{len(violations)} direct read(s) in pipeline code; feature store {rule} on {where}; "

@@ -104,12 +104,15 @@ def pipeline_submit(name: str, target: str = typer.Option(..., "--target", "-t",
                     allow_drift: bool = typer.Option(False, "--allow-drift",
                                                      help="Submit to a production-like target despite parity drift "
                                                           "(recorded on the run)."),
+                    parity: str = typer.Option("kernel", "--parity",
+                                               help="Compare the image with the kernel (kernel), or with the "
+                                                    "requirements lock (lock: CI, whose runner is no kernel)."),
                     json_out: bool = JSON, workspace: Path = WORKSPACE) -> None:
     """Submit pipeline NAME to a target. Exit 1 when --wait and the run does not finish."""
     service = _service(workspace)
     with err.status("submitting…") as spinner:
         run = _call(service.submit, name, target, parse_params(param), allow_drift,
-                    lambda m: spinner.update(escape(m)))
+                    lambda m: spinner.update(escape(m)), parity=parity)
     _done(service, run, wait, json_out)
 
 

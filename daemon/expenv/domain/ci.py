@@ -138,11 +138,11 @@ def _preprod(source: str | None, target: str, facts: RepoFacts, notes: list[str]
     return [
         CiStep("build-image", ("expenv", "images", "build", "--no-dev"), "the production image of expenv.toml"),
         CiStep("image-tests", ("expenv", "ci", "image-test"), "the pipeline code and tests/ inside that image"),
-        # --allow-drift: the parity gate compares the submitting interpreter with the image, and a CI
-        # runner is no kernel (the image was just built from the lock); its drift is recorded on the run.
+        # --parity lock: a CI runner is no kernel; the gate compares the committed lock with the image
         CiStep("preprod-run", ("expenv", "pipeline", "submit", pipeline, "--target", preprod, "--wait",
-                               "--allow-drift"),
-               f"deploy {pipeline} to the {preprod} target and run it (the policy gate still applies)"),
+                               "--parity", "lock"),
+               f"deploy {pipeline} to the {preprod} target and run it (the policy gate, and the image must be "
+               "the lock's)"),
         CiStep("pr-comment", ("expenv", "ci", "comment", "--pipeline", pipeline, "--target", preprod,
                               "--from", source or "", "--to", target),
                "the MLflow run's link and key metrics on the pull request"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -69,6 +70,14 @@ class StepSpec:
     def files(self) -> tuple[str, ...]:
         """Workspace-relative files this step runs (a module entrypoint names none)."""
         return (self.entrypoint,) if self.entrypoint.endswith((".py", ".ipynb")) else ()
+
+
+def pipeline_of_notebook(pipelines: dict[str, PipelineSpec], path: str) -> str | None:
+    """The one declared pipeline that has the workspace notebook `path` as a step (None: none, or
+    several, when the user must say which)."""
+    owners = [name for name, spec in pipelines.items()
+              if any(s.kind == "notebook" and posixpath.normpath(s.entrypoint) == path for s in spec.steps)]
+    return owners[0] if len(owners) == 1 else None
 
 
 def notebook_pipeline(path: str) -> PipelineSpec:

@@ -110,19 +110,21 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_submit(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         name, target = _text(o, "pipeline", "train"), _text(o, "target", "dev")
-        params, drift = _params(o), bool(o.get("allow_drift", False))
+        params, drift, parity = _params(o), bool(o.get("allow_drift", False)), o.get("parity", "kernel")
         return await _submitted(ls, o, f"Pipeline {name} on {target}",
-                                lambda s, report: s.submit(name, target, params, drift, report))
+                                lambda s, report: s.submit(name, target, params, drift, report, parity=parity))
 
     @server.command("expenv.pipelines.runNotebook")
     @user_errors
     async def pipelines_run_notebook(ls: ExpenvLanguageServer, *args: Any) -> Any:
-        """Run this notebook as a pipeline step on TARGET."""
+        """Run this notebook as a pipeline on TARGET: the pipeline it is a step of, or (`alone`) by itself."""
         o = command_options(args)
         notebook, target = _text(o, "notebook", "notebooks/prepare.ipynb"), _text(o, "target", "dev")
-        params, drift = _params(o), bool(o.get("allow_drift", False))
+        params, drift, alone = _params(o), bool(o.get("allow_drift", False)), o.get("alone", False)
+        if not isinstance(alone, bool):
+            raise InvalidArgument("alone", "alone must be true (this notebook by itself) or false (its pipeline)")
         return await _submitted(ls, o, f"Notebook {notebook} on {target}",
-                                lambda s, report: s.submit_notebook(notebook, target, params, drift, report))
+                                lambda s, report: s.submit_notebook(notebook, target, params, drift, report, alone))
 
     @server.command("expenv.pipelines.rerun")
     @user_errors

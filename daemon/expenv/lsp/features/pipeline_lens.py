@@ -11,6 +11,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from expenv.domain.config import CONFIG_FILENAME
+from expenv.domain.pipelines import pipeline_of_notebook
 from expenv.lsp.server import ExpenvLanguageServer
 
 
@@ -18,6 +19,13 @@ def _lens(line: int, title: str, command: str, options: dict) -> types.CodeLens:
     position = types.Position(line=max(line, 0), character=0)
     return types.CodeLens(range=types.Range(start=position, end=position),
                           command=types.Command(title=title, command=command, arguments=[options]))
+
+
+def _relative(path: str, root: Path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def pipeline_lenses(ls: ExpenvLanguageServer, uri: str) -> list[types.CodeLens]:
@@ -31,8 +39,14 @@ def pipeline_lenses(ls: ExpenvLanguageServer, uri: str) -> list[types.CodeLens]:
         path = to_fs_path(notebook.uri)
         if not path:
             return []
-        return [_lens(0, f"Run this notebook as a pipeline step on {t}", "expenv.pipelines.runNotebook",
-                      {"notebook": path, "target": t, "workspace": str(ws.root)}) for t in ws.config.targets]
+        rel = _relative(path, ws.root)
+        owner = pipeline_of_notebook(ws.config.pipelines, rel) if rel else None
+        alone = [_lens(0, f"Run this notebook as a pipeline step on {t}", "expenv.pipelines.runNotebook",
+                       {"notebook": path, "target": t, "workspace": str(ws.root), "alone": True})
+                 for t in ws.config.targets]
+        return alone + [_lens(0, f"Run pipeline {owner} (this notebook is a step of it) on {t}",
+                              "expenv.pipelines.submit", {"pipeline": owner, "target": t, "workspace": str(ws.root)})
+                        for t in ws.config.targets if owner]
     path = to_fs_path(uri)
     if not path or Path(path).name != CONFIG_FILENAME or Path(path).resolve().parent != ws.root:
         return []

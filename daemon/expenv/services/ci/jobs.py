@@ -106,6 +106,10 @@ def template_update(root: Path, vcs_ref: str | None = None) -> dict[str, Any]:
     if git(root, "status", "--porcelain"):
         raise ExpenvError("the working tree has uncommitted changes: copier update needs a clean tree")
     base = git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    from expenv.services.repository.template import recorded_source
+    from expenv.services.repository.versions import refresh_recorded
+
+    refresh_recorded(recorded_source(root))   # a template versioned by `expenv new`: its newest content
     command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", "--skip-answered",
                *(["--vcs-ref", vcs_ref] if vcs_ref else [])]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True)

@@ -5,6 +5,7 @@ raises: status shows the parts it can read and omits the others."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,9 @@ from expenv.services.repository import git
 TAG_PREFIX = "promotion/"
 DEFAULT_ALIAS = "champion"
 FIELDS = ("model", "version", "alias", "release", "preprod_run")   # the tag message's `key: value` lines
+FETCH_STAMP = "expenv-promotion-tags-fetched"   # in the git directory: when status last fetched the tags
+FETCH_EVERY = 300.0
+FETCH_TIMEOUT = 5.0
 
 
 def _identity(root: Path) -> dict[str, str]:
@@ -38,6 +42,32 @@ def tag_promotion(root: Path, promoted: dict[str, Any]) -> dict[str, Any]:
     pushed = git.run(root, "push", "-q", "origin", f"refs/tags/{name}")
     return {"tag": name, "tag_pushed": pushed.returncode == 0,
             **({"tag_error": pushed.stderr.strip()} if pushed.returncode else {})}
+
+
+def fetch_promotion_tags(root: Path, every: float = FETCH_EVERY, timeout: float = FETCH_TIMEOUT) -> bool:
+    """Fetch origin's promotion tags (made by CI's promote job), at most once per `every` seconds per
+    repository and for at most `timeout` seconds: status is on the editor's status-bar path. The time
+    of the last try is a file in the git directory. True when a fetch ran and succeeded."""
+    import time
+
+    git_dir = git.run(root, "rev-parse", "--absolute-git-dir")
+    if git_dir.returncode != 0 or git.run(root, "remote", "get-url", "origin").returncode != 0:
+        return False
+    stamp = Path(git_dir.stdout.strip()) / FETCH_STAMP
+    try:
+        if time.time() - stamp.stat().st_mtime < every:
+            return False
+        stamp.touch()     # before fetching: a status that follows does not wait for this one's fetch
+    except FileNotFoundError:
+        stamp.touch()
+    except OSError:
+        return False
+    # non-interactive: no password prompt, no ssh passphrase, on the status bar's path
+    quiet = {"GIT_TERMINAL_PROMPT": "0",
+             "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND") or "ssh -o BatchMode=yes -o ConnectTimeout=3"}
+    done = git.run(root, "fetch", "-q", "--no-tags", "origin", f"+refs/tags/{TAG_PREFIX}*:refs/tags/{TAG_PREFIX}*",
+                   env=quiet, timeout=timeout)
+    return done.returncode == 0
 
 
 def _newest_tag(root: Path) -> dict[str, Any]:
@@ -80,7 +110,9 @@ def last_promotion(root: Path, tracking_uri: str | None, default_model: str | No
                    default_alias: str = DEFAULT_ALIAS) -> dict[str, Any] | None:
     """{"tag", "commit", "date", "release", "preprod_run", "model": {name, version, alias, source, ...}}:
     the newest promotion tag, and the version the registry's alias names now (read over HTTP only;
-    else the tag's record); None when neither is found."""
+    else the tag's record); None when neither is found. Origin's promotion tags are fetched first, at
+    most every FETCH_EVERY seconds."""
+    fetch_promotion_tags(root)
     tagged = _newest_tag(root)
     model, alias = tagged.pop("model", default_model), tagged.pop("alias", default_alias)
     version = tagged.pop("version", None)

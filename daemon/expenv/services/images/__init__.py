@@ -8,6 +8,8 @@ from expenv.services.images.build import (
     build_dev,
     build_production,
     check_production_image,
+    dockerfile_base,
+    ensure_base,
     prepare_devcontainer,
 )
 from expenv.services.images.engine import (
@@ -23,6 +25,6 @@ from expenv.services.images.engine import (
 
 __all__ = [
     "BASE_TAG", "BuiltImage", "DockerUnavailable", "ImageError", "ImageInfo", "ImageMissing", "NoPythonInImage",
-    "build_base", "build_dev", "build_production", "check_production_image", "docker_client", "image_info",
+    "build_base", "build_dev", "build_production", "check_production_image", "docker_client", "dockerfile_base", "ensure_base", "image_info",
     "prepare_devcontainer", "run_python",
 ]

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ class BuiltImage:
     seconds: float
     cached: bool
     source: str = ""   # how packages were installed: "wheelhouse" or "index"
+    lock: str = ""     # the project's requirements lock, written from the image (production only)
+    lock_changed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,37 +62,97 @@ def build_base(force: bool = False, tag: str = BASE_TAG, timeout: float = 1800) 
     return BuiltImage(tag, image_id, time.perf_counter() - started, cached="cached (" in result.stderr)
 
 
+def dockerfile_base(project_root: Path) -> str:
+    """The base the project's Dockerfile names (its `ARG BASE_IMAGE=` default), else expenv's."""
+    dockerfile = project_root / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8") if dockerfile.is_file() else ""
+    found = re.search(r"^ARG BASE_IMAGE=(\S+)", text, re.M)
+    return found.group(1) if found else BASE_TAG
+
+
+def ensure_base(base: str, force: bool = False) -> BuiltImage:
+    """expenv's base is built here (debootstrap); any other base (python:3.12-slim-bookworm) is
+    pulled when the engine does not have it."""
+    if base == BASE_TAG:
+        return build_base(force=force)
+    started = time.perf_counter()
+    try:
+        return BuiltImage(base, image_info(base).id, time.perf_counter() - started, cached=True)
+    except ImageMissing:
+        from docker.errors import APIError
+
+        try:
+            pulled = docker_client().images.pull(base)
+        except APIError as exc:
+            raise ImageError(f"the base image {base} is not here and cannot be pulled: {exc}") from None
+        return BuiltImage(base, pulled.id, time.perf_counter() - started, cached=False)
+
+
 def build_production(project_root: Path, tag: str, requirements: Path | None = None, base: str = BASE_TAG,
                      wheelhouse: bool | None = None, force: bool = False, no_cache: bool = False) -> BuiltImage:
-    """The project's production image: devcontainer/production.Dockerfile FROM `base`.
+    """The project's production image: its Dockerfile (the template's, the one recipe) FROM `base`,
+    then its lock (requirements.lock beside requirements.txt) written from the image's `pip list`.
 
     `wheelhouse` None: use a host-made wheelhouse when the host's Python fits the base image's,
     else install from the index (trusting the host's extra CAs). `force` rebuilds even when an
     image of this recipe is tagged; `no_cache` also ignores Docker's layer cache (cold build).
     """
+    from expenv.services.parity.lock import is_fresh
+
     requirements = requirements or project_root / "pipelines" / "requirements.txt"
     if not requirements.is_file():
         raise ImageError(f"no requirements file at {requirements}; the production image installs it")
+    dockerfile = project_root / "Dockerfile"
+    if not dockerfile.is_file():
+        raise ImageError(f"no Dockerfile in {project_root}: the production image's recipe is the project's "
+                         "Dockerfile (`expenv new` renders it)")
+    lock = requirements.with_suffix(".lock")
+    fresh = is_fresh(lock, requirements)
     client = docker_client()
     base_info = image_info(base, client)
-    dockerfile = context.devcontainer_dir() / "production.Dockerfile"
     if wheelhouse is None:
         wheelhouse = context.host_python_fits(run_python(base, PYTHON_VERSION, client=client).strip())
     source = "wheelhouse" if wheelhouse else "index"
     recipe = context.digest(dockerfile.read_bytes(), requirements.read_bytes(), base_info.id, source)
     started = time.perf_counter()
-    if not (force or no_cache) and (found := _with_recipe(client, tag, recipe)):
-        return BuiltImage(tag, found, time.perf_counter() - started, cached=True, source=source)
+    found = None if force or no_cache else _with_recipe(client, tag, recipe)
+    image_lock = _image_lock(tag, client) if found else ""
+    if found and fresh and _pins(image_lock) != _pins(lock.read_text(encoding="utf-8")):
+        found = None   # a resolution of the same requirements, but not the locked versions
+    if found:
+        built = BuiltImage(tag, found, time.perf_counter() - started, cached=True, source=source)
+        return _with_lock(built, lock, image_lock)
     with tempfile.TemporaryDirectory(prefix="expenv-prod-") as tmp:
         ctx = Path(tmp)
         shutil.copyfile(dockerfile, ctx / "Dockerfile")
-        shutil.copyfile(requirements, ctx / "requirements.txt")
-        context.write_ca_certificates(ctx / "ca-certificates")
-        (ctx / "wheels").mkdir()
+        (ctx / "pipelines").mkdir()
+        shutil.copyfile(requirements, ctx / "pipelines" / "requirements.txt")
+        (ctx / "pipelines" / "requirements.lock").write_bytes(lock.read_bytes() if lock.is_file() else b"")
+        context.write_ca_certificates(ctx / "build-context" / "ca-certificates")
+        (ctx / "build-context" / "wheels").mkdir(parents=True)
         if wheelhouse:
-            context.link_tree(context.production_wheelhouse(requirements), ctx / "wheels")
+            made = context.production_wheelhouse(requirements, lock if fresh else None)
+            context.link_tree(made, ctx / "build-context" / "wheels")
         image_id = _docker_build(client, ctx, tag, {"BASE_IMAGE": base}, {RECIPE_LABEL: recipe}, no_cache)
-    return BuiltImage(tag, image_id, time.perf_counter() - started, cached=False, source=source)
+    built = BuiltImage(tag, image_id, time.perf_counter() - started, cached=False, source=source)
+    return _with_lock(built, lock, _image_lock(tag, client))
+
+
+def _image_lock(tag: str, client) -> str:
+    """The lock the image was built with (its /opt/venv/requirements.lock)."""
+    return run_python(tag, "print(open('/opt/venv/requirements.lock').read(), end='')", client=client)
+
+
+def _pins(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _with_lock(built: BuiltImage, lock: Path, text: str) -> BuiltImage:
+    """Write the image's lock over the project's when it differs."""
+    changed = not lock.is_file() or lock.read_text(encoding="utf-8") != text
+    if changed:
+        lock.write_text(text, encoding="utf-8")
+    return replace(built, lock=str(lock), lock_changed=changed)
 
 
 def host_docker_socket() -> str:

@@ -111,11 +111,13 @@ def _prune(folder: Path, prefix: str, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def production_wheelhouse(requirements: Path) -> Path:
-    """`pip wheel -r requirements` on the host, cached by the requirements and this Python."""
-    text = requirements.read_bytes()
-    key = "prod-" + digest(text, sys.version.split()[0], platform.machine())
-    return _cached(key, lambda d: _pip(["wheel", "--quiet", "-r", str(requirements), "-w", str(d)],
+def production_wheelhouse(requirements: Path, lock: Path | None = None) -> Path:
+    """`pip wheel -r requirements` on the host (constrained to the `lock`'s versions when given),
+    cached by the requirements, the lock and this Python."""
+    locked = (lock.read_bytes(),) if lock else ()
+    key = "prod-" + digest(requirements.read_bytes(), *locked, sys.version.split()[0], platform.machine())
+    pins = ["-c", str(lock)] if lock else []
+    return _cached(key, lambda d: _pip(["wheel", "--quiet", "-r", str(requirements), *pins, "-w", str(d)],
                                        f"wheelhouse for {requirements}"))
 
 

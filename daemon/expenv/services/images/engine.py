@@ -112,7 +112,7 @@ def run_python(ref: str, script: str, python: str | None = None, client=None, ti
     raise NoPythonInImage(
         f"image {ref} has no Python (tried {', '.join(tried)}); a production image needs one: build it "
         "FROM expenv-base:bookworm (python3, python3-venv) with a venv at /opt/venv, as "
-        "devcontainer/production.Dockerfile does")
+        "the project template's Dockerfile does")
 
 
 PROBE_LABEL = "org.expenv.role=probe"

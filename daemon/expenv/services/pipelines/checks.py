@@ -145,3 +145,29 @@ def resolve_image(config: ExpenvConfig, target: TargetSection, rerun: PipelineRu
 
     info = image_info(image)
     return image, info.id
+
+
+def check_lock_parity(config: ExpenvConfig, target: TargetSection, allow_drift: bool) -> list[str]:
+    """The committed requirements lock (HEAD's) vs the image (`--parity lock`, as CI submits: a CI runner
+    is no kernel; what must hold there is that the image runs the committed lock, not one the build
+    just wrote). Refused like check_parity."""
+    import subprocess
+
+    from expenv.services.parity.lock import check_lock, lock_file
+
+    rel = lock_file(config).relative_to(config.root).as_posix()
+    committed = subprocess.run(["git", "-C", str(config.root), "show", f"HEAD:{rel}"], capture_output=True,
+                               text=True, timeout=60)
+    if committed.returncode != 0:
+        message = f"{rel}: not committed at HEAD; `make image` writes the production image's lock: commit it"
+        drift = []
+    else:
+        report = check_lock(config, image=target.image, required=True, text=committed.stdout)
+        if report.ok:
+            return []
+        message = f"{report.message} (the lock committed at HEAD)"
+        drift = [f"{d['name']}: lock {d['lock'] or '-'}, image {d['image'] or '-'}" for d in report.differences]
+    if not allow_drift:
+        raise DriftRefused(f"{message}; a production-like target runs the image, so it must be the lock's "
+                           "(or pass --allow-drift, recorded on the run)")
+    return drift or [message]

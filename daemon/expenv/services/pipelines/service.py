@@ -21,6 +21,7 @@ from expenv.domain.pipelines import (
     StepRun,
     StepSpec,
     notebook_pipeline,
+    pipeline_of_notebook,
 )
 from expenv.domain.secrets import redact
 from expenv.services.pipelines import checks
@@ -30,6 +31,8 @@ from expenv.services.pipelines.store import RunStore
 
 Progress = Callable[[str], None]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+# What a production-like submission compares the image with: the kernel (a notebook user) or the lock (CI).
+PARITY_SIDES = ("kernel", "lock")
 
 
 def workspace_label(root: Path) -> str:
@@ -72,8 +75,11 @@ class PipelineService:
 
     def submit(self, pipeline: str | PipelineSpec, target: str, params: dict[str, Any] | None = None,
                allow_drift: bool = False, progress: Progress | None = None,
-               _rerun: PipelineRun | None = None) -> PipelineRun:
-        """Check, pin and start a run (`pipeline`: a declared name, or a spec such as a notebook's)."""
+               _rerun: PipelineRun | None = None, parity: str = "kernel") -> PipelineRun:
+        """Check, pin and start a run (`pipeline`: a declared name, or a spec such as a notebook's).
+        `parity`: what a production-like target's image is compared with, the kernel or the lock."""
+        if parity not in PARITY_SIDES:
+            raise PipelineError(f"parity: {parity!r} is not one of {', '.join(PARITY_SIDES)}")
         say = progress or (lambda _m: None)
         spec = pipeline if isinstance(pipeline, PipelineSpec) else self.spec(pipeline)
         tgt = self.target(target)
@@ -83,7 +89,7 @@ class PipelineService:
                           steps=[StepRun(s.name) for s in spec.steps], rerun_of=_rerun.id if _rerun else None)
         run_dir = self.store.run_dir(run.id)
         try:
-            code, uri = self._prepare(spec, tgt, run, allow_drift, say, _rerun)
+            code, uri = self._prepare(spec, tgt, run, allow_drift, say, _rerun, parity)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)   # a refused submission leaves nothing behind
             raise
@@ -106,7 +112,7 @@ class PipelineService:
             raise
 
     def _prepare(self, spec: PipelineSpec, tgt: TargetSection, run: PipelineRun, allow_drift: bool,
-                 say: Progress, rerun: PipelineRun | None) -> tuple[Path, str]:
+                 say: Progress, rerun: PipelineRun | None, parity: str = "kernel") -> tuple[Path, str]:
         """The checks and decisions before a run is recorded: code, gates, image, MLflow runs."""
         run_dir = self.store.run_dir(run.id)
         say("pinning the code to a git commit")
@@ -119,7 +125,8 @@ class PipelineService:
         if tgt.is_production_like:
             say("checking the sourcing policy and parity (production-like target)")
             checks.check_policy(self.config, self.features, spec, run.branch)
-            run.drift = checks.check_parity(self.config, tgt, allow_drift)
+            gate = checks.check_lock_parity if parity == "lock" else checks.check_parity
+            run.drift = gate(self.config, tgt, allow_drift)
         say("resolving the image and the tracking server")
         run.image, run.image_digest = checks.resolve_image(self.config, tgt, rerun)
         uri = self._tracking_uri(tgt)
@@ -213,8 +220,10 @@ class PipelineService:
         return self.submit(spec, old.target, allow_drift=allow_drift, progress=progress, _rerun=old)
 
     def submit_notebook(self, notebook: str | Path, target: str, params: dict[str, Any] | None = None,
-                        allow_drift: bool = False, progress: Progress | None = None) -> PipelineRun:
-        """Run one workspace notebook as a one-step pipeline (papermill) on a target."""
+                        allow_drift: bool = False, progress: Progress | None = None,
+                        alone: bool = False) -> PipelineRun:
+        """Run a workspace notebook as a pipeline on a target: the declared pipeline it is a step of
+        (the whole DAG, as CI/CD runs it), or, `alone` or in no pipeline, as a one-step pipeline (papermill)."""
         path = Path(notebook)
         path = path if path.is_absolute() else self.config.root / path
         try:
@@ -223,6 +232,8 @@ class PipelineService:
             raise PipelineError(f"{notebook} is not in the workspace {self.config.root}") from None
         if path.suffix != ".ipynb" or not path.is_file():
             raise PipelineError(f"{rel} is not a notebook (.ipynb) of the workspace")
+        if not alone and (owner := pipeline_of_notebook(self.config.pipelines, rel)) is not None:
+            return self.submit(owner, target, params, allow_drift, progress)
         spec = notebook_pipeline(rel)
         if params:
             step = spec.steps[0]

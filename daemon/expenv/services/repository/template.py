@@ -1,9 +1,9 @@
 """Render the repository template (templates/project, a copier template) into a new folder.
 
 The template ships inside the package (expenv/templates is the repository's templates/), so
-`expenv new` works from an installed expenv, offline. A rendering records `_src_path` in
-.copier-answers.yml; `copier update` needs that source to be a git repository (a clone of the
-template), see the README's "Repository template" section.
+`expenv new` works from an installed expenv, offline. A rendering records `_src_path` and `_commit`
+in .copier-answers.yml; `copier update` needs that source to be a git repository with version tags:
+`expenv new` renders a folder through versions.py's git copy of it.
 """
 
 from __future__ import annotations
@@ -75,9 +75,16 @@ def render_project(dest: Path, answers: dict[str, Any] | None = None, *, default
 def create_project(dest: Path, answers: dict[str, Any] | None = None, *, defaults: bool = True,
                    template: str | None = None, vcs_ref: str | None = None, setup: bool = True) -> dict[str, Any]:
     """`expenv new`: render the template into `dest`, then run its setup step (`make hooks`: git
-    init when `dest` is not a repository yet, the nbstripout filter). Same JSON as render_project,
-    plus "setup" (the step's output, or null when skipped)."""
-    result = render_project(dest, answers, defaults=defaults, template=template, vcs_ref=vcs_ref)
+    init when `dest` is not a repository yet, the nbstripout filter). A template folder that is no
+    git repository (expenv's own) is rendered from its versioned git copy (services/repository/
+    versions.py), which .copier-answers.yml records. Same JSON as render_project, plus "setup" (the
+    step's output, or null when skipped)."""
+    from expenv.services.repository.versions import is_git_root, versioned
+
+    source = template_source(template)
+    if Path(source).is_dir() and not is_git_root(Path(source)):
+        source = str(versioned(Path(source)))   # a git template with version tags: `copier update` works
+    result = render_project(dest, answers, defaults=defaults, template=source, vcs_ref=vcs_ref)
     result["setup"] = run_setup(Path(result["root"])) if setup else None
     return result
 
@@ -98,13 +105,21 @@ def run_setup(root: Path) -> str:
     return done.stdout
 
 
-def recorded_answers(root: Path) -> dict[str, Any]:
-    """The answers a rendering recorded in .copier-answers.yml (copier's own keys left out)."""
+def _answers_file(root: Path) -> dict[str, Any]:
     import yaml
 
     path = Path(root) / ANSWERS_FILE
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    return {k: v for k, v in (data or {}).items() if not k.startswith("_")}
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None) or {}
+
+
+def recorded_answers(root: Path) -> dict[str, Any]:
+    """The answers a rendering recorded in .copier-answers.yml (copier's own keys left out)."""
+    return {k: v for k, v in _answers_file(root).items() if not k.startswith("_")}
+
+
+def recorded_source(root: Path) -> str | None:
+    """The template source a rendering recorded (`_src_path`)."""
+    return _answers_file(root).get("_src_path")
 
 
 def _files(root: Path) -> set[Path]:
