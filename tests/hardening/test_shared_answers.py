@@ -11,10 +11,19 @@ from tests.conftest import DAEMON_CMD
 from tests.hardening.framed_pipe import FramedPipe, encode
 
 COPIES = 20
-HOVER_BEFORE = 'df = pd.read_parquet("data/raw/customers.parquet")\n'
-HOVER_AFTER = 'df = pd.read_parquet("data/raw/payments.csv")\n'
+HOVER_BEFORE = 'df = pd.read_csv("data/raw/customers.csv")\n'
+HOVER_AFTER = 'df = pd.read_csv("data/raw/payments.csv")\n'
 TYPED_BEFORE = 'path = "data/raw/c'
 TYPED_AFTER = 'path = "data/raw/p'
+
+
+def _workspace(root):
+    """Two small raw datasets, and no feature repo (whose check imports Feast: seconds of CPU)."""
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "expenv.toml").write_text('[project]\nname = "shared"\n\n[data.raw]\nroots = ["data/raw"]\n')
+    (root / "data" / "raw" / "customers.csv").write_text("customer_id,signup_date\n1,2024-01-31\n")
+    (root / "data" / "raw" / "payments.csv").write_text("customer_id,amount\n1,9.5\n")
+    return root
 
 
 def _answers_around_an_edit(root, name: str, method: str, before: str, after: str, position: dict) -> list[dict]:
@@ -43,21 +52,21 @@ def _answers_around_an_edit(root, name: str, method: str, before: str, after: st
         assert pipe.close() == 0, pipe.stderr_tail()
 
 
-def test_identical_hovers_written_around_an_edit_answer_for_their_own_text(example_project):
+def test_identical_hovers_written_around_an_edit_answer_for_their_own_text(tmp_path):
     character = HOVER_BEFORE.index("data/raw/") + 11   # inside the literal in both texts
-    answers = _answers_around_an_edit(example_project, "shared_hover.py", "textDocument/hover", HOVER_BEFORE,
+    answers = _answers_around_an_edit(_workspace(tmp_path), "shared_hover.py", "textDocument/hover", HOVER_BEFORE,
                                       HOVER_AFTER, {"line": 0, "character": character})
     texts = [a["result"]["contents"]["value"] for a in answers]
-    assert all("customers.parquet" in t and "| signup_date |" in t for t in texts[:COPIES]), json.dumps(answers[0])
-    assert all("payments.csv" in t and "signup_date" not in t for t in texts[COPIES:]), json.dumps(answers[COPIES])
+    assert all("customers.csv" in t and "| signup_date |" in t for t in texts[:COPIES]), json.dumps(answers[0])
+    assert all("payments.csv" in t and "| amount |" in t for t in texts[COPIES:]), json.dumps(answers[COPIES])
 
 
-def test_identical_completions_written_around_an_edit_answer_for_their_own_text(example_project):
-    answers = _answers_around_an_edit(example_project, "shared_completion.py", "textDocument/completion",
+def test_identical_completions_written_around_an_edit_answer_for_their_own_text(tmp_path):
+    answers = _answers_around_an_edit(_workspace(tmp_path), "shared_completion.py", "textDocument/completion",
                                       TYPED_BEFORE, TYPED_AFTER, {"line": 0, "character": len(TYPED_BEFORE)})
     labels = [[item["label"] for item in a["result"]["items"]] for a in answers]
     # Completion reads the text after its first backend hop: a request sent before the edit may be
     # answered for the edited text (never older than the request, as LSP servers answer); one sent
     # after it never for the text before.
-    assert all(found in (["data/raw/customers.parquet"], ["data/raw/payments.csv"]) for found in labels[:COPIES])
+    assert all(found in (["data/raw/customers.csv"], ["data/raw/payments.csv"]) for found in labels[:COPIES])
     assert all(found == ["data/raw/payments.csv"] for found in labels[COPIES:]), json.dumps(answers[COPIES])

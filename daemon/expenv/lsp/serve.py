@@ -34,8 +34,20 @@ def _protect_stdout() -> BinaryIO:
     return os.fdopen(protocol_fd, "wb", buffering=0)
 
 
+# How long a thread holding the GIL may keep the event loop waiting (Python's default: 5 ms).
+# Background work in the daemon (importing Feast for the repo checks, Dask for a cluster launch)
+# holds it in slices of that length: each step of the loop waited up to a slice, and a burst of
+# hovers, hundreds of steps, took seconds while such work ran.
+GIL_SLICE_SECONDS = 0.0005
+
+
+def _favour_the_event_loop() -> None:
+    sys.setswitchinterval(GIL_SLICE_SECONDS)
+
+
 def serve_stdio(log_level: str = "INFO") -> None:
     configure_stderr_logging(log_level)
+    _favour_the_event_loop()
     out = _protect_stdout()
     server = create_server()
     _install_client_log(server)
@@ -87,6 +99,7 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
     carrying `initializationOptions.token`; anything else is refused and the connection closed."""
     check_loopback(host)
     configure_stderr_logging(log_level)
+    _favour_the_event_loop()
     _protect_stdout()
     server = create_server()
     _install_client_log(server)
