@@ -179,6 +179,8 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
 
     result, report = _ci(work, "--event", "push", "--to", "main")
     repository = PROD_TAG.split(":")[0]
+    # the image the pre-prod run ran (by id): what promote tags, even if PROD_TAG was rebuilt since
+    run_image = preprod["tags"]["expenv.image_digest"]
     try:
         assert result.returncode == 0, result.stderr[-5000:]
         assert [(r["name"], r["exit_code"]) for r in report["results"]] == [("check", 0), ("promote", 0)]
@@ -200,12 +202,12 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
             assert daemon.command("expenv.status", {})["result"]["workspaces"][0]["last_promotion"] == last
         finally:
             assert daemon.finish() == 0
-        image = docker_client.images.get(PROD_TAG)
+        image = docker_client.images.get(run_image)
         assert {f"{repository}:{head[:12]}", f"{repository}:1.0"} <= set(image.tags)
         assert version["expenv.images"] == f"{repository}:{head[:12]},{repository}:1.0"
     finally:
         for tag in (f"{repository}:{head[:12]}", f"{repository}:1.0"):
-            if tag in docker_client.images.get(PROD_TAG).tags:
+            if tag in docker_client.images.get(run_image).tags:
                 docker_client.images.remove(tag)     # untag only: the test image keeps its own tag
 
     # GitHub's "squash and merge": a new commit, not a merge, whose tree is the release's -> found by tree
@@ -222,7 +224,7 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
         _assert_status_shows_the_promotion(work, squashed, again["version"])
     finally:
         for tag in (f"{repository}:{squashed[:12]}", f"{repository}:1.0"):
-            if tag in docker_client.images.get(PROD_TAG).tags:
+            if tag in docker_client.images.get(run_image).tags:
                 docker_client.images.remove(tag)
     alias = mlflow_get(uri, "registered-models/alias", name="churn", alias="champion")["model_version"]
     assert alias["version"] == again["version"]
