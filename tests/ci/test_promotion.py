@@ -251,14 +251,16 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
 def test_status_fetches_origins_promotion_tags_once_in_a_while(pull_request, tmp_path):
     """A colleague's clone made before CI promoted: `expenv status` fetches origin's promotion tags
     itself (no `git fetch --tags`), then not again for a while (the status bar asks often)."""
-    promoted = git(pull_request["origin"], "for-each-ref", "--sort=-creatordate", "--count=1",
-                   "--format=%(refname:strip=2)", "refs/tags/promotion/")
+    promoted = git(pull_request["origin"], "for-each-ref", "--sort=-version:refname", "--sort=-creatordate",
+                   "--count=1", "--format=%(refname:strip=2)", "refs/tags/promotion/")
     assert promoted.startswith("promotion/churn-v"), "the main plan made no promotion tag"
     clone = tmp_path / "colleague"
     subprocess.run(["git", "clone", "-q", "--no-tags", str(pull_request["origin"]), str(clone)], check=True)
     assert git(clone, "tag", "-l") == ""
     assert _status(clone)["last_promotion"]["tag"] == promoted
-    git(clone, "tag", "-d", promoted)
+    fetched = git(clone, "tag", "-l").split()
+    assert promoted in fetched and all(t.startswith("promotion/") for t in fetched)   # those tags only
+    git(clone, "tag", "-d", *fetched)
     assert _status(clone)["last_promotion"] is None          # fetched a moment ago: not fetched again
     stamp = clone / ".git" / "expenv-promotion-tags-fetched"
     os.utime(stamp, (stamp.stat().st_atime - 3600, stamp.stat().st_mtime - 3600))
