@@ -8,12 +8,16 @@ EXAMPLE_DIR ?= .expenv/example
 EXAMPLE_ROWS ?= 1000000
 EDITOR_PORT ?= 8765
 VSIX := $(EXT)/expenv-0.1.0.vsix
+SETUP_JOBS ?= 8
 
 .PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java actionlint
 
 ## up: images, example project, embedded MLflow, and the devcontainer running the browser editor
-## (code-server with the extension; its daemon and kernels on the production image) on loopback
-up: venv docker vsix example devcontainer editor-tools java
+## (code-server with the extension; its daemon and kernels on the production image) on loopback.
+## Its steps run in parallel where they do not depend on each other, as `make test`'s do (below).
+UP_SETUP := venv docker vsix example devcontainer editor-tools java
+up:
+	@$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target $(UP_SETUP)
 	$(VENV)/bin/expenv up --workspace $(EXAMPLE_DIR)
 	@set -o pipefail; url=$$(bash devcontainer/scripts/editor.sh start-devcontainer $(EXAMPLE_DIR) $(EDITOR_PORT) | tail -n 1) && \
 	  echo "expenv: the editor is at $$url (code-server in the devcontainer, loopback only; \`make down\` stops everything)" && \
@@ -28,7 +32,6 @@ down: venv
 ## are independent downloads and installs (apt ones take turns: apt-install.sh): a sub-make runs
 ## them in parallel, each one's output printed whole when it ends; any failure fails `make test`.
 TEST_SETUP := venv node vsix docker base-image test-services devcontainer-cli editor-tools java actionlint
-SETUP_JOBS ?= 8
 test:
 	@$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target $(TEST_SETUP)
 	$(VENV)/bin/pytest -q -rfE

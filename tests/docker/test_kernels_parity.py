@@ -111,6 +111,7 @@ def test_parity_finds_the_package_installed_by_hand_in_the_kernel_and_nothing_el
     before = _parity(example_project)
     assert before["ok"] is True, _differences(before)
     assert before["image"] == PROD_TAG and before["image_snapshot_cached"] in (True, False)
+    assert before["summary"] == f"the kernel matches {PROD_TAG}"
     # The wheel comes from the host's package index (pip's own configuration), into the workspace.
     wheels = example_project / "wheels"
     got = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
@@ -130,6 +131,7 @@ def test_parity_finds_the_package_installed_by_hand_in_the_kernel_and_nothing_el
                                   "requirement": f"{HAND_INSTALLED}=={version}"}],
             "version_drift": [], "missing_in_kernel": [], "python": None, "os_drift": []}
         assert after["ok"] is False and after["image_snapshot_cached"] is True
+        assert after["summary"] == f"the kernel differs from {PROD_TAG}: 1 not in the image ({HAND_INSTALLED})"
     finally:
         dc_exec(example_project, "python", "-m", "pip", "uninstall", "--yes", "--quiet", HAND_INSTALLED, check=False)
 

@@ -4,7 +4,7 @@
 // With NOTEBOOK and actions it opens notebooks/NOTEBOOK and, from the notebook toolbar, runs it as
 // a pipeline on TARGET (drive_pipeline.mjs) and/or attaches a cluster of PROFILE and stops it from
 // the Clusters view (drive_clusters.mjs) instead, in the order given.
-// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET,attach:PROFILE]]
+// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET,attach:PROFILE,parity:]]
 //   (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
 import { openEditor } from "./login.mjs";
@@ -70,7 +70,8 @@ try {
   if (action !== "run-all") {
     const { runAsPipeline } = await import("./drive_pipeline.mjs");
     const { attachAndStop } = await import("./drive_clusters.mjs");
-    const steps = { pipeline: runAsPipeline, attach: attachAndStop };
+    const { checkParity } = await import("./drive_parity.mjs");
+    const steps = { pipeline: runAsPipeline, attach: attachAndStop, parity: checkParity };
     for (const part of action.split(",")) {   // in turn, in one editor session
       const [verb, arg] = part.split(":");
       Object.assign(out, await steps[verb](page, toolbar, arg, shots, out.durations));

@@ -49,6 +49,18 @@ def editor(tools, tmp_path_factory):
     subprocess.run(["bash", str(SCRIPTS / "editor.sh"), "stop", str(root)], timeout=60)
 
 
+@pytest.fixture(scope="module")
+def feature_registry(editor):
+    """`expenv features apply --yes` in the editor's workspace, as a user applies it: the registry the
+    lineage graph and the notebook toolbar read. Once for the module (an apply takes minutes on a
+    loaded machine, and a second one of the same repo changes nothing)."""
+    root, _ = editor
+    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
+                             capture_output=True, text=True, timeout=900)
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    return root
+
+
 def _cli_json(root, *args: str):
     """What `expenv ... --json` answers in the workspace, as a user reads it."""
     ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
@@ -169,7 +181,7 @@ def _grid_check_csv(path) -> None:
 
 
 @pytest.mark.timeout(1200)   # `feast apply` alone takes minutes on a loaded machine
-def test_preview_grid_and_lineage_graph_webviews(tools, editor):
+def test_preview_grid_and_lineage_graph_webviews(tools, editor, feature_registry):
     """From the Data view, a dataset's preview grid shows the daemon's column types and marks its
     nulls; a column sorts the whole dataset (through the daemon); Next reads the next page, still sorted;
     Profile shows each column's
@@ -178,9 +190,6 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor):
     root, url = editor
     dataset, feature_view = "data/raw/grid_check.csv", "feature_view:customer_profile"
     _grid_check_csv(root / dataset)
-    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
-                             capture_output=True, text=True, timeout=600)   # the registry the lineage reads
-    assert applied.returncode == 0, applied.stderr
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
     result = subprocess.run(
@@ -263,22 +272,19 @@ def _mlflow(uri: str, endpoint: str, body: dict | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def toolbar_session(tools, editor, production_image):
-    """One editor session of the notebook toolbar, as a user goes: commit the example, apply its
-    feature repo, start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
+def toolbar_session(tools, editor, feature_registry, production_image):
+    """One editor session of the notebook toolbar, as a user goes: commit the example (its feature
+    repo applied: feature_registry), start MLflow (`expenv up`), open notebooks/prepare.ipynb, "Run notebook as
     pipeline…" on `dev` (docker: the production image), then "Attach cluster…" dask-local and stop
-    it from the Clusters view. What the editor showed, for the tests below to check."""
+    it from the Clusters view, then "Check parity". What the editor showed, for the tests below to check."""
     root, url = editor
     for git in (["init", "-q", "-b", "feature/editor"], ["add", "-A"], ["commit", "-q", "-m", "the churn example"]):
         subprocess.run(["git", "-c", "user.email=t@example.org", "-c", "user.name=t", *git], cwd=root, check=True,
                        capture_output=True, timeout=120)
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-    applied = subprocess.run([sys.executable, "-m", "expenv", "features", "apply", "--yes"], cwd=root,
-                             capture_output=True, text=True, timeout=900)
-    assert applied.returncode == 0, applied.stderr[-3000:]
     uri = _cli_json(root, "up")["tracking_uri"]
     try:
-        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local", timeout=1500)
+        seen = _drive_notebook(tools, url, "prepare.ipynb", "pipeline:dev,attach:dask-local,parity:", timeout=2100)
         yield {"seen": seen, "uri": uri, "sha": sha, "root": root}
     finally:   # whatever the editor launched and did not stop (the editor's workspace is this module's own)
         subprocess.run([sys.executable, "-m", "expenv", "cluster", "down", "--all"], cwd=root, timeout=120,
@@ -287,7 +293,22 @@ def toolbar_session(tools, editor, production_image):
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
+def test_check_parity_from_the_notebook_toolbar_shows_the_reports_summary(toolbar_session):
+    """The toolbar's "Check parity" answers in a notification with the report's one line, the same
+    as `expenv parity --json` says for the same kernel interpreter and image."""
+    seen, root = toolbar_session["seen"], toolbar_session["root"]
+    assert "parity" in seen, seen
+    ran = subprocess.run([sys.executable, "-m", "expenv", "parity", "--json"], cwd=root, capture_output=True,
+                         text=True, timeout=600)
+    assert ran.returncode in (0, 1), ran.stderr   # 1: they differ
+    summary = json.loads(ran.stdout)["summary"]
+    assert summary.startswith(("the kernel matches", "the kernel differs from"))
+    assert seen["parity"] == (summary if len(summary) <= 200 else summary[:199] + "…"), (seen["parity"], summary)
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(2400)
 def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolbar(toolbar_session, production_image):
     """Issue 12's acceptance in the real editor: "Run notebook as pipeline…" and `dev` on the example's
     notebook runs the pipeline it is a step of (prepare → train) in the production image; the run's
@@ -324,7 +345,7 @@ def test_the_prepare_notebook_runs_as_a_pipeline_on_dev_from_the_notebook_toolba
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2400)
 def test_a_cluster_attached_from_the_notebook_toolbar_runs_in_the_view_and_stops_from_it(toolbar_session):
     """Issue 11 in the real editor, in the same session: "Attach cluster…" and the dask-local
     profile: the daemon launches it and the connection cell goes in at the top; the Clusters view

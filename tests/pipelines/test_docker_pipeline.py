@@ -4,6 +4,7 @@ read back through `expenv ... --json` and MLflow's REST API."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -130,6 +131,45 @@ def test_a_container_killed_mid_run_is_detected_and_the_run_failed(churn_repo, d
     assert failed["status"] == "FAILED"
     assert "killed" in failed["steps"][0]["detail"] and failed["steps"][0]["exit_code"] == 137
     assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+
+
+def test_the_engine_stops_mid_run_then_comes_back_and_the_run_is_failed_with_its_logs(churn_repo, docker_client,
+                                                                                     tmp_path):
+    """The Docker engine stops under a running step (its containers die with it) and the test starts
+    it again. While it is gone, a submission fails plainly and the run's status and logs still
+    read; once it is back, the step is found killed and the run FAILED, its logs kept."""
+    from tests.pipelines.engine_proxy import EngineProxy
+
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    engine = EngineProxy(tmp_path / "engine.sock")
+    engine.start()
+    env = {"DOCKER_HOST": engine.docker_host}
+    try:
+        submitted = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "--json", env=env)
+        assert submitted.returncode == 0, submitted.stderr[-3000:]
+        run = json.loads(submitted.stdout)
+        run = wait_for_status(root, run["id"], lambda r: r["steps"][0]["status"] == "RUNNING" and any(
+            e["line"] == "sleeper started" for e in expenv_json(root, "pipeline", "logs", r["id"])["lines"]))
+        [container] = _leftover_containers(docker_client, run["id"])
+        engine.stop()
+        container.kill()   # what an engine that stops does to its containers
+
+        refused = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "--json", env=env, timeout=120)
+        assert refused.returncode != 0 and "Docker engine" in refused.stderr and "Traceback" not in refused.stderr
+        during = expenv_json(root, "pipeline", "status", run["id"])
+        assert during["status"] == "RUNNING"   # the step's fate is not known while its engine is away
+        assert "sleeper started" in [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
+
+        engine.start()   # the engine is back
+        failed = wait_for_status(root, run["id"], lambda r: r["status"] != "RUNNING", timeout=180)
+        assert failed["status"] == "FAILED" and failed["steps"][0]["exit_code"] == 137, failed
+        assert "killed" in failed["steps"][0]["detail"]
+        assert "sleeper started" in [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
+        assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+    finally:
+        engine.stop()
+        for leftover in _leftover_containers(docker_client, run["id"]) if "run" in locals() else []:
+            leftover.remove(force=True)
 
 
 def test_cancel_stops_the_container_and_marks_the_run_cancelled(churn_repo, docker_client):

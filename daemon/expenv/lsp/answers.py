@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable
 
 log = logging.getLogger(__name__)
 LATE = object()          # what `within` returns when the backend did not answer in time
@@ -54,3 +54,30 @@ class AnswersInTime:
     def busy(self) -> int:
         """How many answers are still being worked on (late ones included)."""
         return len(self._running)
+
+
+class SharedAnswers:
+    """Identical requests in flight share one answer. Editors repeat a hover or a completion
+    before the first is answered (a burst of them after an edit, or from several views): each
+    would otherwise run the whole feature, thread hops included, for the same result. The key
+    holds the document's version, so a request made after an edit never shares an answer made
+    before it; and nothing is kept once the answer is sent: the next request computes its own,
+    from the config and data of its time (as AnswersInTime shares the backend work in flight)."""
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, asyncio.Future] = {}
+
+    async def shared(self, key: Hashable, answer: Callable[[], Awaitable[Any]]) -> Any:
+        """`await answer()`, or the answer of the identical request already in flight."""
+        job = self._running.get(key)
+        if job is None:
+            job = asyncio.ensure_future(answer())
+            self._running[key] = job
+            job.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(job)   # one waiter cancelled does not cancel the others' answer
+
+    def _finished(self, key: Hashable, job: asyncio.Future) -> None:
+        if self._running.get(key) is job:
+            del self._running[key]
+        if not job.cancelled():
+            job.exception()   # retrieved: every waiter got it already

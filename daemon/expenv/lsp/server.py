@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import attrs
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -17,9 +20,9 @@ from pygls.uris import to_fs_path
 
 from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
-from expenv.domain.secrets import redact_data
+from expenv.domain.secrets import known_secrets, redact_data
 from expenv.lsp import client_units
-from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime
+from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime, SharedAnswers
 from expenv.lsp.logs import set_stderr_level
 from expenv.lsp.settings import EditorSettings, parse
 from expenv.lsp.transport import exit_now
@@ -50,11 +53,28 @@ class ExpenvProtocol(LanguageServerProtocol):
     def _send_data(self, data):
         """Everything the daemon sends (results, hovers, lenses, diagnostics, logs, errors) is
         redacted here, once; only the text of an edit to the user's own file is left as is."""
-        if data:
-            data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)),
-                               keep=frozenset({"newText"}))
+        result = getattr(data, "result", None)
+        if hasattr(data, "id") and attrs.has(type(result)):   # an LSP type (hover, completions)
+            data = {"jsonrpc": data.jsonrpc, "id": data.id, "result": self._redacted_result(result)}
+        elif data:
+            data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)), keep=_KEEP)
             _drop_traceback(data)
         return super()._send_data(data)
+
+    def _redacted_result(self, result):
+        """The JSON of a result, redacted. Requests that share one answer (SharedAnswers) send the
+        same object many times: its JSON is kept, by identity, while the secrets to mask are the same."""
+        secrets = known_secrets()
+        with _SENT_LOCK:
+            kept = _sent_results.get(id(result))
+        if kept is not None and kept[0] is result and kept[1] == secrets:
+            return kept[2]
+        redacted = redact_data(json.loads(json.dumps(result, default=self._serialize_message)), keep=_KEEP)
+        with _SENT_LOCK:
+            _sent_results[id(result)] = (result, secrets, redacted)   # the object is held: its id stays its own
+            while len(_sent_results) > SENT_RESULTS_KEPT:
+                _sent_results.popitem(last=False)
+        return redacted
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
@@ -74,6 +94,12 @@ class ExpenvProtocol(LanguageServerProtocol):
         if (user_handler := self.fm.features.get(types.EXIT)) is not None:
             yield user_handler, args, None
         exit_now(0 if self._shutdown else 1)
+
+
+_KEEP = frozenset({"newText"})
+SENT_RESULTS_KEPT = 64
+_SENT_LOCK = threading.Lock()   # results are sent from the loop and from pygls' worker threads
+_sent_results: OrderedDict[int, tuple[Any, list[str], Any]] = OrderedDict()
 
 
 def _reversed(change: types.TextDocumentContentChangeEvent) -> bool:
@@ -119,6 +145,7 @@ class ExpenvLanguageServer(LanguageServer):
         self.lens_providers: list = []
         self.initialized_listeners: list = []   # called once the client is initialized (background tasks)
         self.answers = AnswersInTime()
+        self.shared_answers = SharedAnswers()   # identical hovers/completions in flight
         self.settings = EditorSettings()   # the user's editor settings (lsp/settings.py)
 
     # --- positions: the client's units at the edge, code points inside (lsp/client_units.py) ---
@@ -322,6 +349,15 @@ class ExpenvLanguageServer(LanguageServer):
         timeout = self.settings.answer_timeout_ms or (
             config.lsp.answer_timeout_ms if config is not None else DEFAULT_TIMEOUT_MS)
         return await self.answers.within(timeout if network else None, (id(config), *key), fn, *args)
+
+    async def shared_answer(self, method: str, params, answer):
+        """`await answer()` for a positioned request, shared with the identical request (same
+        document version and position) still in flight (lsp/answers.py: SharedAnswers)."""
+        uri = params.text_document.uri
+        document = self.open_document(uri)
+        key = (method, uri, document.version if document is not None else None,
+               params.position.line, params.position.character)
+        return await self.shared_answers.shared(key, answer)
 
     async def run_blocking(self, fn, *args):
         """Run slow service work off the event loop so the editor never waits on it."""

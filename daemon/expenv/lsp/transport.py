@@ -119,6 +119,9 @@ class FrameReader:
                 self.dispatch(body)
             except Exception:  # noqa: BLE001 - one message must never end the session
                 log.exception("could not handle a message")
+            # A frame already buffered is read without a pause: let the request just dispatched
+            # start (and read its document) before the next message, an edit maybe, is applied.
+            await asyncio.sleep(0)
 
     def dispatch(self, body: bytes) -> None:
         try:
@@ -185,14 +188,47 @@ async def _serve_until_input_ends(server, reader) -> None:
     exit_now(0)
 
 
+STDIN_CHUNK = 64 * 1024
+
+
+def stdin_stream(stdin, loop: asyncio.AbstractEventLoop) -> asyncio.StreamReader:
+    """`stdin` as an asyncio stream, filled by one thread that reads whatever has arrived.
+    pygls' reader hops to a worker thread for each header line and each body (three hops a
+    message): a burst of 500 hovers spent more time handing the GIL between threads than
+    answering. Here a chunk carries many frames, and the loop reads them without a hop."""
+    reader = asyncio.StreamReader(limit=STDIN_CHUNK, loop=loop)
+    read = getattr(stdin, "read1", stdin.read)
+
+    def pump() -> None:
+        while True:
+            try:
+                chunk = read(STDIN_CHUNK)
+            except (OSError, ValueError):   # closed under us
+                chunk = b""
+            try:
+                if not chunk:
+                    loop.call_soon_threadsafe(reader.feed_eof)
+                    return
+                loop.call_soon_threadsafe(reader.feed_data, chunk)
+            except RuntimeError:   # the loop is gone: the session ended
+                return
+
+    threading.Thread(target=pump, name="expenv-stdin", daemon=True).start()
+    return reader
+
+
+async def _serve_stdin(server, stdin) -> None:
+    await _serve_until_input_ends(server, stdin_stream(stdin, asyncio.get_running_loop()))
+
+
 def run_stdio(server, stdin, stdout) -> None:
     """pygls' `start_io`, with this module's reader."""
-    from pygls.io_ import StdinAsyncReader, StdoutWriter
+    from pygls.io_ import StdoutWriter
 
     server._stop_event = threading.Event()
     server.protocol.set_writer(StdoutWriter(stdout))
     try:
-        asyncio.run(_serve_until_input_ends(server, StdinAsyncReader(stdin, server.thread_pool)))
+        asyncio.run(_serve_stdin(server, stdin))
     except BrokenPipeError:
         log.error("the client closed the connection")
     except (KeyboardInterrupt, SystemExit):

@@ -13,10 +13,13 @@ from expenv.lsp.server import ExpenvLanguageServer
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[*TRIGGERS, ":"]))
     async def complete(ls: ExpenvLanguageServer, params: types.CompletionParams) -> types.CompletionList | None:
-        late = None   # a provider whose backend was slow: the editor should ask again
-        for provider in (feature_completion, data_completion):
-            found = await provider(ls, params)
-            if found is not None and found.items:
-                return found
-            late = late or found
-        return late
+        async def answer() -> types.CompletionList | None:
+            late = None   # a provider whose backend was slow: the editor should ask again
+            for provider in (feature_completion, data_completion):
+                found = await provider(ls, params)
+                if found is not None and found.items:
+                    return found
+                late = late or found
+            return late
+
+        return await ls.shared_answer(types.TEXT_DOCUMENT_COMPLETION, params, answer)

@@ -12,7 +12,10 @@ from expenv.lsp.server import ExpenvLanguageServer
 def register(server: ExpenvLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: ExpenvLanguageServer, params: types.HoverParams) -> types.Hover | None:
-        for provider in (data_hover, feature_hover):
-            if (found := await provider(ls, params)) is not None:
-                return found
-        return None
+        async def answer() -> types.Hover | None:
+            for provider in (data_hover, feature_hover):
+                if (found := await provider(ls, params)) is not None:
+                    return found
+            return None
+
+        return await ls.shared_answer(types.TEXT_DOCUMENT_HOVER, params, answer)

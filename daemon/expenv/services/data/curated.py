@@ -198,11 +198,13 @@ class CuratedBackend:
         """A third party's warehouse without an `interrupt` parameter runs to its end when cancelled."""
         table = self.table(name)
         stats = self.stats(table)
+        interrupt = interrupt or QueryInterrupt()
+        # Checked before the progress says the query starts: a cancel after it reaches the query
+        # (interrupting it, or stopping it as it starts), and the log says so.
+        interrupt.check(f"profiling {name}")
         if progress is not None:
             rows = f"{stats.row_count:,} rows" if stats.row_count is not None else "rows"
             progress(f"profiling {name}: reading {rows}")
-        interrupt = interrupt or QueryInterrupt()
-        interrupt.check(f"profiling {name}")
         if "interrupt" in inspect.signature(self.warehouse.profile).parameters:
             return self.warehouse.profile(self.ref(name, table), table, stats, interrupt=interrupt)
         return self.warehouse.profile(self.ref(name, table), table, stats)

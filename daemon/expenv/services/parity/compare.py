@@ -59,6 +59,7 @@ class ParityReport:
         for key in ("missing_in_image", "version_drift"):
             for item, diff in zip(data[key], getattr(self, key)):
                 item["requirement"] = diff.requirement
+        data["summary"] = self.summary()   # the line an editor shows (the toolbar's "Check parity")
         return data
 
     def summary(self) -> str:

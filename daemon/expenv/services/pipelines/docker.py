@@ -9,9 +9,11 @@ step's cpu/memory limits, no capabilities and no new privileges."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 import tarfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from expenv.services.pipelines.steps import notebook_output
 WORKDIR = "/workspace"
 OUT_DIR = f"{WORKDIR}/.expenv-outputs"
 FALLBACK_USER = (1000, 1000)
+log = logging.getLogger(__name__)
+ENGINE_LOST_SECONDS = 600   # a step whose engine stays away longer fails (a restart takes less)
 _UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
 
@@ -118,22 +122,33 @@ class ContainerSteps:
 
     def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]:
         from docker.errors import NotFound
+        from requests.exceptions import ChunkedEncodingError, ReadTimeout
         from requests.exceptions import ConnectionError as RequestsConnectionError
-        from requests.exceptions import ReadTimeout
 
         container_id = resources["container"]
         try:
             container = self.client.containers.get(container_id)
-            stopped = False
+            stopped, unreachable_since = False, None
             while True:
-                if stopping.is_set() and not stopped:
-                    container.stop(timeout=10)   # SIGTERM, then SIGKILL after 10 s
-                    stopped = True
                 try:
+                    if stopping.is_set() and not stopped:
+                        container.stop(timeout=10)   # SIGTERM, then SIGKILL after 10 s
+                        stopped = True
                     result = container.wait(timeout=1)
                     break
-                except (ReadTimeout, RequestsConnectionError):
-                    continue
+                except ReadTimeout:
+                    unreachable_since = None
+                except (RequestsConnectionError, ChunkedEncodingError):   # refused, or cut mid-answer
+                    if self._engine_answers():   # a read that timed out, reported as a connection error
+                        unreachable_since = None
+                        continue
+                    # The engine stopped (or restarts): ask again each second, without spinning,
+                    # until it is back (its containers were stopped with it) or long gone.
+                    unreachable_since = unreachable_since or time.monotonic()
+                    if time.monotonic() - unreachable_since > ENGINE_LOST_SECONDS:
+                        return None, (f"lost the Docker engine: it did not answer for {ENGINE_LOST_SECONDS} s "
+                                      "while the step ran")
+                    time.sleep(1)
             container.reload()
         except NotFound:
             return None, "the step's container disappeared while it ran (removed from the engine)"
@@ -148,6 +163,12 @@ class ContainerSteps:
         if code == 137 and not stopping.is_set():
             return code, "the container was killed (exit 137: SIGKILL, e.g. `docker kill`)"
         return code, "" if code == 0 else f"exit code {code}"
+
+    def _engine_answers(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:   # noqa: BLE001 - any failure to answer is "not now"
+            return False
 
     def collect(self, resources: dict[str, Any], step: StepSpec, dest: Path) -> list[Path]:
         """The executed notebook, copied out of the stopped container."""
@@ -169,17 +190,20 @@ class ContainerSteps:
         return [path]
 
     def stop(self, resources: dict[str, Any]) -> None:
-        from docker.errors import APIError, NotFound
-
-        try:
-            self.client.containers.get(resources["container"]).stop(timeout=10)
-        except (NotFound, APIError):
-            pass
+        self._on_container(resources, lambda c: c.stop(timeout=10))
 
     def cleanup(self, resources: dict[str, Any]) -> None:
+        self._on_container(resources, lambda c: c.remove(force=True))
+
+    def _on_container(self, resources: dict[str, Any], act) -> None:
+        """Stop or remove the step's container; gone already is fine, and so is an engine that is
+        gone (its containers stopped with it; the run's labels find what is left when it is back)."""
         from docker.errors import APIError, NotFound
+        from requests.exceptions import RequestException
 
         try:
-            self.client.containers.get(resources["container"]).remove(force=True)
+            act(self.client.containers.get(resources["container"]))
         except (NotFound, APIError):
             pass
+        except RequestException as exc:
+            log.warning("cannot reach the Docker engine to clean up container %s: %s", resources.get("name"), exc)
