@@ -179,6 +179,8 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
 
     result, report = _ci(work, "--event", "push", "--to", "main")
     repository = PROD_TAG.split(":")[0]
+    # the image the pre-prod run ran (by id): what promote tags, even if PROD_TAG was rebuilt since
+    run_image = preprod["tags"]["expenv.image_digest"]
     try:
         assert result.returncode == 0, result.stderr[-5000:]
         assert [(r["name"], r["exit_code"]) for r in report["results"]] == [("check", 0), ("promote", 0)]
@@ -200,12 +202,12 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
             assert daemon.command("expenv.status", {})["result"]["workspaces"][0]["last_promotion"] == last
         finally:
             assert daemon.finish() == 0
-        image = docker_client.images.get(PROD_TAG)
+        image = docker_client.images.get(run_image)
         assert {f"{repository}:{head[:12]}", f"{repository}:1.0"} <= set(image.tags)
         assert version["expenv.images"] == f"{repository}:{head[:12]},{repository}:1.0"
     finally:
         for tag in (f"{repository}:{head[:12]}", f"{repository}:1.0"):
-            if tag in docker_client.images.get(PROD_TAG).tags:
+            if tag in docker_client.images.get(run_image).tags:
                 docker_client.images.remove(tag)     # untag only: the test image keeps its own tag
 
     # GitHub's "squash and merge": a new commit, not a merge, whose tree is the release's -> found by tree
@@ -222,7 +224,7 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
         _assert_status_shows_the_promotion(work, squashed, again["version"])
     finally:
         for tag in (f"{repository}:{squashed[:12]}", f"{repository}:1.0"):
-            if tag in docker_client.images.get(PROD_TAG).tags:
+            if tag in docker_client.images.get(run_image).tags:
                 docker_client.images.remove(tag)
     alias = mlflow_get(uri, "registered-models/alias", name="churn", alias="champion")["model_version"]
     assert alias["version"] == again["version"]
@@ -249,14 +251,16 @@ def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request,
 def test_status_fetches_origins_promotion_tags_once_in_a_while(pull_request, tmp_path):
     """A colleague's clone made before CI promoted: `expenv status` fetches origin's promotion tags
     itself (no `git fetch --tags`), then not again for a while (the status bar asks often)."""
-    promoted = git(pull_request["origin"], "for-each-ref", "--sort=-creatordate", "--count=1",
-                   "--format=%(refname:strip=2)", "refs/tags/promotion/")
+    promoted = git(pull_request["origin"], "for-each-ref", "--sort=-version:refname", "--sort=-creatordate",
+                   "--count=1", "--format=%(refname:strip=2)", "refs/tags/promotion/")
     assert promoted.startswith("promotion/churn-v"), "the main plan made no promotion tag"
     clone = tmp_path / "colleague"
     subprocess.run(["git", "clone", "-q", "--no-tags", str(pull_request["origin"]), str(clone)], check=True)
     assert git(clone, "tag", "-l") == ""
     assert _status(clone)["last_promotion"]["tag"] == promoted
-    git(clone, "tag", "-d", promoted)
+    fetched = git(clone, "tag", "-l").split()
+    assert promoted in fetched and all(t.startswith("promotion/") for t in fetched)   # those tags only
+    git(clone, "tag", "-d", *fetched)
     assert _status(clone)["last_promotion"] is None          # fetched a moment ago: not fetched again
     stamp = clone / ".git" / "expenv-promotion-tags-fetched"
     os.utime(stamp, (stamp.stat().st_atime - 3600, stamp.stat().st_mtime - 3600))
