@@ -38,6 +38,7 @@ export const DAEMON_COMMANDS: readonly string[] = [
   "expenv.kernels.shutdown",
   "expenv.project.new",
   "expenv.project.questions",
+  "expenv.ci.plan",
 ];
 
 /** Daemon commands that need {"dataset": ...}: asked for when run from the palette without one. */

@@ -25,6 +25,28 @@ async function pickOne(title: string, items: Item[], empty: string): Promise<str
   return picked?.value;
 }
 
+/** The CI event to plan ({event, from?, to?} of `expenv.ci.plan`): a pick, then its branches. */
+export async function askCiEvent(): Promise<Record<string, string> | undefined> {
+  const event = await pickOne("CI event", [
+    { label: "pull_request", description: "a pull request (from feature/* into release/*: deploys to pre-prod)", value: "pull_request" },
+    { label: "push", description: "a merge into a branch (main: promote)", value: "push" },
+    { label: "schedule", description: "the scheduled template update", value: "schedule" },
+  ], "no CI events");
+  if (event === undefined || event === "schedule") {
+    return event === undefined ? undefined : { event };
+  }
+  const branch = async (prompt: string, value: string) =>
+    (await showInputBox({ title: `CI ${event}`, prompt, value, ignoreFocusOut: true }))?.trim() || undefined;
+  const source = event === "pull_request" ? await branch("The pull request's head branch", "feature/x") : "";
+  const target = source === undefined ? undefined
+    : await branch(event === "push" ? "The branch pushed to" : "The branch it merges into",
+      event === "push" ? "main" : "release/1.0");
+  if (source === undefined || target === undefined) {
+    return undefined;
+  }
+  return { event, ...(source ? { from: source } : {}), to: target };
+}
+
 export async function pickDataset(ask: Ask): Promise<string | undefined> {
   const entries = (await ask("expenv.data.list")) as DatasetEntry[];
   return pickOne("Dataset", entries.map((e) => ({ label: e.ref.name, description: `${e.ref.layer} · ${e.ref.format}`,

@@ -3,6 +3,7 @@
 import { DATASET_COMMANDS } from "./commands";
 import { askNewProject } from "./newproject";
 import {
+  askCiEvent,
   askWorkers,
   pickCluster,
   pickDataset,
@@ -60,6 +61,7 @@ const PROMPTS: Record<string, Prompt> = {
     return id === undefined || workers === undefined ? undefined : { id, workers };
   },
   "expenv.project.new": (ask) => askNewProject(ask),
+  "expenv.ci.plan": () => askCiEvent(),
   "expenv.tracking.open": async (ask) => {
     const ids = await pickMlflowRuns(ask, false);
     return ids ? { run_id: ids[0] } : undefined;

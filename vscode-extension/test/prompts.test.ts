@@ -109,11 +109,29 @@ describe("completeArguments", () => {
 
   it("covers every palette command that needs input", () => {
     expect([...PROMPTED_COMMANDS].sort()).toEqual([
-      "expenv.clusters.attach", "expenv.clusters.launch", "expenv.clusters.render", "expenv.clusters.scale",
+      "expenv.ci.plan", "expenv.clusters.attach", "expenv.clusters.launch", "expenv.clusters.render", "expenv.clusters.scale",
       "expenv.clusters.stop", "expenv.data.preview", "expenv.data.profile", "expenv.data.schema",
       "expenv.pipelines.cancel", "expenv.pipelines.logs", "expenv.pipelines.render", "expenv.pipelines.rerun",
       "expenv.pipelines.runNotebook", "expenv.pipelines.status", "expenv.pipelines.submit", "expenv.project.new",
       "expenv.tracking.compare", "expenv.tracking.open"]);
+  });
+});
+
+describe("completeArguments for a CI plan", () => {
+  it("asks the event, then the branches it needs", async () => {
+    vi.mocked(api.showInputBox).mockReset();
+    pickLabels("pull_request");
+    vi.mocked(api.showInputBox).mockResolvedValueOnce(" feature/churn ").mockResolvedValueOnce("release/2.0");
+    expect(await completeArguments("expenv.ci.plan", [], ask(daemon()))).toEqual([
+      { event: "pull_request", from: "feature/churn", to: "release/2.0" }]);
+    pickLabels("push");
+    vi.mocked(api.showInputBox).mockResolvedValueOnce("main");
+    expect(await completeArguments("expenv.ci.plan", [], ask(daemon()))).toEqual([{ event: "push", to: "main" }]);
+    pickLabels("schedule");
+    expect(await completeArguments("expenv.ci.plan", [], ask(daemon()))).toEqual([{ event: "schedule" }]);
+    pickLabels("pull_request");
+    vi.mocked(api.showInputBox).mockResolvedValueOnce(undefined);   // dismissed: nothing is sent
+    expect(await completeArguments("expenv.ci.plan", [], ask(daemon()))).toBeUndefined();
   });
 });
 

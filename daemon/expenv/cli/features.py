@@ -153,8 +153,9 @@ def check(
     json_out: bool = JSON, workspace: Path = WORKSPACE,
 ) -> None:
     """Check the production sourcing policy (pipeline code must read from the feature store), the
-    notebooks in git (committed without outputs, jupytext pairs in sync) and the requirements lock
-    (made from requirements.txt, the same versions as the production image when it is here). Exits 1
+    notebooks in git (committed without outputs, jupytext pairs in sync) and, when no file is named,
+    the requirements lock (made from requirements.txt, the same versions as the production image when
+    it is here). Exits 1
     when a policy violation is an error (on a branch listed in [policy] feature_store_required), a
     notebook is not fit, or the lock is stale, differs from the image, or is missing on such a branch."""
     from expenv.domain.data import to_json
@@ -168,19 +169,21 @@ def check(
     branch = branch or current_branch(config.root)
     violations = check_policy(config, resolved, branch, data=services.data)
     notebooks = check_notebooks(config.root)
-    lock = check_lock(config)
-    errors = [v for v in violations if v.severity == "error"] + ([lock] if not lock.ok else [])
+    # the lock is the repository's, not a file's: checked when no file is named
+    lock = check_lock(config) if not paths else None
+    errors = [v for v in violations if v.severity == "error"] + ([lock] if lock and not lock.ok else [])
     if json_out:
         emit_json({"branch": branch, "required": required_on(config, branch),
                    "patterns": list(config.policy.feature_store_required), "violations": to_json(violations),
-                   "notebooks": [f.as_dict() for f in notebooks], "lock": lock.as_dict()})
+                   "notebooks": [f.as_dict() for f in notebooks], "lock": lock.as_dict() if lock else None})
     else:
         for v in violations:
             out.print(escape(f"{_shown(v.path)}:{v.line}:{v.column}: {v.severity}: {v.message}"), highlight=False)
         for f in notebooks:
             out.print(escape(f"{_shown(str(config.root / f.path))}:{f.line}:{f.column}: {f.severity}: {f.message}"),
                       highlight=False)
-        out.print(escape(f"{lock.severity}: {lock.message}"), highlight=False)
+        if lock is not None:
+            out.print(escape(f"{lock.severity}: {lock.message}"), highlight=False)
         where = f"branch {branch}" if branch else "no branch"
         rule = "required" if required_on(config, branch) else "not required"
         summary = (f"{len(violations)} direct read(s) in pipeline code; feature store {rule} on {where}; "
