@@ -20,3 +20,9 @@ def test_half_typed_code_falls_back_to_the_literal_alone():
     typing = MODULE + 'c = os.path.join(BASE, "usage"\n'
     found = candidate_at(typing, 4, 25)
     assert (found.text, found.start) == ("usage", 24)
+
+
+def test_a_huge_module_is_not_parsed_for_a_hover():
+    huge = MODULE + "x = 1\n" * 40_000   # over MAX_PARSED_CHARS
+    found = candidate_at(huge, 2, 26)
+    assert (found.text, found.start) == ("payments.csv", 24)   # the literal alone

@@ -15,6 +15,7 @@ from expenv.services.code.strings import StringLiteral, blank_magics, node_span
 
 BUILDERS = (ast.BinOp, ast.Call, ast.JoinedStr)
 HINTS = ("/", "+", "join(", "Path(", "{")   # a literal on a line with none of these is not built upon
+MAX_PARSED_CHARS = 200_000   # ast.parse of a module this size takes ~50 ms; of a minified one, far more
 
 Span = tuple[int, int, int, int]
 
@@ -31,8 +32,8 @@ def _module(source: str) -> tuple[ast.Module, ConstantText, list[str]] | None:
 def built_around(source: str, lit: StringLiteral) -> tuple[str, Span] | None:
     """(the text the outermost expression around `lit` builds from constants, its span), or None when
     `lit` is not part of such an expression or a part is not a constant."""
-    if lit.line != lit.end_line:
-        return None
+    if lit.line != lit.end_line or len(source) > MAX_PARSED_CHARS:
+        return None   # a huge (generated) module is not parsed on a hover: the literal alone is looked up
     line = source.split("\n", lit.line + 1)[lit.line]
     outside = line[:max(lit.start - 1, 0)] + line[lit.end + 1:]
     if not lit.is_fstring and not any(hint in outside for hint in HINTS):
