@@ -114,6 +114,23 @@ def test_a_lock_that_cannot_be_written_is_a_clear_error_and_the_image_is_kept(pr
     assert _tag_id(docker_client, PROD_TAG) == production_image.id and lock.is_dir()
 
 
+def test_a_base_image_that_is_missing_and_cannot_be_pulled_is_a_clear_error(example_project, tmp_path, docker_client):
+    """A project whose Dockerfile names another base (not expenv's debootstrap one): the engine pulls it
+    when missing. A registry that does not answer (loopback port 1) is exit 2 naming the base, no traceback."""
+    project = tmp_path / "churn"
+    shutil.copytree(example_project, project, ignore=shutil.ignore_patterns("data", ".git", "mlruns"))
+    base = "127.0.0.1:1/python:3.11-slim-bookworm"
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(re.sub(r"^ARG BASE_IMAGE=\S+", f"ARG BASE_IMAGE={base}", dockerfile.read_text(), flags=re.M))
+    result = subprocess.run([sys.executable, "-m", "expenv", "images", "build", "--no-dev", "--workspace",
+                             str(project)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr
+    assert f"the base image {base} is not here and cannot be pulled" in result.stderr, result.stderr
+    assert "ARG BASE_IMAGE" in result.stderr and "docker load" in result.stderr   # what to do about it
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _tag_id(docker_client, base) is None
+
+
 @pytest.fixture
 def image_without_python(docker_client):
     """A production image that is only a file: `docker import` of a one-file tarball."""

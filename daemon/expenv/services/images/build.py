@@ -84,7 +84,9 @@ def ensure_base(base: str, force: bool = False) -> BuiltImage:
         try:
             pulled = docker_client().images.pull(base)
         except APIError as exc:
-            raise ImageError(f"the base image {base} is not here and cannot be pulled: {exc}") from None
+            raise ImageError(f"the base image {base} is not here and cannot be pulled ({exc.explanation or exc}). "
+                             "Load it into this engine (docker pull, or docker load where no registry answers), "
+                             "or name another base in the Dockerfile's ARG BASE_IMAGE") from None
         return BuiltImage(base, pulled.id, time.perf_counter() - started, cached=False)
 
 
