@@ -89,11 +89,10 @@ class PipelineService:
                           steps=[StepRun(s.name) for s in spec.steps], rerun_of=_rerun.id if _rerun else None)
         run_dir = self.store.run_dir(run.id)
         try:
-            code, uri = self._prepare(spec, tgt, run, allow_drift, say, _rerun, parity)
+            code, uri, tags = self._prepare(spec, tgt, run, allow_drift, say, _rerun, parity)
         except BaseException:
             shutil.rmtree(run_dir, ignore_errors=True)   # a refused submission leaves nothing behind
             raise
-        tags = self._tags(spec, run)
         self.store.create(run)
         self.store.write_json(run.id, "spec.json", to_json(spec))
         if run.patch:
@@ -112,8 +111,9 @@ class PipelineService:
             raise
 
     def _prepare(self, spec: PipelineSpec, tgt: TargetSection, run: PipelineRun, allow_drift: bool,
-                 say: Progress, rerun: PipelineRun | None, parity: str = "kernel") -> tuple[Path, str]:
-        """The checks and decisions before a run is recorded: code, gates, image, MLflow runs."""
+                 say: Progress, rerun: PipelineRun | None, parity: str = "kernel") -> tuple[Path, str, dict[str, str]]:
+        """The checks and decisions before a run is recorded: code, gates, image, MLflow runs;
+        (the code archive, the tracking URI, the run's tags)."""
         run_dir = self.store.run_dir(run.id)
         say("pinning the code to a git commit")
         if rerun:
@@ -133,11 +133,12 @@ class PipelineService:
         runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
         from expenv.services.pipelines.tracking import open_runs
 
-        parent, children, url = open_runs(uri, self.config.project.name, spec, run, self._tags(spec, run))
+        tags = self._tags(spec, run)
+        parent, children, url = open_runs(uri, self.config.project.name, spec, run, tags)
         run.mlflow_run_id, run.mlflow_url = parent, url
         for step in run.steps:
             step.mlflow_run_id = children[step.name]
-        return code, uri
+        return code, uri, tags
 
     def _tracking_uri(self, target: TargetSection) -> str:
         uri = target.tracking_uri or self.tracking.require_uri()
@@ -151,15 +152,13 @@ class PipelineService:
 
     def _tags(self, spec: PipelineSpec, run: PipelineRun) -> dict[str, str]:
         from expenv.domain import tracking as t
-        from expenv.services.tracking.context import run_tags
+        from expenv.services.tracking.context import ci_branch, run_tags
 
+        # The pinned commit and branch, not the checkout's state read again (a detached HEAD: the CI's branch).
+        branch = run.branch or ci_branch()
+        git = {t.TAG_GIT_SHA: run.commit or "", **({t.TAG_GIT_BRANCH: branch} if branch else {})}
         tags = run_tags(self.config.root, run.backend, image=run.image, image_digest=run.image_digest,
-                        pipeline=spec.name, feature_service=spec.feature_service)
-        tags.pop("expenv.git.dirty", None)
-        tags[t.TAG_GIT_SHA] = run.commit or ""
-        if run.branch:
-            tags[t.TAG_GIT_BRANCH] = run.branch
-            tags[t.TAG_STAGE] = t.stage_of(run.branch)
+                        pipeline=spec.name, feature_service=spec.feature_service, git=git)
         if run.patch:
             tags["expenv.git.patch_sha256"] = run.patch
         if run.drift:

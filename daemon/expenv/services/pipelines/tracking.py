@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,22 @@ SUBMIT_REFUSED = "a run would lose its tracking, so it is not submitted"
 KEPT_LOCALLY = "expenv keeps the run's status and logs and tells MLflow when it answers again"
 
 
+def _server(uri: str, consequence: str = SUBMIT_REFUSED):
+    """The tracking server's REST API (http URIs, no mlflow import), else the mlflow client (file or
+    database URIs); refuses when an http server does not answer."""
+    from expenv.services.tracking.embedded import healthy
+    from expenv.services.tracking.rest import MlflowRest, is_rest
+
+    if is_rest(uri):
+        if not healthy(uri, timeout=3.0):
+            raise TrackingError(f"MLflow at {redact(uri)} does not answer: {consequence} (start it with "
+                                "`expenv up`, or fix the tracking URI)")
+        return MlflowRest(uri)
+    return _client(uri, consequence)
+
+
 def _client(uri: str, consequence: str = SUBMIT_REFUSED):
+    """MLflow's own client (artifacts, and tracking URIs that are no http server)."""
     from mlflow.tracking import MlflowClient
 
     from expenv.services.tracking.embedded import healthy
@@ -45,44 +59,78 @@ def _flat_params(params: dict[str, dict[str, Any]]) -> dict[str, str]:
 def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
               tags: dict[str, str]) -> tuple[str, dict[str, str], str]:
     """Create the parent and the step runs; (parent id, {step: child id}, the parent's UI url)."""
-    from mlflow.entities import Param
-
-    client = _client(uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    api = _api(uri, SUBMIT_REFUSED)
+    experiment_id = api.experiment_id(experiment)
     common = {**tags, RUN_TAG: run.id, TARGET_TAG: run.target}
-    parent = client.create_run(experiment_id, run_name=f"{spec.name} ({run.id})", tags=common)
-    parent_id = parent.info.run_id
-    client.log_batch(parent_id, params=[Param(k, v) for k, v in _flat_params(run.params).items()])
+    parent_id = api.create_run(experiment_id, f"{spec.name} ({run.id})", common)
+    params = _flat_params(run.params)
+    if params:
+        api.log_batch(parent_id, params=params)
     children = {}
     for step in spec.steps:
-        child = client.create_run(experiment_id, run_name=step.name,
-                                  tags={**common, PARENT_TAG: parent_id, "expenv.step": step.name,
-                                        "expenv.step.kind": step.kind})
         # Step parameters are the parent's params (step.name); the step's own code may log the same
         # names on its run, and MLflow refuses a param logged twice with another spelling.
-        children[step.name] = child.info.run_id
+        children[step.name] = api.create_run(experiment_id, step.name,
+                                             {**common, PARENT_TAG: parent_id, "expenv.step": step.name,
+                                              "expenv.step.kind": step.kind})
     url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_id}" if uri.startswith("http") else ""
     return parent_id, children, url
+
+
+class _ClientCalls:
+    """The MlflowRest calls on mlflow's client, for tracking URIs that are no http server."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        return found.experiment_id if found else self.client.create_experiment(name)
+
+    def create_run(self, experiment_id: str, run_name: str, tags: dict[str, str]) -> str:
+        return self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+
+    def log_batch(self, run_id: str, params: dict[str, str] | None = None,
+                  metrics: list[dict[str, Any]] | None = None) -> None:
+        from mlflow.entities import Metric, Param
+
+        self.client.log_batch(run_id, params=[Param(k, v) for k, v in (params or {}).items()],
+                              metrics=[Metric(m["key"], m["value"], m["timestamp"], m["step"])
+                                       for m in metrics or []])
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        run = self.client.get_run(run_id)
+        return {"info": {"status": run.info.status},
+                "data": {"metrics": [{"key": k, "value": v} for k, v in run.data.metrics.items()]}}
+
+    def update_run(self, run_id: str, status: str, end_time: int | None = None) -> None:
+        # MLflow writes "View run ... at" to stdout when a run ends: stdout is the CLI's JSON and
+        # the daemon's protocol, so it goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            if end_time is None:
+                self.client.update_run(run_id, status=status)
+            else:
+                self.client.set_terminated(run_id, status=status, end_time=end_time)
+
+
+def _api(uri: str, consequence: str):
+    server = _server(uri, consequence)
+    return server if hasattr(server, "call") else _ClientCalls(server)
 
 
 def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
     """Set a run's terminal status; the error as text when the server cannot be told (the run
     record keeps the truth either way)."""
+    from expenv.services.tracking.rest import now_ms
+
     if not run_id:
         return None
     try:
-        client = _client(uri, KEPT_LOCALLY)
-        current = client.get_run(run_id).info.status
+        api = _api(uri, KEPT_LOCALLY)
+        current = api.get_run(run_id)["info"]["status"]
         wanted = MLFLOW_STATUS[status]
-        # MLflow writes "View run ... at" to stdout when a run ends: stdout is the CLI's JSON and
-        # the daemon's protocol, so it goes to stderr.
-        with contextlib.redirect_stdout(sys.stderr):
-            if current != wanted:
-                if wanted == "RUNNING":
-                    client.update_run(run_id, status="RUNNING")
-                else:
-                    client.set_terminated(run_id, status=wanted)
+        if current != wanted:
+            api.update_run(run_id, wanted, None if wanted == "RUNNING" else now_ms())
     except Exception as exc:  # noqa: BLE001 - tracking trouble must not lose the run's own record
         log.warning("could not mirror status %s to MLflow run %s: %s", status, run_id, exc)
         return f"{UNTOLD} ({redact(str(exc))[:200]})"
@@ -102,18 +150,18 @@ def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | 
 
 def roll_up_metrics(uri: str, parent: str | None, children: dict[str, str | None]) -> None:
     """The steps' final metrics on the parent as STEP.METRIC, so the run list shows them."""
-    from mlflow.entities import Metric
+    from expenv.services.tracking.rest import metrics_of, now_ms
 
     if not parent:
         return
     try:
-        client = _client(uri, KEPT_LOCALLY)
+        api = _api(uri, KEPT_LOCALLY)
         metrics = []
         for step, child in children.items():
             if child:
-                for name, value in client.get_run(child).data.metrics.items():
-                    metrics.append(Metric(f"{step}.{name}", value, int(time.time() * 1000), 0))
+                for name, value in metrics_of(api.get_run(child)).items():
+                    metrics.append({"key": f"{step}.{name}", "value": value, "timestamp": now_ms(), "step": 0})
         if metrics:
-            client.log_batch(parent, metrics=metrics)
+            api.log_batch(parent, metrics=metrics)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not copy the steps' metrics to MLflow run %s: %s", parent, exc)

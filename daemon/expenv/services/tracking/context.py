@@ -31,7 +31,7 @@ def git_state(root: Path) -> dict[str, str]:
     try:
         state[t.TAG_GIT_BRANCH] = repo.active_branch.name
     except TypeError:  # detached HEAD (CI checkouts): the CI's own variable names the branch
-        branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("CI_COMMIT_REF_NAME")
+        branch = ci_branch()
         if branch:
             state[t.TAG_GIT_BRANCH] = branch
     if repo.is_dirty(untracked_files=False):
@@ -39,10 +39,16 @@ def git_state(root: Path) -> dict[str, str]:
     return state
 
 
+def ci_branch() -> str | None:
+    """The branch a CI checkout (a detached HEAD) is building, from the CI's own variable."""
+    return os.environ.get("GITHUB_HEAD_REF") or os.environ.get("CI_COMMIT_REF_NAME") or None
+
+
 def run_tags(root: Path, runner: str, image: str | None = None, image_digest: str | None = None,
              pipeline: str | None = None, step: str | None = None,
-             feature_service: str | None = None) -> dict[str, str]:
-    tags = git_state(root)
+             feature_service: str | None = None, git: dict[str, str] | None = None) -> dict[str, str]:
+    """The tags of a run; `git`: its sha and branch when the caller knows them (else read here)."""
+    tags = dict(git) if git is not None else git_state(root)
     tags[t.TAG_STAGE] = t.stage_of(tags.get(t.TAG_GIT_BRANCH))
     tags[t.TAG_RUNNER] = runner
     optional = {t.TAG_IMAGE: image, t.TAG_IMAGE_DIGEST: image_digest, t.TAG_PIPELINE: pipeline,
