@@ -70,6 +70,7 @@ class ContainerSteps:
         self.plan = plan
         self._client = None
         self._streams: dict[str, threading.Thread] = {}
+        self._launched: dict[str, Any] = {}   # container id -> its SDK object, for attach
 
     @property
     def client(self):
@@ -80,6 +81,13 @@ class ContainerSteps:
         return self._client
 
     def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]:
+        resources = self.launch(step, argv, env)
+        self.attach(resources, log_path)
+        return resources
+
+    def launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+        """Create the step's container, copy the code in and start it (the submitter may do this
+        while the driver process starts, see runners.prestart); its resources."""
         plan = self.plan
         user = plan.get("image_user") or ""
         root_user = user.split(":")[0] in ("", "root", "0")
@@ -88,7 +96,7 @@ class ContainerSteps:
             limits["nano_cpus"] = int(step.cpu * 1e9)
         if step.memory:
             limits["mem_limit"] = memory_bytes(step.memory)
-        name = f"expenv-{plan['run_id']}-{step.name}"
+        name = self.resources_of(step.name)["name"]
         container = self.client.containers.create(
             plan["image_id"], entrypoint=[argv[0]], command=argv[1:], name=name,
             environment={**env, "PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
@@ -104,10 +112,21 @@ class ContainerSteps:
         except Exception:
             self.cleanup(resources)
             raise
+        self._launched[container.id] = container
+        return resources
+
+    def resources_of(self, step_name: str) -> dict[str, Any]:
+        """The resources of a step's container, by its name (what a driver finds without a record)."""
+        name = f"expenv-{self.plan['run_id']}-{step_name}"
+        return {"container": name, "name": name}
+
+    def attach(self, resources: dict[str, Any], log_path: Path) -> None:
+        """Copy the started container's output (all of it, from its start) to the step's log file."""
+        container = self._launched.pop(resources["container"], None) or self.client.containers.get(
+            resources["container"])
         thread = threading.Thread(target=self._copy_logs, args=(container, log_path), daemon=True)
         thread.start()
         self._streams[container.id] = thread
-        return resources
 
     def _copy_logs(self, container, log_path: Path) -> None:
         from docker.errors import APIError, NotFound

@@ -34,6 +34,10 @@ from expenv.services.tracking.embedded import _pid_namespace as pid_namespace
 log = logging.getLogger(__name__)
 PLAN = "plan.json"
 TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it answers
+# A docker run's first step is started by the submitting process while this one starts; the plan
+# names it (PRESTART), the submitter writes PRESTARTED once it tried ({} or {"error": ...}).
+PRESTART, PRESTARTED = "prestart", "prestarted.json"
+PRESTART_WAIT = 120.0
 
 
 class StepExecutor(Protocol):
@@ -88,10 +92,58 @@ def _step_specs(plan: dict[str, Any]) -> list[tuple[StepSpec, dict[str, Any]]]:
     return out
 
 
+def _step_running(name: str, resources: dict[str, Any]):
+    def running(r: PipelineRun) -> None:
+        s = r.step(name)
+        s.status, s.started_at, s.resources = RUNNING, time.time(), resources
+
+    return running
+
+
+def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor) -> None:
+    """Start the plan's PRESTART step from the submitting process and record it RUNNING; when it
+    cannot, the driver starts it itself (and records why it fails, as for any step)."""
+    step, planned = next((s, p) for s, p in _step_specs(plan) if s.name == plan[PRESTART])
+    outcome: dict[str, str] = {}
+    try:
+        resources = executor.launch(step, planned["argv"], planned["env"])
+        try:
+            store.update(run_id, _step_running(step.name, resources))
+        except BaseException:
+            executor.cleanup(resources)
+            raise
+    except Exception as exc:  # noqa: BLE001 - the driver tries again and reports the failure
+        from expenv.domain.secrets import redact
+
+        log.warning("the submitter could not start step %s of %s: %s", step.name, run_id, exc)
+        outcome = {"error": redact(str(exc))[:500]}
+    store.write_json(run_id, PRESTARTED, outcome)
+
+
+def _await_prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor) -> str | None:
+    """The step the submitter started (to adopt), or None; waits for the submitter to have tried."""
+    name = plan.get(PRESTART)
+    if not name:
+        return None
+    marker, deadline = store.run_dir(run_id) / PRESTARTED, time.monotonic() + PRESTART_WAIT
+    try:
+        executor.client   # meanwhile, connect to the engine the step's log is read from
+    except Exception:  # noqa: BLE001 - attach or start says what is wrong
+        pass
+    while not marker.exists():
+        if time.monotonic() > deadline:   # the submitter died while starting it: start afresh
+            executor.cleanup(executor.resources_of(name))
+            return None
+        time.sleep(0.02)
+    record = store.get(run_id).step(name)
+    return name if record.status == RUNNING and record.resources else None
+
+
 def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: threading.Event) -> PipelineRun:
     """Run every step in order; a failed step stops the rest (SKIPPED); returns the final run."""
     plan = store.read_json(run_id, PLAN)
     uri = plan["tracking_uri"]
+    adopted = _await_prestart(store, run_id, plan, executor)
 
     def started(run: PipelineRun) -> None:
         run.status, run.started_at = RUNNING, run.started_at or time.time()
@@ -102,26 +154,29 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
     outcome = FINISHED
     for step, planned in _step_specs(plan):
         record = run.step(step.name)
-        if outcome != FINISHED or stopping.is_set():
+        if step.name != adopted and (outcome != FINISHED or stopping.is_set()):
             outcome = CANCELLED if stopping.is_set() else outcome
             _finish_step(store, run_id, uri, step.name, SKIPPED, None, "not run: " + (
                 "the run was cancelled" if outcome == CANCELLED else "an earlier step failed"), record.mlflow_run_id)
             continue
         log_path = store.log_path(run_id, step.name)
-        try:
-            resources = executor.start(step, planned["argv"], planned["env"], log_path)
-        except Exception as exc:  # noqa: BLE001 - a step that cannot start fails the run, with the reason
-            with open(log_path, "a", encoding="utf-8") as f:
-                f.write(f"expenv: the step could not start: {exc}\n")
-            _finish_step(store, run_id, uri, step.name, FAILED, None, f"could not start: {exc}", record.mlflow_run_id)
-            outcome = FAILED
-            continue
-
-        def running(r: PipelineRun, resources=resources, name=step.name) -> None:
-            s = r.step(name)
-            s.status, s.started_at, s.resources = RUNNING, time.time(), resources
-
-        store.update(run_id, running)
+        if step.name == adopted:
+            resources = record.resources
+            try:
+                executor.attach(resources, log_path)
+            except Exception as exc:  # noqa: BLE001 - wait() then says the container is gone
+                log.warning("cannot follow the log of step %s: %s", step.name, exc)
+        else:
+            try:
+                resources = executor.start(step, planned["argv"], planned["env"], log_path)
+            except Exception as exc:  # noqa: BLE001 - a step that cannot start fails the run, with the reason
+                with open(log_path, "a", encoding="utf-8") as f:
+                    f.write(f"expenv: the step could not start: {exc}\n")
+                _finish_step(store, run_id, uri, step.name, FAILED, None, f"could not start: {exc}",
+                             record.mlflow_run_id)
+                outcome = FAILED
+                continue
+            store.update(run_id, _step_running(step.name, resources))
         try:
             code, detail = executor.wait(resources, stopping)
             outputs = executor.collect(resources, step, store.run_dir(run_id) / "outputs")

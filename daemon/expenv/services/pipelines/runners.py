@@ -56,14 +56,22 @@ class DrivenRunner:
                 "code": str(context.code), "labels": context.labels, "steps": steps, **extra}
 
     def submit(self, spec: PipelineSpec, run: PipelineRun, context: SubmitContext) -> PipelineRun:
-        self.store.write_json(run.id, driver.PLAN, self._plan(spec, run, context))
+        plan = self._plan(spec, run, context)
+        if self.backend == "docker":
+            # The first step's container starts here while the driver process starts (its Python
+            # imports would delay the step); the driver adopts it (driver.PRESTART).
+            plan[driver.PRESTART] = spec.steps[0].name
+        self.store.write_json(run.id, driver.PLAN, plan)
         pid = driver.start_driver(self.store, run.id)
 
         def started(r: PipelineRun) -> None:
             r.resources.setdefault("driver_pid", pid)
             r.resources.setdefault("driver_pidns", driver.pid_namespace())
 
-        return self.store.update(run.id, started)
+        self.store.update(run.id, started)
+        if plan.get(driver.PRESTART):
+            driver.prestart(self.store, run.id, plan, executor_for(plan))
+        return self.store.get(run.id)
 
     def status(self, run: PipelineRun) -> PipelineRun:
         run = self.store.get(run.id)

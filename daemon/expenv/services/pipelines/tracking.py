@@ -141,7 +141,9 @@ def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | 
     if not run_id or not path.is_file():
         return None
     try:
-        _client(uri, KEPT_LOCALLY).log_artifact(run_id, str(path), artifact_path)
+        server = _server(uri, KEPT_LOCALLY)
+        if not (hasattr(server, "upload") and server.upload(run_id, path, artifact_path)):
+            _client(uri, KEPT_LOCALLY).log_artifact(run_id, str(path), artifact_path)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not log %s to MLflow run %s: %s", path, run_id, exc)
         return f"could not log {path.name} to MLflow ({redact(str(exc))[:200]})"

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import base64
 import json
+import mimetypes
 import os
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from expenv.domain.secrets import redact
 from expenv.services.tracking.runs import TrackingError
 
 API = "/api/2.0/mlflow"
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"   # the server's artifact proxy (--serve-artifacts)
 RETRIED = (429, 500, 502, 503, 504)   # what the mlflow client retries too (sqlite busy, restarts)
 ATTEMPTS = 3
 
@@ -39,7 +42,7 @@ class MlflowRest:
         self.timeout = timeout
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
+        headers = {}
         user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
         if token := os.environ.get("MLFLOW_TRACKING_TOKEN"):
             headers["Authorization"] = f"Bearer {token}"
@@ -52,12 +55,17 @@ class MlflowRest:
         """POST `body` (or GET with `query`) to api/2.0/mlflow/`endpoint`; None for a 404 when `missing_ok`."""
         url = f"{self.base}/{endpoint}" + (f"?{urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
+        answer = self._send(url, endpoint, "POST" if data is not None else "GET", data, missing_ok=missing_ok)
+        return None if answer is None else json.loads(answer or b"{}")
+
+    def _send(self, url: str, what: str, method: str, data: bytes | None, content_type: str = "application/json",
+              missing_ok: bool = False) -> bytes | None:
         for attempt in range(1, ATTEMPTS + 1):
-            request = urllib.request.Request(url, data=data, headers=self._headers(),
-                                             method="POST" if data is not None else "GET")
+            request = urllib.request.Request(url, data=data, method=method,
+                                             headers={**self._headers(), "Content-Type": content_type})
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read() or b"{}")
+                    return response.read()
             except urllib.error.HTTPError as exc:
                 text = exc.read().decode("utf-8", "replace")
                 if exc.code == 404 and missing_ok:
@@ -65,12 +73,24 @@ class MlflowRest:
                 if exc.code in RETRIED and attempt < ATTEMPTS:
                     time.sleep(0.5 * attempt)
                     continue
-                raise TrackingError(f"MLflow at {redact(self.uri)} refused {endpoint} "
+                raise TrackingError(f"MLflow at {redact(self.uri)} refused {what} "
                                     f"(HTTP {exc.code}): {redact(text)[:300]}") from None
             except (OSError, ValueError) as exc:   # refused, reset, timed out, not JSON
-                raise TrackingError(f"MLflow at {redact(self.uri)} did not answer {endpoint}: "
+                raise TrackingError(f"MLflow at {redact(self.uri)} did not answer {what}: "
                                     f"{redact(str(exc))[:300]}") from None
         raise AssertionError("unreachable")
+
+    def upload(self, run_id: str, path: Path, artifact_path: str | None = None) -> bool:
+        """PUT a file into a run's artifacts when the server serves them (an `mlflow-artifacts:/`
+        artifact URI, as `expenv up`'s server); False when the run's artifacts live elsewhere."""
+        artifact_uri = urlsplit(self.get_run(run_id)["info"].get("artifact_uri", ""))
+        if artifact_uri.scheme != "mlflow-artifacts" or artifact_uri.netloc:
+            return False
+        parts = [p for p in (artifact_uri.path.strip("/"), (artifact_path or "").strip("/"), path.name) if p]
+        url = f"{self.uri.rstrip('/')}{ARTIFACTS}/{quote('/'.join(parts))}"
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self._send(url, f"the upload of {path.name}", "PUT", path.read_bytes(), kind)
+        return True
 
     def experiment_id(self, name: str) -> str:
         """The experiment's id, created when it does not exist yet."""
