@@ -57,7 +57,7 @@ class DrivenRunner:
 
     def submit(self, spec: PipelineSpec, run: PipelineRun, context: SubmitContext) -> PipelineRun:
         plan = self._plan(spec, run, context)
-        if self.backend == "docker":
+        if self.backend == "docker" and spec.steps:
             # The first step's container starts here while the driver process starts (its Python
             # imports would delay the step); the driver adopts it (driver.PRESTART).
             plan[driver.PRESTART] = spec.steps[0].name
