@@ -193,7 +193,7 @@ async def test_the_lsp_command_answers_the_same_plan_as_the_cli(client, project)
         await command(client, "expenv.ci.plan", {"to": "main"})
     with pytest.raises(Exception, match="to: a pull_request event needs"):
         await command(client, "expenv.ci.plan", {"event": "pull_request", "from": "feature/x"})
-    with pytest.raises(Exception, match="alias must be a string"):
+    with pytest.raises(Exception, match="alias must be a non-empty string"):
         await command(client, "expenv.ci.plan", {"event": "push", "to": "main", "alias": 3})
     served = await command(client, "expenv.ci.plan", {"event": "schedule", "workspace": str(project)})
     assert served["kind"] == "template-update"

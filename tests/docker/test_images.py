@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -94,6 +95,40 @@ def test_production_build_is_skipped_when_its_recipe_is_built(production_image, 
     lock = example_project / "pipelines" / "requirements.lock"
     assert again.lock == str(lock) and not again.lock_changed
     assert "# requirements.txt sha256: " in lock.read_text() and lock.read_text().count("==") > 20
+
+
+def test_a_lock_that_cannot_be_written_is_a_clear_error_and_the_image_is_kept(production_image, example_project,
+                                                                             docker_client, tmp_path):
+    """`expenv images build` where pipelines/requirements.lock cannot be written (a folder in its place):
+    exit 2 with the path and the fix, no traceback, and the built image stays tagged."""
+    project = tmp_path / "churn"
+    shutil.copytree(example_project, project, ignore=shutil.ignore_patterns("data", ".git", "mlruns"))
+    lock = project / "pipelines" / "requirements.lock"
+    lock.unlink()
+    lock.mkdir()
+    result = subprocess.run([sys.executable, "-m", "expenv", "images", "build", "--no-dev", "--workspace",
+                             str(project)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr
+    assert f"its lock cannot be written to {lock}" in result.stderr and "expenv images build" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _tag_id(docker_client, PROD_TAG) == production_image.id and lock.is_dir()
+
+
+def test_a_base_image_that_is_missing_and_cannot_be_pulled_is_a_clear_error(example_project, tmp_path, docker_client):
+    """A project whose Dockerfile names another base (not expenv's debootstrap one): the engine pulls it
+    when missing. A registry that does not answer (loopback port 1) is exit 2 naming the base, no traceback."""
+    project = tmp_path / "churn"
+    shutil.copytree(example_project, project, ignore=shutil.ignore_patterns("data", ".git", "mlruns"))
+    base = "127.0.0.1:1/python:3.11-slim-bookworm"
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(re.sub(r"^ARG BASE_IMAGE=\S+", f"ARG BASE_IMAGE={base}", dockerfile.read_text(), flags=re.M))
+    result = subprocess.run([sys.executable, "-m", "expenv", "images", "build", "--no-dev", "--workspace",
+                             str(project)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr
+    assert f"the base image {base} is not here and cannot be pulled" in result.stderr, result.stderr
+    assert "ARG BASE_IMAGE" in result.stderr and "docker load" in result.stderr   # what to do about it
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _tag_id(docker_client, base) is None
 
 
 @pytest.fixture

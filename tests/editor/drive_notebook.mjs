@@ -1,10 +1,11 @@
 // Drive code-server in Debian's chromium through the example notebook: open
 // notebooks/explore.ipynb from the explorer, read which controller the notebook opened on (no
 // kernel pick is made), run all cells, wait until they end, save, and print what the editor showed.
-// With NOTEBOOK and actions it opens notebooks/NOTEBOOK and, from the notebook toolbar, runs it as
-// a pipeline on TARGET (drive_pipeline.mjs) and/or attaches a cluster of PROFILE and stops it from
-// the Clusters view (drive_clusters.mjs) instead, in the order given.
-// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [pipeline:TARGET,attach:PROFILE,parity:]]
+// With NOTEBOOK and actions it opens notebooks/NOTEBOOK and, in the order given: runs all its cells
+// (run-all), from the notebook toolbar runs it as a pipeline on TARGET (drive_pipeline.mjs), attaches
+// a cluster of PROFILE and stops it from the Clusters view (drive_clusters.mjs), checks parity
+// (drive_parity.mjs), or opens notebooks/OTHER and reads the Problems panel once it shows TEXT (drive_problems.mjs).
+// Usage: node drive_notebook.mjs URL SCREENSHOT_PREFIX [NOTEBOOK [run-all,pipeline:TARGET,attach:PROFILE,parity:,problems:OTHER@TEXT]]
 //   (PLAYWRIGHT_CORE = path of playwright-core)
 import { createRequire } from "node:module";
 import { openEditor } from "./login.mjs";
@@ -42,6 +43,30 @@ async function palette(title) {
   throw new Error(`the palette did not run "${title}"`);
 }
 
+/** Runs every cell on the controller the notebook opened on (no pick made), saves, and scrolls to the end. */
+async function runAll(page, toolbar, _arg, shots) {
+  const seen = {};
+  // The controller the notebook opened on, without any pick: affinity Preferred does it
+  const kernel = toolbar.getByText(CONTROLLER).first();
+  seen.kernel = await kernel.waitFor({ timeout: 60000 }).then(() => CONTROLLER, async () => toolbar.innerText());
+  await page.screenshot({ path: `${shots}-opened.png` });
+  await palette("Notebook: Run All");
+  // While cells run the toolbar offers "Interrupt"; it goes when the last cell has ended
+  const interrupt = page.locator('.notebook-toolbar-container [aria-label^="Interrupt"]');
+  await interrupt.first().waitFor({ state: "visible", timeout: 60000 }).catch(() => undefined);
+  await interrupt.first().waitFor({ state: "hidden", timeout: 900000 });
+  seen.errors = await page.locator(".codicon-notebook-state-error").count();
+  await page.screenshot({ path: `${shots}-ran.png` });
+  await palette("File: Save");
+  seen.saved = true;
+  // the last cell (the MLflow run) in view, for the screenshot
+  await page.mouse.move(700, 500);   // over the notebook's cells
+  await page.mouse.wheel(0, 100000);
+  await page.getByText("run.info.run_id").first().waitFor({ timeout: 10000 }).catch(() => undefined);
+  await page.screenshot({ path: `${shots}-end.png` });
+  return seen;
+}
+
 const started = Date.now();
 try {
   await openEditor(page, url);
@@ -67,34 +92,15 @@ try {
   await toolbar.waitFor({ state: "visible", timeout: 5000 });
   out.durations = { open: Date.now() - started };
   out.openAttempts = attempts + 1;
-  if (action !== "run-all") {
-    const { runAsPipeline } = await import("./drive_pipeline.mjs");
-    const { attachAndStop } = await import("./drive_clusters.mjs");
-    const { checkParity } = await import("./drive_parity.mjs");
-    const steps = { pipeline: runAsPipeline, attach: attachAndStop, parity: checkParity };
-    for (const part of action.split(",")) {   // in turn, in one editor session
-      const [verb, arg] = part.split(":");
-      Object.assign(out, await steps[verb](page, toolbar, arg, shots, out.durations));
-    }
-  } else {
-    // The controller the notebook opened on, without any pick: affinity Preferred does it
-    const kernel = toolbar.getByText(CONTROLLER).first();
-    out.kernel = await kernel.waitFor({ timeout: 60000 }).then(() => CONTROLLER, async () => toolbar.innerText());
-    await page.screenshot({ path: `${shots}-opened.png` });
-    await palette("Notebook: Run All");
-    // While cells run the toolbar offers "Interrupt"; it goes when the last cell has ended
-    const interrupt = page.locator('.notebook-toolbar-container [aria-label^="Interrupt"]');
-    await interrupt.first().waitFor({ state: "visible", timeout: 60000 }).catch(() => undefined);
-    await interrupt.first().waitFor({ state: "hidden", timeout: 900000 });
-    out.errors = await page.locator(".codicon-notebook-state-error").count();
-    await page.screenshot({ path: `${shots}-ran.png` });
-    await palette("File: Save");
-    out.saved = true;
-    // the last cell (the MLflow run) in view, for the screenshot
-    await page.mouse.move(700, 500);   // over the notebook's cells
-    await page.mouse.wheel(0, 100000);
-    await page.getByText("run.info.run_id").first().waitFor({ timeout: 10000 }).catch(() => undefined);
-    await page.screenshot({ path: `${shots}-end.png` });
+  const { runAsPipeline } = await import("./drive_pipeline.mjs");
+  const { attachAndStop } = await import("./drive_clusters.mjs");
+  const { checkParity } = await import("./drive_parity.mjs");
+  const { readProblems } = await import("./drive_problems.mjs");
+  const steps = { "run-all": runAll, pipeline: runAsPipeline, attach: attachAndStop, parity: checkParity,
+                  problems: readProblems };
+  for (const part of action.split(",")) {   // in turn, in one editor session
+    const [verb, arg] = part.split(":");
+    Object.assign(out, await steps[verb](page, toolbar, arg, shots, out.durations, palette));
   }
 } catch (err) {
   out.failure = String(err);

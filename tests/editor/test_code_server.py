@@ -136,21 +136,26 @@ def _executed(path) -> list | None:
 
 def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagged(tools, editor):
     """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
-    every cell ran without error, and the last cell's MLflow run carries the notebook runner tag."""
+    every cell ran without error, and the last cell's MLflow run carries the notebook runner tag.
+    Then a notebook the user wrote shows the daemon's cell diagnostic in the Problems panel: a cell
+    using sparkContext while another cell of the notebook connects to Spark Connect."""
     root, url = editor
+    scratch = root / "notebooks" / "spark_scratch.ipynb"
+    _write_notebook(scratch, ['from pyspark.sql import SparkSession\n'
+                              'spark = SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()',
+                              "rdd = spark.sparkContext.parallelize([1, 2, 3])"])
     _cli_json(root, "up")   # the embedded MLflow the kernel logs to, as a user starts it
     try:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
-        result = subprocess.run(
-            [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / "notebook")],
-            capture_output=True, text=True, timeout=1200,
-            env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
-        assert result.returncode == 0, result.stderr[-3000:]
-        seen = json.loads(result.stdout.strip().splitlines()[-1])
-        assert "failure" not in seen, seen
+        seen = _drive_notebook(tools, url, "explore.ipynb", "run-all,problems:spark_scratch.ipynb@spark_connect",
+                               1200)
+        assert "failure" not in seen, seen["failure"]
         assert seen["kernel"] == "expenv: production image", seen
         assert seen["errors"] == 0, seen
+        # the second cell's use, at the cell's own line 1 (the notebook's line 3), found only because the
+        # first cell connects to Spark Connect: the daemon reads the notebook's other cells
+        flagged = [p for p in seen["problems"] if "Spark Connect has no SparkContext" in p]
+        assert len(flagged) == 1 and "[Ln 1, Col 13]" in flagged[0], seen["problems"]
+        assert any(p.startswith("spark_scratch.ipynb") for p in seen["problems"]), seen["problems"]
         path = root / "notebooks" / "explore.ipynb"
         deadline = time.monotonic() + 60
         while (cells := _executed(path)) is None and time.monotonic() < deadline:
@@ -168,6 +173,16 @@ def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagge
         assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
     finally:
         _cli_json(root, "down")
+        scratch.unlink(missing_ok=True)
+
+
+def _write_notebook(path, cells: list[str]) -> None:
+    """A notebook as a user saves it before running it: code cells, no outputs."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
 
 
 def _grid_check_csv(path) -> None:
@@ -387,3 +402,4 @@ def test_the_editor_asks_for_the_password_of_this_start(editor):
 
     assert not session_after("not-the-password")
     assert session_after(password.read_text().strip())
+

@@ -11,7 +11,8 @@ from typing import Any
 
 from tests.clusters.daemon_client import Daemon
 
-CONFIG = """[project]
+KUBE_TIMEOUT = 4   # the `api_timeout` the profile and target set (the product's default is 15 s)
+CONFIG = f"""[project]
 name = "faults"
 
 [environment]
@@ -23,14 +24,15 @@ backend = "kubernetes"
 context = "emu"
 namespace = "ml"
 workers = 1
-options = { status_wait = 0.5 }
+options = {{ status_wait = 0.5 }}
+api_timeout = {KUBE_TIMEOUT}
 
 [targets.here]
 backend = "local"
 
 [pipelines.waiter.steps.wait]
 python = "steps/wait.py"
-params = { go = "" }
+params = {{ go = "" }}
 
 [pipelines.waiter.steps.after]
 python = "steps/after.py"
@@ -46,7 +48,6 @@ while not go.exists() and time.monotonic() < deadline:
     time.sleep(0.1)
 print("going on", flush=True)
 """
-KUBE_TIMEOUT = 15   # the product's default time limit of one Kubernetes API call
 AFTER = 'print("after ran", flush=True)\n'
 
 
@@ -98,6 +99,7 @@ def kube_target(tracking_uri: str) -> str:
     host = socket.gethostname()
     assert socket.gethostbyname(host).startswith("127."), f"{host} must resolve to loopback for this test"
     return (f'\n[targets.k8s]\nbackend = "kubernetes"\ncontext = "emu"\nnamespace = "ml"\nproduction_like = false\n'
+            f'api_timeout = {KUBE_TIMEOUT}\n'
             f'tracking_uri = "{tracking_uri.replace("127.0.0.1", host)}"\n')
 
 

@@ -79,6 +79,6 @@ def test_a_silent_api_hits_the_time_limit(kube, tmp_path, monkeypatch):
         server.listen(1)
         kube.url = f"http://127.0.0.1:{server.getsockname()[1]}"
         monkeypatch.setenv("KUBECONFIG", str(kube.write_kubeconfig(tmp_path / "kc-silent")))
-        api = connect(KubeTarget(context="emu", namespace="ml"), timeout=0.5)
+        api = connect(KubeTarget(context="emu", namespace="ml", timeout=0.5))
         with pytest.raises(KubeTimeout, match="did not answer within 0.5 s"):
             api.get(DEPLOYMENT, "probe")

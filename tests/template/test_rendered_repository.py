@@ -99,3 +99,18 @@ def test_devcontainer_cli_reads_its_configuration(rendered, devcontainer_cli):
     assert config["build"]["args"]["PRODUCTION_IMAGE"] == answers["production_image"]
     assert config["build"]["dockerfile"] == "Dockerfile"
     assert "FROM ${PRODUCTION_IMAGE}" in (root / ".devcontainer/Dockerfile").read_text()
+
+
+def test_make_setup_installs_the_locks_versions(scratch):
+    """`make setup` installs the production image's exact versions once the lock has them: a lock pin
+    below what this environment has is what pip would install (a dry run, so nothing changes here)."""
+    lock = scratch / "pipelines" / "requirements.lock"
+    older = "1.16.0"   # jupytext: requirements-dev.txt asks >=1.16, this environment has a newer one
+    lock.write_text(lock.read_text() + f"jupytext=={older}\n")
+    report = scratch.parent / "pip-report.json"
+    result = run(["make", "setup", f"PYTHON={sys.executable}"], cwd=scratch, timeout=600,
+                 env={"PIP_DRY_RUN": "1", "PIP_REPORT": str(report)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    planned = {item["metadata"]["name"].lower(): item["metadata"]["version"]
+               for item in json.loads(report.read_text())["install"]}
+    assert planned.get("jupytext") == older, planned

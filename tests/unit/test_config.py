@@ -62,6 +62,8 @@ def test_unclosed_table_header_is_located():
         ('[targets.t]\nbackend = "docker"\nproduction_like = "yes"\n', 3, "must be true or false, not a string"),
         ('tracking = "http://x"\n', 1, "[tracking] must be a table"),
         ('[project]\nname = "  "\n', 2, "project.name must not be empty"),
+        ('[targets.t]\nbackend = "kubernetes"\napi_timeout = 0\n', 3, "targets.t.api_timeout must be more than 0"),
+        ('[clusters.c]\nkind = "dask"\napi_timeout = "5s"\n', 3, "api_timeout must be a number of seconds"),
     ],
 )
 def test_wrong_types_are_errors_on_their_line(text, line, needle):

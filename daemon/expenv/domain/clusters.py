@@ -56,6 +56,7 @@ class ClusterProfile:
     namespace: str | None = None         # kubernetes
     context: str | None = None           # kubernetes
     secrets: tuple[str, ...] = ()        # names of Kubernetes Secrets (never values)
+    api_timeout: float | None = None     # kubernetes: seconds one API call may take (None: 15)
     options: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class ClusterSection:
     idle_timeout: int | None = None      # seconds unused before expenv stops it
     context: str | None = None           # kubernetes context (default: the kubeconfig's current)
     secrets: tuple[str, ...] = ()        # names of Kubernetes Secrets given to the pods
+    api_timeout: float | None = None     # kubernetes: seconds one API call may take (default 15)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class TargetSection:
     # Workspace paths git does not hold (data a local target's steps need) copied in beside the code.
     include: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()        # kubernetes: names of Secrets given to each step's pod (envFrom)
+    api_timeout: float | None = None     # kubernetes: seconds one API call may take (default 15)
 
     @property
     def is_production_like(self) -> bool:

@@ -42,3 +42,18 @@ def command_options(args: tuple) -> dict:
     if not isinstance(args[0], dict):
         raise InvalidArgument("arguments", "arguments: pass one JSON object, [{...}]")
     return args[0]
+
+
+def text_option(options: dict, key: str, *, example: str | None = None, required: bool = False,
+                default: str | None = None) -> str | None:
+    """A string option of a command: absent → `default`, or InvalidParams naming it when `required`;
+    present → a non-empty string, or InvalidParams naming it with an example of the right form."""
+    shown = f'{{"{key}": "{example or f"<{key}>"}"}}'
+    value = options.get(key)
+    if value is None:
+        if required:
+            raise InvalidArgument(key, f"{key} is missing: pass {shown}")
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(key, f"{key} must be a non-empty string: {shown}")
+    return value

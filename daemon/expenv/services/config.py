@@ -90,6 +90,7 @@ _INT = _Key((int,), "an integer", _positive)
 _BOOL = _Key((bool,), "true or false")
 _TABLE = _Key((dict,), "a table")
 _STR_LIST = _Key((list,), "a list of strings", _str_list)
+_SECONDS = _Key((int, float), "a number of seconds", _positive_number)
 
 _SECTIONS: dict[str, dict[str, _Key]] = {
     "project": {"name": _STR},
@@ -113,6 +114,7 @@ _CLUSTER_KEYS = {
     "idle_timeout": _INT,
     "context": _STR,
     "secrets": _STR_LIST,
+    "api_timeout": _SECONDS,
 }
 _TARGET_KEYS = {
     "backend": _Key((str,), "a string", _one_of(*TARGET_BACKENDS, plugins=True)),
@@ -124,6 +126,7 @@ _TARGET_KEYS = {
     "production_like": _BOOL,
     "include": _STR_LIST,
     "secrets": _STR_LIST,
+    "api_timeout": _SECONDS,
 }
 _TOP_LEVEL = ("project", "environment", "data", "features", "tracking", "clusters", "targets", "policy",
               "pipelines", "lsp")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from expenv.lsp.errors import InvalidArgument, command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, text_option, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 # option → (default, example): the CLI's --event/--from/--to/--pipeline/--target/--alias/--model
@@ -16,10 +16,7 @@ OPTIONS = {"event": (None, "pull_request"), "from": (None, "feature/x"), "to": (
 
 def _option(options: dict[str, Any], key: str) -> str | None:
     default, example = OPTIONS[key]
-    value = options.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise InvalidArgument(key, f'{key} must be a string: {{"{key}": "{example}"}}')
-    return value
+    return text_option(options, key, example=example, default=default)
 
 
 def register(server: ExpenvLanguageServer) -> None:

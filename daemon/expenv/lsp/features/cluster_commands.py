@@ -8,18 +8,9 @@ import asyncio
 import logging
 from typing import Any
 
-from expenv.lsp.errors import InvalidArgument, command_options, user_errors
+from expenv.lsp.errors import command_options, text_option, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 from expenv.lsp.work import CancellableWork
-
-
-def _text(options: dict[str, Any], key: str, required: bool = True) -> str | None:
-    value = options.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(key, f'{key}: pass {{"{key}": "<{key}>"}} (a non-empty string)')
-    return value
 
 
 log = logging.getLogger(__name__)
@@ -56,7 +47,7 @@ def register(server: ExpenvLanguageServer) -> None:
         options = command_options(args)
         ws = ls.workspace_for_command(options)
         clusters = ws.services.clusters
-        profile, python = _text(options, "profile"), _text(options, "python", required=False)
+        profile, python = text_option(options, "profile", required=True), text_option(options, "python")
         async with CancellableWork(ls, f"Launching cluster {profile}") as work:
             handle = await work.run(clusters.launch, profile, work.report, work.cancelled, bool(options.get("reuse")))
             ls.workspace_changed(ws, "clusters")
@@ -68,7 +59,7 @@ def register(server: ExpenvLanguageServer) -> None:
         """{"target": cluster id or profile, "python"?, "workspace"?} → the connection cell to insert."""
         options = command_options(args)
         ws = ls.workspace_for_command(options)
-        target, python = _text(options, "target"), _text(options, "python", required=False)
+        target, python = text_option(options, "target", required=True), text_option(options, "python")
         async with CancellableWork(ls, f"Attaching cluster {target}") as work:
             attached = await work.run(ws.services.clusters.attach, target, python, work.report, work.cancelled)
         ls.workspace_changed(ws, "clusters")   # a profile's attach may have launched one: the views show it
@@ -86,7 +77,8 @@ def register(server: ExpenvLanguageServer) -> None:
         """{"id", "workers"} → the cluster."""
         options = command_options(args)
         ws = ls.workspace_for_command(options)
-        handle = await ls.run_blocking(ws.services.clusters.scale, _text(options, "id"), options.get("workers"))
+        cluster_id = text_option(options, "id", required=True)
+        handle = await ls.run_blocking(ws.services.clusters.scale, cluster_id, options.get("workers"))
         ls.workspace_changed(ws, "clusters")
         return handle.as_dict()
 
@@ -100,7 +92,7 @@ def register(server: ExpenvLanguageServer) -> None:
         if options.get("all") is True:
             stopped = await ls.run_blocking(clusters.stop_all)
         else:
-            stopped = [await ls.run_blocking(clusters.stop, _text(options, "id"))]
+            stopped = [await ls.run_blocking(clusters.stop, text_option(options, "id", required=True))]
         ls.workspace_changed(ws, "clusters")
         return {"stopped": [h.id for h in stopped]}
 
@@ -109,6 +101,6 @@ def register(server: ExpenvLanguageServer) -> None:
     async def clusters_render(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """{"profile"} → {profile, manifests}: what a kubernetes launch would apply."""
         options = command_options(args)
-        profile = _text(options, "profile")
+        profile = text_option(options, "profile", required=True)
         manifests = await ls.run_blocking(ls.workspace_for_command(options).services.clusters.render, profile)
         return {"profile": profile, "manifests": manifests}

@@ -7,15 +7,8 @@ from typing import Any
 
 from lsprotocol import types
 
-from expenv.lsp.errors import InvalidArgument, command_options, user_errors
+from expenv.lsp.errors import command_options, text_option, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
-
-
-def _text(options: dict[str, Any], key: str) -> str | None:
-    value = options.get(key)
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise InvalidArgument(key, f"{key} must be a non-empty string")
-    return value
 
 
 def register(server: ExpenvLanguageServer) -> None:
@@ -27,8 +20,8 @@ def register(server: ExpenvLanguageServer) -> None:
 
         options = command_options(args)
         ws = ls.workspace_for_command(options)
-        python = _text(options, "python")
-        if kernel_id := _text(options, "kernel"):
+        python = text_option(options, "python")
+        if kernel_id := text_option(options, "kernel"):
             python = (await ls.run_blocking(ws.services.kernels.get, kernel_id)).python
         token = f"expenv-parity-{id(options)}"
         progress = ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress
@@ -37,7 +30,7 @@ def register(server: ExpenvLanguageServer) -> None:
             ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="Comparing the kernel with the "
                                                                                  "production image"))
         try:
-            report = await ls.run_blocking(check_workspace_parity, ws.config, _text(options, "image"), python,
+            report = await ls.run_blocking(check_workspace_parity, ws.config, text_option(options, "image"), python,
                                            bool(options.get("refresh")))
         finally:
             if progress:
@@ -50,8 +43,8 @@ def register(server: ExpenvLanguageServer) -> None:
         """{"action": list|start|stop|restart|interrupt, "id"?, "python"?, "cluster_address"?, "workspace"?}."""
         options = command_options(args)
         kernels = ls.workspace_for_command(options).services.kernels
-        result = await ls.run_blocking(kernels.act, options.get("action", "list"), _text(options, "id"),
-                                       _text(options, "python"), _text(options, "cluster_address"))
+        result = await ls.run_blocking(kernels.act, options.get("action", "list"), text_option(options, "id"),
+                                       text_option(options, "python"), text_option(options, "cluster_address"))
         records = result if isinstance(result, list) else [result]
         for dead in (r for r in records if r.state == "dead"):
             ls.log_to_client(f"expenv: kernel {dead.id} is dead: {dead.detail}", types.MessageType.Warning)

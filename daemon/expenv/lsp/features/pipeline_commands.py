@@ -11,7 +11,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from expenv.lsp.errors import InvalidArgument, command_options, user_errors
+from expenv.lsp.errors import InvalidArgument, command_options, text_option, user_errors
 from expenv.lsp.server import ExpenvLanguageServer
 
 LOG_NOTIFICATION = "expenv/pipelineLog"
@@ -19,11 +19,8 @@ STATUS_NOTIFICATION = "expenv/pipelineStatus"
 _tokens = itertools.count(1)
 
 
-def _text(options: dict[str, Any], key: str, example: str) -> str:
-    value = options.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(key, f'{key} is missing: pass {{"{key}": "{example}"}}')
-    return value
+def _run_id(options: dict[str, Any]) -> str:
+    return text_option(options, "run", example="train-1a2b3c4d", required=True)
 
 
 def _params(options: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +106,8 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def pipelines_submit(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
-        name, target = _text(o, "pipeline", "train"), _text(o, "target", "dev")
+        name = text_option(o, "pipeline", example="train", required=True)
+        target = text_option(o, "target", example="dev", required=True)
         params, drift, parity = _params(o), bool(o.get("allow_drift", False)), o.get("parity", "kernel")
         return await _submitted(ls, o, f"Pipeline {name} on {target}",
                                 lambda s, report: s.submit(name, target, params, drift, report, parity=parity))
@@ -119,7 +117,8 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_run_notebook(ls: ExpenvLanguageServer, *args: Any) -> Any:
         """Run this notebook as a pipeline on TARGET: the pipeline it is a step of, or (`alone`) by itself."""
         o = command_options(args)
-        notebook, target = _text(o, "notebook", "notebooks/prepare.ipynb"), _text(o, "target", "dev")
+        notebook = text_option(o, "notebook", example="notebooks/prepare.ipynb", required=True)
+        target = text_option(o, "target", example="dev", required=True)
         params, drift, alone = _params(o), bool(o.get("allow_drift", False)), o.get("alone", False)
         if not isinstance(alone, bool):
             raise InvalidArgument("alone", "alone must be true (this notebook by itself) or false (its pipeline)")
@@ -130,7 +129,7 @@ def register(server: ExpenvLanguageServer) -> None:
     @user_errors
     async def pipelines_rerun(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
-        run_id, drift = _text(o, "run", "train-1a2b3c4d"), bool(o.get("allow_drift", False))
+        run_id, drift = _run_id(o), bool(o.get("allow_drift", False))
         return await _submitted(ls, o, f"Rerun of {run_id}", lambda s, report: s.rerun(run_id, report, drift))
 
     @server.command("expenv.pipelines.status")
@@ -138,14 +137,14 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_status(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         service = ls.workspace_for_command(o).services.pipelines
-        return (await ls.run_blocking(service.status, _text(o, "run", "train-1a2b3c4d"))).as_dict()
+        return (await ls.run_blocking(service.status, _run_id(o))).as_dict()
 
     @server.command("expenv.pipelines.logs")
     @user_errors
     async def pipelines_logs(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         service = ls.workspace_for_command(o).services.pipelines
-        run_id = _text(o, "run", "train-1a2b3c4d")
+        run_id = _run_id(o)
         if o.get("follow"):
             await _stream(ls, service, run_id)
         lines = await ls.run_blocking(lambda: list(service.logs(run_id, False)))
@@ -156,7 +155,7 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_cancel(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         ws = ls.workspace_for_command(o)
-        run = await ls.run_blocking(ws.services.pipelines.cancel, _text(o, "run", "train-1a2b3c4d"))
+        run = await ls.run_blocking(ws.services.pipelines.cancel, _run_id(o))
         ls.workspace_changed(ws, "pipelines")
         return run.as_dict()
 
@@ -165,6 +164,7 @@ def register(server: ExpenvLanguageServer) -> None:
     async def pipelines_render(ls: ExpenvLanguageServer, *args: Any) -> Any:
         o = command_options(args)
         service = ls.workspace_for_command(o).services.pipelines
-        name, target = _text(o, "pipeline", "train"), _text(o, "target", "preprod")
+        name = text_option(o, "pipeline", example="train", required=True)
+        target = text_option(o, "target", example="preprod", required=True)
         docs = await ls.run_blocking(service.render, name, target, _params(o))
         return {"pipeline": name, "target": target, "resources": docs}

@@ -49,13 +49,14 @@ class KubernetesClusters:
 
     def launch(self, profile: ClusterProfile, cluster_id: str, progress: Progress,
                cancelled: Cancelled) -> ClusterHandle:
-        api = _connect(KubeTarget(profile.context, profile.namespace))
+        api = _connect(KubeTarget.of(profile.context, profile.namespace, profile.api_timeout))
         manifests = render_cluster(profile, cluster_id, self.context.workspace_label, api.namespace,
                                    self.context.run_env(profile))
         handle = ClusterHandle(
             id=cluster_id, profile=profile.name, kind=profile.kind, backend=profile.backend,
             workers_wanted=profile.workers,
             resources={"context": api.context, "namespace": api.namespace, "server": api.server,
+                       "api_timeout": api.timeout,
                        "objects": [{"kind": m["kind"], "name": m["metadata"]["name"]} for m in manifests]})
         handle = self._with_addresses(handle)
         created: list[dict] = []
@@ -208,7 +209,8 @@ class KubernetesClusters:
             {"kind": DEPLOYMENT.kind, "name": f"{name}-workers"}]
         handle = ClusterHandle(
             id=labels[LABEL_CLUSTER], profile=labels.get(LABEL_PROFILE, ""), kind=kind, backend="kubernetes",
-            resources={"context": api.context, "namespace": api.namespace, "server": api.server, "objects": listed})
+            resources={"context": api.context, "namespace": api.namespace, "server": api.server,
+                       "api_timeout": api.timeout, "objects": listed})
         return self._with_addresses(handle)
 
     @staticmethod
@@ -225,13 +227,20 @@ class KubernetesClusters:
                        resources={**handle.resources, "port_forward": forward})
 
     def _targets(self) -> list[KubeTarget]:
-        """The (context, namespace) pairs the workspace's kubernetes profiles use."""
+        """The (context, namespace) pairs the workspace's kubernetes profiles use, each with the
+        longest `api_timeout` of the profiles sharing it."""
         from expenv.services.clusters.profiles import cluster_profiles
         from expenv.services.config import load_config
 
         profiles = cluster_profiles(load_config(self.context.root)).values()
-        return sorted({KubeTarget(p.context, namespace_of(KubeTarget(p.context, p.namespace)))
-                       for p in profiles if p.backend == "kubernetes"}, key=lambda t: (t.context or "", t.namespace))
+        targets: dict[tuple[str, str], KubeTarget] = {}
+        for p in profiles:
+            if p.backend == "kubernetes":
+                target = KubeTarget.of(p.context, namespace_of(KubeTarget(p.context, p.namespace)), p.api_timeout)
+                pair = (target.context or "", target.namespace or "")
+                if pair not in targets or targets[pair].timeout < target.timeout:
+                    targets[pair] = target
+        return [targets[pair] for pair in sorted(targets)]
 
     @staticmethod
     def _delete(api: KubeApi, objects: list[tuple[str, str]], strict: bool = False) -> None:
@@ -254,7 +263,8 @@ def _connect(target: KubeTarget) -> KubeApi:
 
 
 def _target_of(handle: ClusterHandle) -> KubeTarget:
-    return KubeTarget(handle.resources.get("context"), handle.resources.get("namespace"))
+    res = handle.resources
+    return KubeTarget.of(res.get("context"), res.get("namespace"), res.get("api_timeout"))
 
 
 def _names(handle: ClusterHandle) -> ClusterNames:

@@ -15,6 +15,7 @@ def cluster_profiles(config: ExpenvConfig) -> dict[str, ClusterProfile]:
             name=name, kind=s.kind, backend=s.backend, workers=s.workers, cores=s.cores, memory=s.memory,
             idle_timeout=s.idle_timeout, image=s.image or config.environment.production_image,
             namespace=s.namespace, context=s.context, secrets=tuple(s.secrets), options=dict(s.options),
+            api_timeout=s.api_timeout,
         )
         for name, s in config.clusters.items()
     }

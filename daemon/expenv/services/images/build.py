@@ -84,7 +84,9 @@ def ensure_base(base: str, force: bool = False) -> BuiltImage:
         try:
             pulled = docker_client().images.pull(base)
         except APIError as exc:
-            raise ImageError(f"the base image {base} is not here and cannot be pulled: {exc}") from None
+            raise ImageError(f"the base image {base} is not here and cannot be pulled ({exc.explanation or exc}). "
+                             "Load it into this engine (docker pull, or docker load where no registry answers), "
+                             "or name another base in the Dockerfile's ARG BASE_IMAGE") from None
         return BuiltImage(base, pulled.id, time.perf_counter() - started, cached=False)
 
 
@@ -151,7 +153,12 @@ def _with_lock(built: BuiltImage, lock: Path, text: str) -> BuiltImage:
     """Write the image's lock over the project's when it differs."""
     changed = not lock.is_file() or lock.read_text(encoding="utf-8") != text
     if changed:
-        lock.write_text(text, encoding="utf-8")
+        try:
+            lock.write_text(text, encoding="utf-8")
+        except OSError as exc:   # read-only checkout, a folder in its place: the image itself is kept
+            raise ImageError(f"{built.tag} is built, but its lock cannot be written to {lock}: "
+                             f"{exc.strerror or exc}. Make it a writable file and run `expenv images build` "
+                             "again (the image is reused)") from None
     return replace(built, lock=str(lock), lock_changed=changed)
 
 

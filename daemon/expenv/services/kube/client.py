@@ -20,7 +20,7 @@ from expenv.services.kube.resources import Kind, kind_of
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 15.0
+DEFAULT_TIMEOUT = 15.0   # seconds one API call may take, unless a profile or target sets `api_timeout`
 
 
 def kubeconfig_path() -> str:
@@ -35,10 +35,17 @@ def kubeconfig_present() -> bool:
 
 @dataclass(frozen=True)
 class KubeTarget:
-    """Where objects go: a kubeconfig context (None: the current one) and a namespace."""
+    """Where objects go: a kubeconfig context (None: the current one) and a namespace; how long
+    one call to its API may take (seconds)."""
 
     context: str | None = None
     namespace: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def of(cls, context: str | None, namespace: str | None, api_timeout: float | None) -> KubeTarget:
+        """The target a profile, target or recorded resources name (no `api_timeout`: the default)."""
+        return cls(context, namespace, float(api_timeout or DEFAULT_TIMEOUT))
 
 
 class KubeApi:
@@ -183,7 +190,7 @@ def namespace_of(target: KubeTarget) -> str:
         return "default"
 
 
-def connect(target: KubeTarget, timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
+def connect(target: KubeTarget) -> KubeApi:
     """An API client for `target` from the user's kubeconfig; clear errors for what is missing."""
     from kubernetes import config as kconfig
     from kubernetes.client import ApiClient, Configuration
@@ -198,4 +205,4 @@ def connect(target: KubeTarget, timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
         raise KubeConfigError(f"kube context {context!r} in {path} cannot be used: {exc}") from None
     # One quick attempt per call: an unreachable API must fail within the time limit, not retry.
     configuration.retries = 0
-    return KubeApi(ApiClient(configuration), namespace, context, timeout)
+    return KubeApi(ApiClient(configuration), namespace, context, target.timeout)

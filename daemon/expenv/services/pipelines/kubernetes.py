@@ -42,7 +42,7 @@ class KubernetesRunner:
 
     def submit(self, spec: PipelineSpec, run: PipelineRun, context: SubmitContext) -> PipelineRun:
         target = context.target
-        api = _connect(KubeTarget(target.context, target.namespace))
+        api = _connect(KubeTarget.of(target.context, target.namespace, target.api_timeout))
         (manifest,) = render_run(spec, run, context, api.namespace)
         try:
             api.create(manifest)
@@ -52,7 +52,8 @@ class KubernetesRunner:
         submitted = run.copy()
         submitted.image = container["image"]
         submitted.resources = {**run.resources, "context": api.context, "namespace": api.namespace,
-                               "server": api.server, "kind": manifest["kind"], "name": manifest["metadata"]["name"]}
+                               "server": api.server, "api_timeout": api.timeout, "kind": manifest["kind"],
+                               "name": manifest["metadata"]["name"]}
         submitted.started_at = submitted.started_at or time.time()
         submitted.detail = (f"submitted {manifest['kind']} {manifest['metadata']['name']} to namespace "
                             f"{api.namespace}; waiting for the {_controller(manifest['kind'])}")
@@ -134,7 +135,8 @@ class KubernetesRunner:
         res = run.resources
         if not res.get("name"):
             raise PipelineError(f"run {run.id} records no Kubernetes object (was it submitted?)")
-        return _connect(KubeTarget(res.get("context"), res.get("namespace"))), KINDS[res["kind"]], res["name"]
+        target = KubeTarget.of(res.get("context"), res.get("namespace"), res.get("api_timeout"))
+        return _connect(target), KINDS[res["kind"]], res["name"]
 
     @staticmethod
     def _pods(api: KubeApi, run: PipelineRun) -> list[tuple[str, str]]:

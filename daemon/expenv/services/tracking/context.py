@@ -118,6 +118,12 @@ class ExpenvRunContext:
             self.workspace = locate.point_mlflow_at_workspace()
         except Exception as exc:  # noqa: BLE001 - `import mlflow` must never fail because of expenv
             log.warning("expenv: could not read the workspace's tracking settings: %s", exc)
+        try:
+            from expenv.services.tracking.feast_headers import defer_feast_request_headers
+
+            defer_feast_request_headers()
+        except Exception as exc:  # noqa: BLE001 - only slower without it
+            log.debug("expenv: feast's MLflow header provider loads as usual: %s", exc)
 
     def in_context(self) -> bool:
         return bool(os.environ.get(ENV_TAGS)) or locate.find_workspace() is not None
