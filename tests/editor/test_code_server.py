@@ -3,25 +3,22 @@ The extension activates on the example workspace and its daemon answers from the
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.editor.notebook_run import ARTIFACTS, cli_json as _cli_json, drive_notebook as _drive_notebook
 from tests.docker.conftest import PROD_TAG, base_image, docker_client, example_project, production_image  # noqa: F401
 
 pytestmark = pytest.mark.editor
 SCRIPTS = REPO / "devcontainer" / "scripts"
-# screenshots kept after the run (the suite's artifacts)
-ARTIFACTS = Path(os.environ.get("EXPENV_TEST_ARTIFACTS", REPO / ".expenv" / "test-artifacts")) / "editor"
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +56,6 @@ def feature_registry(editor):
                              capture_output=True, text=True, timeout=900)
     assert applied.returncode == 0, applied.stderr[-3000:]
     return root
-
-
-def _cli_json(root, *args: str):
-    """What `expenv ... --json` answers in the workspace, as a user reads it."""
-    ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stderr
-    return json.loads(ran.stdout)
 
 
 def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
@@ -121,68 +110,6 @@ def _assert_the_hover_shows_the_schema(root: Path, dataset: str, seen: dict) -> 
     # every column (the hover lists up to 30; the example's customers have fewer), with its type
     assert [[c["name"], c["type"]] for c in schema["columns"]] == hover["columns"], hover["columns"]
     assert (ARTIFACTS / "code-server-hover.png").stat().st_size > 10_000
-
-
-def _executed(path) -> list | None:
-    """The notebook's code cells once every one has run (saved with its outputs), else None."""
-    import nbformat
-
-    try:
-        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    except Exception:  # noqa: BLE001 - the editor may be writing the file right now
-        return None
-    return cells if cells and all(c.execution_count for c in cells) else None
-
-
-def test_the_example_notebook_runs_on_the_expenv_controller_and_its_run_is_tagged(tools, editor):
-    """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
-    every cell ran without error, and the last cell's MLflow run carries the notebook runner tag.
-    Then a notebook the user wrote shows the daemon's cell diagnostic in the Problems panel: a cell
-    using sparkContext while another cell of the notebook connects to Spark Connect."""
-    root, url = editor
-    scratch = root / "notebooks" / "spark_scratch.ipynb"
-    _write_notebook(scratch, ['from pyspark.sql import SparkSession\n'
-                              'spark = SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()',
-                              "rdd = spark.sparkContext.parallelize([1, 2, 3])"])
-    _cli_json(root, "up")   # the embedded MLflow the kernel logs to, as a user starts it
-    try:
-        seen = _drive_notebook(tools, url, "explore.ipynb", "run-all,problems:spark_scratch.ipynb@spark_connect",
-                               1200)
-        assert "failure" not in seen, seen["failure"]
-        assert seen["kernel"] == "expenv: production image", seen
-        assert seen["errors"] == 0, seen
-        # the second cell's use, at the cell's own line 1 (the notebook's line 3), found only because the
-        # first cell connects to Spark Connect: the daemon reads the notebook's other cells
-        flagged = [p for p in seen["problems"] if "Spark Connect has no SparkContext" in p]
-        assert len(flagged) == 1 and "[Ln 1, Col 13]" in flagged[0], seen["problems"]
-        assert any(p.startswith("spark_scratch.ipynb") for p in seen["problems"]), seen["problems"]
-        path = root / "notebooks" / "explore.ipynb"
-        deadline = time.monotonic() + 60
-        while (cells := _executed(path)) is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert cells, f"{path} was not saved with every cell executed"
-        assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
-        last = cells[-1].outputs[-1]
-        assert last.output_type == "execute_result"   # saved as Jupyter writes it
-        run_id = ast.literal_eval(last["data"]["text/plain"])
-        uri = _cli_json(root, "status")["workspaces"][0]["tracking_uri"]
-        with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}", timeout=30) as response:
-            run = json.loads(response.read())["run"]
-        tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-        assert tags["expenv.runner"] == "notebook"
-        assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
-    finally:
-        _cli_json(root, "down")
-        scratch.unlink(missing_ok=True)
-
-
-def _write_notebook(path, cells: list[str]) -> None:
-    """A notebook as a user saves it before running it: code cells, no outputs."""
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
 
 
 def _grid_check_csv(path) -> None:
@@ -257,20 +184,6 @@ def test_preview_grid_and_lineage_graph_webviews(tools, editor, feature_registry
     path, line = definition.rsplit(":", 1)
     assert seen["definitionTab"].startswith(Path(path).name), seen
     assert seen["cursor"].startswith(f"Ln {line},"), seen
-
-
-def _drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float) -> dict:
-    """drive_notebook.mjs on `notebook` with `action`: what the editor showed (its steps' durations printed)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
-    result = subprocess.run(
-        [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / "notebook"), notebook,
-         action], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    print(f"editor steps of {action} (ms):", seen.get("durations"), "opened at attempt", seen.get("openAttempts"))
-    return seen
 
 
 def _mlflow(uri: str, endpoint: str, body: dict | None = None) -> dict:

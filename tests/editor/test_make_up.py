@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 from tests.conftest import REPO
+from tests.editor.notebook_run import run_the_example_notebook
 
 pytestmark = [pytest.mark.editor, pytest.mark.docker, pytest.mark.timeout(2400)]
 
@@ -100,6 +101,15 @@ def test_the_editor_shows_the_example_and_its_daemon_runs_on_the_production_imag
     processes = json.loads(inside.stdout)
     daemons = [p for p in processes if p["args"][1:4] == ["-m", "expenv", "serve"]]
     assert daemons and all(p["uid"] == 1000 and p["args"][0] == "/opt/venv/bin/python" for p in daemons), processes
+
+
+def test_the_example_notebook_runs_in_the_devcontainer_and_shows_its_cell_problems(made_up):
+    """In the `make up` editor, where no Jupyter extension can be installed: the example notebook runs on
+    the "expenv: production image" controller (a kernel of the devcontainer's production Python, the
+    daemon there), its MLflow run lands in the workspace's tracking server with the notebook runner
+    tag, and a notebook's cell diagnostics show in the Problems panel."""
+    example, _, url, _ = made_up
+    run_the_example_notebook(example, url, str(REPO / ".expenv" / "tools"), "make-up-notebook")
 
 
 # the container's processes (its image has no ps): uid and argv of each

@@ -1,0 +1,99 @@
+"""The example notebook run in a real editor, as a user runs it: shared by the host code-server tests
+and the `make up` devcontainer's (where the daemon and the kernel run in the production image)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import REPO
+
+# screenshots kept after the run (the suite's artifacts)
+ARTIFACTS = Path(os.environ.get("EXPENV_TEST_ARTIFACTS", REPO / ".expenv" / "test-artifacts")) / "editor"
+
+
+def cli_json(root, *args: str):
+    """What `expenv ... --json` answers in the workspace, as a user reads it."""
+    ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float, shots: str = "notebook") -> dict:
+    """drive_notebook.mjs on `notebook` with `action`: what the editor showed (its steps' durations printed)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
+    result = subprocess.run(
+        [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / shots), notebook,
+         action], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"editor steps of {action} (ms):", seen.get("durations"), "opened at attempt", seen.get("openAttempts"))
+    return seen
+
+
+def _write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook as a user saves it before running it: code cells, no outputs."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def _executed(path: Path) -> list | None:
+    """The notebook's code cells once every one has run (saved with its outputs), else None."""
+    import nbformat
+
+    try:
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    except Exception:  # noqa: BLE001 - the editor may be writing the file right now
+        return None
+    return cells if cells and all(c.execution_count for c in cells) else None
+
+
+def run_the_example_notebook(root: Path, url: str, tools: str, shots: str) -> None:
+    """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
+    every cell ran without error, and the last cell's MLflow run (read back through MLflow's REST API)
+    carries the notebook runner tag. Then a notebook the user wrote shows the daemon's cell diagnostic
+    in the Problems panel: a cell using sparkContext while another cell connects to Spark Connect.
+    The workspace's MLflow must be up."""
+    scratch = root / "notebooks" / "spark_scratch.ipynb"
+    _write_notebook(scratch, ['from pyspark.sql import SparkSession\n'
+                              'spark = SparkSession.builder.remote("sc://127.0.0.1:15002").getOrCreate()',
+                              "rdd = spark.sparkContext.parallelize([1, 2, 3])"])
+    try:
+        seen = drive_notebook(tools, url, "explore.ipynb", "run-all,problems:spark_scratch.ipynb@spark_connect",
+                              1200, shots)
+    finally:
+        scratch.unlink(missing_ok=True)   # later tests commit the workspace
+    assert "failure" not in seen, seen["failure"]
+    assert seen["kernel"] == "expenv: production image", seen
+    assert seen["errors"] == 0, seen
+    # the second cell's use, at the cell's own line 1 (the notebook's line 3), found only because the
+    # first cell connects to Spark Connect: the daemon reads the notebook's other cells
+    flagged = [p for p in seen["problems"] if "Spark Connect has no SparkContext" in p]
+    assert len(flagged) == 1 and "[Ln 1, Col 13]" in flagged[0], seen["problems"]
+    path = root / "notebooks" / "explore.ipynb"
+    deadline = time.monotonic() + 60
+    while (cells := _executed(path)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert cells, f"{path} was not saved with every cell executed"
+    assert not [o for c in cells for o in c.outputs if o.output_type == "error"]
+    last = cells[-1].outputs[-1]
+    assert last.output_type == "execute_result"   # saved as Jupyter writes it
+    run_id = ast.literal_eval(last["data"]["text/plain"])
+    uri = cli_json(root, "status")["workspaces"][0]["tracking_uri"]
+    with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}", timeout=30) as response:
+        run = json.loads(response.read())["run"]
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["expenv.runner"] == "notebook"
+    assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}
