@@ -80,6 +80,16 @@ def daemon_in_devcontainer(churn, example_project):
             daemon.kill()
 
 
+@pytest.fixture
+def run_ids(docker_client):
+    """The runs the test submits: a step container a failed test leaves behind is removed."""
+    ids: list[str] = []
+    yield ids
+    for run_id in ids:
+        for container in _run_containers(docker_client, run_id):
+            container.remove(force=True)
+
+
 def _stderr(daemon: Daemon) -> str:
     return b"".join(daemon.stderr_lines)[-4000:].decode(errors="replace")
 
@@ -117,7 +127,7 @@ def _run_containers(docker_client, run_id: str) -> list:
 
 
 def test_example_pipeline_submitted_from_the_devcontainer_runs_in_the_production_image(
-        churn, daemon_in_devcontainer, docker_client, example_project):
+        churn, daemon_in_devcontainer, docker_client, example_project, run_ids):
     daemon, remote, uri = daemon_in_devcontainer, churn["remote"], churn["uri"]
     lens = _submit_lens(daemon, churn)
     assert lens["command"] == "expenv.pipelines.submit"
@@ -125,6 +135,7 @@ def test_example_pipeline_submitted_from_the_devcontainer_runs_in_the_production
     started = _ok(daemon.command(lens["command"], lens["arguments"][0]))
     assert started["status"] in ("PENDING", "RUNNING"), started
     run_id = started["id"]
+    run_ids.append(run_id)
 
     # Follow the run through the daemon, as the pipelines view does; meanwhile, look at each step's
     # container on the host's engine while it exists (the engine's listing: a container removed
@@ -154,12 +165,12 @@ def test_example_pipeline_submitted_from_the_devcontainer_runs_in_the_production
         named = json.dumps(container["Mounts"])
         assert remote not in named and str(churn["root"]) not in named
 
-    # step logs streamed to the client while it ran, then the final status with the MLflow run
-    notes = [m["params"] for m in daemon.received if m.get("method") == "expenv/pipelineLog"]
-    streamed = [(n["step"], n["line"]) for n in notes if n["run"] == run_id]
+    # step logs streamed to the client while it ran, then (after the last line) the final status
+    # with the MLflow run
+    [final] = _notified(daemon, "expenv/pipelineStatus", run_id)
+    streamed = [(n["step"], n["line"]) for n in _notified(daemon, "expenv/pipelineLog", run_id)]
     assert any(step == "prepare" and "'rows': " in line for step, line in streamed), streamed[-20:]
     assert any(step == "train" and '"auc"' in line for step, line in streamed), streamed[-20:]
-    [final] = _notified(daemon, "expenv/pipelineStatus", run_id)
     assert final["status"] == "FINISHED" and final["mlflow_run_id"] == run["mlflow_run_id"]
     assert run["mlflow_url"].startswith(uri) and run["mlflow_run_id"] in run["mlflow_url"]
 
