@@ -13,8 +13,10 @@ from tests.lsp.jsonrpc_client import RawLspClient
 
 
 class Daemon(RawLspClient):
-    def __init__(self, folder: Path):
-        super().__init__(DAEMON_CMD, cwd=str(folder), env=dict(os.environ))
+    def __init__(self, folder: Path, command: list[str] | None = None):
+        """`command` starts `expenv serve` elsewhere (e.g. in a devcontainer, through `devcontainer
+        exec`): `folder` is then that side's path of the workspace."""
+        super().__init__(command or DAEMON_CMD, cwd=None if command else str(folder), env=dict(os.environ))
         self.progress: list[dict[str, Any]] = []
         init = self.request("initialize", {
             "processId": os.getpid(), "rootUri": folder.as_uri(),

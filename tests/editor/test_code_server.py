@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.editor.notebook_run import ARTIFACTS, cli_json as _cli_json, drive_notebook as _drive_notebook
+from tests.editor.checks import ARTIFACTS, cli_json as _cli_json, drive_notebook as _drive_notebook
 from tests.docker.conftest import PROD_TAG, base_image, docker_client, example_project, production_image  # noqa: F401
 
 pytestmark = pytest.mark.editor
@@ -56,60 +56,6 @@ def feature_registry(editor):
                              capture_output=True, text=True, timeout=900)
     assert applied.returncode == 0, applied.stderr[-3000:]
     return root
-
-
-def test_editor_shows_the_workspace_and_the_extension_answers(tools, editor):
-    """Also issue 14's hover: a read of a raw dataset by path, typed into a new .py file, shows the
-    dataset's layer, format and columns in the hover on its path string."""
-    root, url = editor
-    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "code-server.png"   # then -views.png (all views, status bar), -data.png, -hover.png
-    dataset = "data/raw/customers.parquet"
-    result = subprocess.run(
-        [node24, str(REPO / "tests" / "editor" / "drive.mjs"), url, str(shot), dataset], capture_output=True, text=True,
-        timeout=600, env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules",
-                                                                       "playwright-core")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["explorer"] is True
-    assert "expenv.status:" in seen["notification"], seen
-    assert shot.stat().st_size > 10_000
-
-    # the Data view lists every dataset `expenv data ls` lists, under its raw root or curated schema
-    assert "viewsError" not in seen, seen.get("viewsError")
-    datasets = _cli_json(root, "data", "ls")
-    expected = {e["ref"]["name"].rsplit("/", 1)[-1] if e["ref"]["layer"] == "raw" else e["ref"]["name"].split(".", 1)[1]
-                for e in datasets}
-    assert len(expected) >= 5 and expected <= set(seen["dataView"]), seen["dataView"]
-    assert {"data/raw", "curated"} <= set(seen["dataView"])
-    # the status bar: the daemon's item, the running clusters (none), and the stage when the
-    # daemon reports one (the extension derives none itself)
-    assert "expenv" in seen["statusBar"] and "0" in seen["statusBar"], seen["statusBar"]
-    status = _cli_json(root, "status")
-    stage = status["workspaces"][0].get("stage", status.get("stage"))
-    if stage:
-        name = stage if isinstance(stage, str) else stage.get("stage") or stage.get("name")
-        assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
-    assert (ARTIFACTS / "code-server-views.png").stat().st_size > 10_000
-    assert (ARTIFACTS / "code-server-data.png").stat().st_size > 10_000
-    _assert_the_hover_shows_the_schema(root, dataset, seen)
-
-
-def _assert_the_hover_shows_the_schema(root: Path, dataset: str, seen: dict) -> None:
-    """The hover the editor showed against `expenv data schema`; the user's file was saved as typed."""
-    scratch = root / seen["hoverFile"]
-    try:
-        assert "hoverError" not in seen, seen.get("hoverError")
-        assert f'"{dataset}"' in scratch.read_text()
-    finally:
-        scratch.unlink(missing_ok=True)   # the module's later tests commit the workspace
-    schema = _cli_json(root, "data", "schema", dataset)
-    ref, hover = schema["ref"], seen["hover"]
-    assert ref["layer"] == "raw" and f"{ref['layer']} · {ref['format']}" in hover["text"], hover["text"]
-    # every column (the hover lists up to 30; the example's customers have fewer), with its type
-    assert [[c["name"], c["type"]] for c in schema["columns"]] == hover["columns"], hover["columns"]
-    assert (ARTIFACTS / "code-server-hover.png").stat().st_size > 10_000
 
 
 def _grid_check_csv(path) -> None:

@@ -6,7 +6,6 @@ its daemon answers from the production image's Python. `make down` stops all of 
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import stat
@@ -15,7 +14,7 @@ import subprocess
 import pytest
 
 from tests.conftest import REPO
-from tests.editor.notebook_run import run_the_example_notebook
+from tests.editor.checks import ARTIFACTS, assert_views_status_bar_and_hover, drive, run_the_example_notebook
 
 pytestmark = [pytest.mark.editor, pytest.mark.docker, pytest.mark.timeout(2400)]
 
@@ -80,17 +79,13 @@ def test_make_up_prints_a_loopback_url_on_the_devcontainer_workspace(made_up):
     assert (example / ".expenv" / "mlflow" / "server.json").is_file()
 
 
-def test_the_editor_shows_the_example_and_its_daemon_runs_on_the_production_image(made_up, tmp_path):
+def test_the_editor_shows_the_example_and_its_daemon_runs_on_the_production_image(made_up):
+    """The workspace, the expenv views (the Data view lists the example's datasets), the status bar
+    (stage, clusters) and the hover on a dataset path typed into a new file (issue 14), served by the
+    daemon the extension started inside the devcontainer."""
     example, port, url, container = made_up
-    tools = REPO / ".expenv" / "tools"
-    shot = tmp_path / "make-up.png"
-    result = subprocess.run(
-        [str(tools / "node24/node_modules/node/bin/node"), str(REPO / "tests/editor/drive.mjs"), url, str(shot)],
-        capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PLAYWRIGHT_CORE": str(tools / "playwright/node_modules/playwright-core")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen["explorer"] is True
+    shot, dataset = ARTIFACTS / "make-up.png", "data/raw/customers.parquet"
+    seen = drive(str(REPO / ".expenv" / "tools"), url, shot, dataset)
     notification = " ".join(seen["notification"].split())
     # the daemon the extension started runs inside the devcontainer on the production Python, and
     # reaches the embedded MLflow on the host's loopback
@@ -101,6 +96,7 @@ def test_the_editor_shows_the_example_and_its_daemon_runs_on_the_production_imag
     processes = json.loads(inside.stdout)
     daemons = [p for p in processes if p["args"][1:4] == ["-m", "expenv", "serve"]]
     assert daemons and all(p["uid"] == 1000 and p["args"][0] == "/opt/venv/bin/python" for p in daemons), processes
+    assert_views_status_bar_and_hover(example, seen, shot, dataset)
 
 
 def test_the_example_notebook_runs_in_the_devcontainer_and_shows_its_cell_problems(made_up):

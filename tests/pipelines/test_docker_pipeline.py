@@ -1,6 +1,7 @@
-"""Pipelines on the docker target, each step a container of the production image: submitted as
-the editor does (the LSP command of the real `expenv serve`) and as a terminal does (the CLI),
-read back through `expenv ... --json` and MLflow's REST API."""
+"""Pipelines on the docker target, each step a container of the production image, submitted as a
+terminal on the host does (the CLI), read back through `expenv ... --json` and MLflow's REST API.
+The example pipeline submitted as the editor does, by the daemon in the devcontainer:
+tests/docker/test_pipeline_from_devcontainer.py."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ import time
 
 import pytest
 
-from tests.lsp.session import command, start
 from tests.pipelines.conftest import (
-    PROD_TAG,
     expenv,
     expenv_json,
     git,
     mlflow_get,
-    mlflow_post,
     mlflow_run,
     wait_for_status,
 )
@@ -24,69 +22,8 @@ from tests.pipelines.conftest import (
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
 
-def _field(params, key):
-    return params[key] if isinstance(params, dict) else getattr(params, key)
-
-
 def _leftover_containers(docker_client, run_id: str) -> list:
     return docker_client.containers.list(all=True, filters={"label": f"expenv.run={run_id}"})
-
-
-async def test_example_pipeline_runs_to_completion_in_the_production_image(vscode, churn_repo, docker_client):
-    root, uri = churn_repo["root"], churn_repo["uri"]
-    await start(vscode, root)
-    result = await command(vscode, "expenv.pipelines.submit",
-                           {"pipeline": "train", "target": "dev", "params": {"rows_limit": 250}, "wait": True})
-    assert result["status"] == "FINISHED", result
-    assert [(s["name"], s["status"]) for s in result["steps"]] == [("prepare", "FINISHED"), ("train", "FINISHED")]
-    assert result["commit"] == churn_repo["sha"] and result["branch"] == "feature/x" and result["patch"] is None
-    assert result["image_digest"] == churn_repo["image_id"]
-
-    # step logs streamed to the client while it ran, then the final status with the MLflow run
-    streamed = [(_field(p, "step"), _field(p, "line")) for p in vscode.pipeline_logs if "status" not in p]
-    assert any(step == "prepare" and "'rows': " in line for step, line in streamed), streamed[-20:]
-    assert any(step == "train" and '"auc"' in line for step, line in streamed), streamed[-20:]
-    [final] = [p["status"] for p in vscode.pipeline_logs if "status" in p]
-    assert _field(final, "status") == "FINISHED" and _field(final, "mlflow_run_id") == result["mlflow_run_id"]
-    assert result["mlflow_url"].startswith(uri) and result["mlflow_run_id"] in result["mlflow_url"]
-
-    # the CLI sees the same run
-    assert expenv_json(root, "pipeline", "status", result["id"])["status"] == "FINISHED"
-
-    parent = mlflow_run(uri, result["mlflow_run_id"])
-    assert parent["status"] == "FINISHED"
-    assert parent["params"]["train.rows_limit"] == "250" and parent["params"]["train.seed"] == "7"
-    assert parent["params"]["prepare.rows_limit"] == "250"
-    tags = parent["tags"]
-    assert tags["mlflow.source.git.commit"] == churn_repo["sha"]
-    assert tags["mlflow.source.git.branch"] == "feature/x"
-    assert tags["expenv.image"] == PROD_TAG and tags["expenv.image_digest"] == churn_repo["image_id"]
-    assert tags["expenv.target"] == "dev" and tags["expenv.runner"] == "docker"
-    assert tags["expenv.pipeline"] == "train" and tags["expenv.feature_service"] == "churn_model_v1"
-    assert "train.auc" in parent["metrics"]
-
-    children = mlflow_post(uri, "runs/search", {
-        "experiment_ids": [parent["experiment_id"]],
-        "filter": f"tags.mlflow.parentRunId = '{result['mlflow_run_id']}'"})["runs"]
-    by_step = {c["data"]["tags"] and {t["key"]: t["value"] for t in c["data"]["tags"]}["expenv.step"]: c
-               for c in children}
-    assert set(by_step) == {"prepare", "train"}
-    for step in ("prepare", "train"):
-        child = mlflow_run(uri, by_step[step]["info"]["run_id"])
-        assert child["status"] == "FINISHED"
-        assert child["tags"]["mlflow.source.git.commit"] == churn_repo["sha"]
-        assert child["tags"]["expenv.image_digest"] == churn_repo["image_id"]
-    train = mlflow_run(uri, by_step["train"]["info"]["run_id"])
-    assert 0.5 < train["metrics"]["auc"] <= 1.0 and train["params"]["source"] == "features"
-    assert train["metrics"]["n_train"] + train["metrics"]["n_test"] == 250
-    prepare = mlflow_run(uri, by_step["prepare"]["info"]["run_id"])
-    assert prepare["metrics"]["data_rows"] == 250
-    artifacts = mlflow_get(uri, "artifacts/list", run_id=by_step["prepare"]["info"]["run_id"])
-    assert "prepare.ipynb" in [f["path"] for f in artifacts.get("files", [])]
-    models = mlflow_post(uri, "logged-models/search", {"experiment_ids": [parent["experiment_id"]]})["models"]
-    assert [m["info"]["name"] for m in models
-            if m["info"].get("source_run_id") == by_step["train"]["info"]["run_id"]] == ["model"]
-    assert _leftover_containers(docker_client, result["id"]) == []
 
 
 def test_a_failing_step_fails_the_run_keeps_its_logs_and_skips_the_rest(churn_repo, docker_client):

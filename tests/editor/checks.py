@@ -1,5 +1,6 @@
-"""The example notebook run in a real editor, as a user runs it: shared by the host code-server tests
-and the `make up` devcontainer's (where the daemon and the kernel run in the production image)."""
+"""What a user sees in a real editor, checked the same way for the host code-server tests and the
+`make up` devcontainer's (where the daemon and the kernel run in the production image): the views,
+the status bar and a dataset hover (drive.mjs), and the example notebook run (drive_notebook.mjs)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,54 @@ def cli_json(root, *args: str):
                          timeout=300)
     assert ran.returncode == 0, ran.stderr
     return json.loads(ran.stdout)
+
+
+def drive(tools: str, url: str, shot: Path, dataset: str) -> dict:
+    """drive.mjs: what the editor showed (the explorer, the status notification, the views, the status
+    bar, and the hover on `dataset` typed into a new file)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [os.path.join(tools, "node24", "node_modules", "node", "bin", "node"), str(REPO / "tests" / "editor" / "drive.mjs"),
+         url, str(shot), dataset], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["explorer"] is True
+    assert "expenv.status:" in seen["notification"], seen
+    assert shot.stat().st_size > 10_000
+    return seen
+
+
+def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, dataset: str) -> None:
+    """The Data view lists every dataset `expenv data ls` lists; the status bar shows the daemon, the
+    running clusters and the stage; the hover on the dataset's path shows `expenv data schema`."""
+    assert "viewsError" not in seen, seen.get("viewsError")
+    datasets = cli_json(root, "data", "ls")
+    expected = {e["ref"]["name"].rsplit("/", 1)[-1] if e["ref"]["layer"] == "raw" else e["ref"]["name"].split(".", 1)[1]
+                for e in datasets}
+    assert len(expected) >= 5 and expected <= set(seen["dataView"]), seen["dataView"]
+    assert {"data/raw", "curated"} <= set(seen["dataView"])
+    # the status bar: the daemon's item, the running clusters (none), and the stage when the
+    # daemon reports one (the extension derives none itself)
+    assert "expenv" in seen["statusBar"] and "0" in seen["statusBar"], seen["statusBar"]
+    status = cli_json(root, "status")
+    stage = status["workspaces"][0].get("stage", status.get("stage"))
+    if stage:
+        name = stage if isinstance(stage, str) else stage.get("stage") or stage.get("name")
+        assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
+    for part in ("views", "data", "hover"):
+        assert shot.with_name(f"{shot.stem}-{part}.png").stat().st_size > 10_000
+    scratch = root / seen["hoverFile"]
+    try:
+        assert "hoverError" not in seen, seen.get("hoverError")
+        assert f'"{dataset}"' in scratch.read_text()   # the user's file was saved as typed
+    finally:
+        scratch.unlink(missing_ok=True)   # later tests commit the workspace
+    schema = cli_json(root, "data", "schema", dataset)
+    ref, hover = schema["ref"], seen["hover"]
+    assert ref["layer"] == "raw" and f"{ref['layer']} · {ref['format']}" in hover["text"], hover["text"]
+    # every column (the hover lists up to 30; the example's customers have fewer), with its type
+    assert [[c["name"], c["type"]] for c in schema["columns"]] == hover["columns"], hover["columns"]
 
 
 def drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float, shots: str = "notebook") -> dict:
