@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import tarfile
 import threading
@@ -38,13 +39,24 @@ def memory_bytes(size: str) -> int:
     return int(float(match[1]) * _UNITS[(match[2] or "").lower()])
 
 
+# What a submitting process (the daemon) learnt of an image id (immutable: its content names it)
+# and of the engine, so each submission does not ask again.
+_IMAGE_FACTS: dict[str, dict[str, Any]] = {}
+_USER_IDS: dict[tuple[str, str], tuple[int, int]] = {}
+_CLIENTS: dict[str, Any] = {}
+
+
 def prepare_docker(image: str, image_id: str | None) -> dict[str, Any]:
     """What the plan needs: the image pinned by id, and its Python."""
     from expenv.services.images import image_info
 
+    if image_id and image_id in _IMAGE_FACTS:
+        return dict(_IMAGE_FACTS[image_id])
     info = image_info(image_id or image)
-    return {"image_id": info.id, "python": info.labels.get("org.expenv.python") or "python",
-            "image_user": info.user, "out_dir": OUT_DIR}
+    facts = {"image_id": info.id, "python": info.labels.get("org.expenv.python") or "python",
+             "image_user": info.user, "out_dir": OUT_DIR}
+    _IMAGE_FACTS[info.id] = facts
+    return dict(facts)
 
 
 def _passwd_ids(container, user: str) -> tuple[int, int]:
@@ -77,7 +89,8 @@ class ContainerSteps:
         if self._client is None:
             from expenv.services.images import docker_client
 
-            self._client = docker_client()
+            host = os.environ.get("DOCKER_HOST", "")
+            self._client = _CLIENTS.get(host) or _CLIENTS.setdefault(host, docker_client())
         return self._client
 
     def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]:
@@ -87,7 +100,14 @@ class ContainerSteps:
 
     def launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
         """Create the step's container, copy the code in and start it (the submitter may do this
-        while the driver process starts, see runners.prestart); its resources."""
+        while the driver process starts, see driver.prestart); its resources."""
+        try:
+            return self._launch(step, argv, env)
+        except Exception:
+            _CLIENTS.pop(os.environ.get("DOCKER_HOST", ""), None)   # the next one connects afresh
+            raise
+
+    def _launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
         plan = self.plan
         user = plan.get("image_user") or ""
         root_user = user.split(":")[0] in ("", "root", "0")
@@ -105,7 +125,9 @@ class ContainerSteps:
             security_opt=["no-new-privileges"], cap_drop=["ALL"], detach=True, **limits)
         resources = {"container": container.id, "name": name}
         try:
-            uid, gid = FALLBACK_USER if root_user else _passwd_ids(container, user)
+            known = (plan["image_id"], user)
+            uid, gid = FALLBACK_USER if root_user else _USER_IDS.get(known) or _passwd_ids(container, user)
+            _USER_IDS[known] = (uid, gid)
             container.put_archive("/", owned_by(Path(plan["code"]), uid, gid, WORKDIR.strip("/"),
                                                    extra_dirs=(".expenv-outputs",)))
             container.start()

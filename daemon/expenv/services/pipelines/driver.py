@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -100,15 +100,19 @@ def _step_running(name: str, resources: dict[str, Any]):
     return running
 
 
-def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor) -> None:
-    """Start the plan's PRESTART step from the submitting process and record it RUNNING; when it
-    cannot, the driver starts it itself (and records why it fails, as for any step)."""
+def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor,
+             also: Callable[[PipelineRun], None]) -> PipelineRun:
+    """Start the plan's PRESTART step from the submitting process and record it RUNNING (with the
+    change `also`, in the same write); when it cannot, the driver starts it itself (and records why
+    it fails, as for any step). The run as recorded."""
     step, planned = next((s, p) for s, p in _step_specs(plan) if s.name == plan[PRESTART])
     outcome: dict[str, str] = {}
+    run = None
     try:
         resources = executor.launch(step, planned["argv"], planned["env"])
+        running = _step_running(step.name, resources)
         try:
-            store.update(run_id, _step_running(step.name, resources))
+            run = store.update(run_id, lambda r: (also(r), running(r)))
         except BaseException:
             executor.cleanup(resources)
             raise
@@ -117,7 +121,10 @@ def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor) -> No
 
         log.warning("the submitter could not start step %s of %s: %s", step.name, run_id, exc)
         outcome = {"error": redact(str(exc))[:500]}
-    store.write_json(run_id, PRESTARTED, outcome)
+    try:
+        return run or store.update(run_id, also)
+    finally:
+        store.write_json(run_id, PRESTARTED, outcome)
 
 
 def _await_prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor) -> str | None:
@@ -150,7 +157,7 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
         run.resources.update(driver_pid=os.getpid(), driver_pidns=pid_namespace())
 
     run = store.update(run_id, started)
-    tracking.mirror_status(uri, run.mlflow_run_id, RUNNING)
+    told_running = False
     outcome = FINISHED
     for step, planned in _step_specs(plan):
         record = run.step(step.name)
@@ -177,6 +184,9 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
                 outcome = FAILED
                 continue
             store.update(run_id, _step_running(step.name, resources))
+        if not told_running:   # once the first step runs and its log is followed
+            tracking.mirror_status(uri, run.mlflow_run_id, RUNNING)
+            told_running = True
         try:
             code, detail = executor.wait(resources, stopping)
             outputs = executor.collect(resources, step, store.run_dir(run_id) / "outputs")

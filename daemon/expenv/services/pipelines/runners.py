@@ -68,10 +68,9 @@ class DrivenRunner:
             r.resources.setdefault("driver_pid", pid)
             r.resources.setdefault("driver_pidns", driver.pid_namespace())
 
-        self.store.update(run.id, started)
-        if plan.get(driver.PRESTART):
-            driver.prestart(self.store, run.id, plan, executor_for(plan))
-        return self.store.get(run.id)
+        if plan.get(driver.PRESTART):   # one ledger write for the driver's pid and the started step
+            return driver.prestart(self.store, run.id, plan, executor_for(plan), started)
+        return self.store.update(run.id, started)
 
     def status(self, run: PipelineRun) -> PipelineRun:
         run = self.store.get(run.id)
