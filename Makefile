@@ -89,6 +89,10 @@ images: venv base-image example
 ## devcontainer: the workspace's .devcontainer/ (FROM its production image); `make up` starts it
 devcontainer: images devcontainer-cli
 	$(VENV)/bin/expenv images devcontainer --workspace $(EXAMPLE_DIR)
+	@# the example is its own git repository, committed once made (lock and .devcontainer/ written): a
+	@# pipeline submitted from the editor runs code pinned to a commit
+	cd $(EXAMPLE_DIR) && if [ ! -d .git ]; then git init -q -b feature/example && git add -A && \
+	  git -c user.name=expenv -c user.email=expenv@localhost commit -q -m "The example, as expenv example create made it"; fi
 	@# the container's user is uid 1000 (app); as root, hand it the example so it can write .expenv/
 	if [ "$$(id -u)" = 0 ]; then chown -R 1000:1000 $(EXAMPLE_DIR); fi
 

@@ -43,9 +43,11 @@ def drive(tools: str, url: str, shot: Path, dataset: str) -> dict:
     return seen
 
 
-def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, dataset: str) -> None:
+def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, dataset: str,
+                                      status: dict | None = None) -> None:
     """The Data view lists every dataset `expenv data ls` lists; the status bar shows the daemon, the
-    running clusters and the stage; the hover on the dataset's path shows `expenv data schema`."""
+    running clusters and the stage; the hover on the dataset's path shows `expenv data schema`.
+    `status`: `expenv status --json` where the daemon runs (default: run here, in `root`)."""
     assert "viewsError" not in seen, seen.get("viewsError")
     datasets = cli_json(root, "data", "ls")
     expected = {e["ref"]["name"].rsplit("/", 1)[-1] if e["ref"]["layer"] == "raw" else e["ref"]["name"].split(".", 1)[1]
@@ -55,7 +57,7 @@ def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, datase
     # the status bar: the daemon's item, the running clusters (none), and the stage when the
     # daemon reports one (the extension derives none itself)
     assert "expenv" in seen["statusBar"] and "0" in seen["statusBar"], seen["statusBar"]
-    status = cli_json(root, "status")
+    status = status or cli_json(root, "status")
     stage = status["workspaces"][0].get("stage", status.get("stage"))
     if stage:
         name = stage if isinstance(stage, str) else stage.get("stage") or stage.get("name")

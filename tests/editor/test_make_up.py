@@ -96,7 +96,18 @@ def test_the_editor_shows_the_example_and_its_daemon_runs_on_the_production_imag
     processes = json.loads(inside.stdout)
     daemons = [p for p in processes if p["args"][1:4] == ["-m", "expenv", "serve"]]
     assert daemons and all(p["uid"] == 1000 and p["args"][0] == "/opt/venv/bin/python" for p in daemons), processes
-    assert_views_status_bar_and_hover(example, seen, shot, dataset)
+    # the example is a git repository of its own, committed and clean, as the dev user sees it in the
+    # devcontainer's terminal: a pipeline submitted from this editor pins that commit (no patch to ship)
+    def inside(*args: str) -> str:
+        ran = subprocess.run(["docker", "exec", "-u", "1000", "-w", "/workspaces/churn", container, *args],
+                             capture_output=True, text=True)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.strip()
+    assert inside("git", "symbolic-ref", "--short", "HEAD") == "feature/example"
+    assert inside("git", "status", "--porcelain", "--untracked-files=no") == ""
+    status = json.loads(inside("/opt/venv/bin/python", "-m", "expenv", "status", "--json"))
+    assert status["workspaces"][0]["stage"]["stage"] == "dev", status["workspaces"][0]
+    assert_views_status_bar_and_hover(example, seen, shot, dataset, status)   # the status bar shows "dev"
 
 
 def test_the_example_notebook_runs_in_the_devcontainer_and_shows_its_cell_problems(made_up):
