@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from expenv.domain.clusters import workspace_label   # the same expenv.workspace label as clusters'
 from expenv.domain.config import ExpenvConfig, TargetSection
 from expenv.domain.data import to_json
 from expenv.domain.pipelines import (
@@ -33,12 +34,6 @@ Progress = Callable[[str], None]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 # What a production-like submission compares the image with: the kernel (a notebook user) or the lock (CI).
 PARITY_SIDES = ("kernel", "lock")
-
-
-def workspace_label(root: Path) -> str:
-    import hashlib
-
-    return hashlib.sha1(str(root).encode()).hexdigest()[:12]
 
 
 class PipelineService:
