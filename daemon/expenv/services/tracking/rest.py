@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from expenv.domain.secrets import redact
 from expenv.services.tracking.runs import TrackingError
@@ -37,6 +37,12 @@ class MlflowRest:
     """One tracking server's REST API; errors are TrackingError with the server's message."""
 
     def __init__(self, uri: str, timeout: float = 15.0):
+        parts = urlsplit(uri)
+        # user:password in the URI is Basic auth, as the mlflow client (requests) sends it; urllib
+        # would take it for part of the host name
+        self.userinfo = (unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+        if "@" in parts.netloc:
+            uri = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         self.base = uri.rstrip("/") + API
         self.uri = uri
         self.timeout = timeout
@@ -46,7 +52,8 @@ class MlflowRest:
         user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
         if token := os.environ.get("MLFLOW_TRACKING_TOKEN"):
             headers["Authorization"] = f"Bearer {token}"
-        elif user and password:
+        elif (user and password) or self.userinfo:
+            user, password = (user, password) if user and password else self.userinfo
             headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         return headers
 
