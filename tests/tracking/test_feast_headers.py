@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.recording_server import recording_server
 
 ASKS_BEFORE_AND_AFTER_FEAST = """import json, sys
 from mlflow import MlflowClient
@@ -23,33 +23,16 @@ with mlflow_token_scope("feast-token"):
 """
 
 
+def _experiment(path: str) -> dict:
+    name = path.rsplit("experiment_name=", 1)[-1]
+    return {"experiment": {"experiment_id": "1", "name": name, "lifecycle_stage": "active"}}
+
+
 def test_mlflow_calls_import_no_feast_and_feasts_token_is_sent_inside_its_scope(tmp_path):
-    heard: dict[str, str | None] = {}
-
-    class Recorder(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            name = self.path.rsplit("experiment_name=", 1)[-1]
-            heard[name] = self.headers.get("Authorization")
-            body = json.dumps({"experiment": {"experiment_id": "1", "name": name,
-                                              "lifecycle_stage": "active"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        uri = f"http://127.0.0.1:{server.server_address[1]}"
+    with recording_server(_experiment) as (uri, requests):
         done = subprocess.run([sys.executable, "-c", ASKS_BEFORE_AND_AFTER_FEAST, uri], cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-    finally:
-        server.shutdown()
-        server.server_close()
+    heard = {r["path"].rsplit("experiment_name=", 1)[-1]: r["authorization"] for r in requests}
     assert json.loads(done.stdout.strip().splitlines()[0]) == {"feast_imported": False}
     assert heard == {"before-feast": None, "feast-imported": None, "in-feasts-scope": "Bearer feast-token"}
