@@ -141,10 +141,9 @@ def resolve_image(config: ExpenvConfig, target: TargetSection, rerun: PipelineRu
                             f"or [targets.{target.name}] image in {config.root / 'expenv.toml'}")
     if target.backend != "docker":
         return image, None
-    from expenv.services.images import image_info
+    from expenv.services.pipelines.docker import local_image
 
-    info = image_info(image)
-    return image, info.id
+    return image, local_image(image).id
 
 
 def check_lock_parity(config: ExpenvConfig, target: TargetSection, allow_drift: bool) -> list[str]:

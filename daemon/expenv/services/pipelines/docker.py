@@ -15,11 +15,11 @@ import re
 import tarfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from expenv.domain.pipelines import StepSpec
-from expenv.services.pipelines.source import owned_by
 from expenv.services.pipelines.steps import notebook_output
 
 WORKDIR = "/workspace"
@@ -46,25 +46,51 @@ _USER_IDS: dict[tuple[str, str], tuple[int, int]] = {}
 _CLIENTS: dict[str, Any] = {}
 
 
-def prepare_docker(image: str, image_id: str | None) -> dict[str, Any]:
-    """What the plan needs: the image pinned by id, and its Python."""
+def engine():
+    """The engine client this process keeps (it answered a ping once; a failed call drops it, see
+    forget_engine), so a submission does not connect and ping again."""
+    from expenv.services.images import docker_client
+
+    host = os.environ.get("DOCKER_HOST", "")
+    return _CLIENTS.get(host) or _CLIENTS.setdefault(host, docker_client())
+
+
+def forget_engine() -> None:
+    """The next engine() connects afresh (and says clearly when no engine answers)."""
+    _CLIENTS.pop(os.environ.get("DOCKER_HOST", ""), None)
+
+
+def local_image(ref: str):
+    """image_info of `ref` through the kept client; connects afresh when that client lost its engine."""
+    from expenv.domain.errors import ExpenvError
     from expenv.services.images import image_info
 
+    try:
+        return image_info(ref, engine())
+    except ExpenvError:   # the image is missing, or no engine answers a new connection
+        raise
+    except Exception:  # noqa: BLE001 - the kept client's engine went away (restarted): once more
+        forget_engine()
+        return image_info(ref, engine())
+
+
+def prepare_docker(image: str, image_id: str | None) -> dict[str, Any]:
+    """What the plan needs: the image pinned by id, and its Python."""
     if image_id and image_id in _IMAGE_FACTS:
         return dict(_IMAGE_FACTS[image_id])
-    info = image_info(image_id or image)
+    info = local_image(image_id or image)
     facts = {"image_id": info.id, "python": info.labels.get("org.expenv.python") or "python",
              "image_user": info.user, "out_dir": OUT_DIR}
     _IMAGE_FACTS[info.id] = facts
     return dict(facts)
 
 
-def _passwd_ids(container, user: str) -> tuple[int, int]:
+def _passwd_ids(api, container_id: str, user: str) -> tuple[int, int]:
     """uid:gid of the image's user (a name is looked up in the image's /etc/passwd)."""
     name, _, group = user.partition(":")
     if name.isdigit():
         return int(name), int(group) if group.isdigit() else int(name)
-    stream, _ = container.get_archive("/etc/passwd")
+    stream, _ = api.get_archive(container_id, "/etc/passwd")
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
         member = archive.getmembers()[0]
         text = archive.extractfile(member).read().decode()
@@ -75,6 +101,13 @@ def _passwd_ids(container, user: str) -> tuple[int, int]:
     return FALLBACK_USER
 
 
+def _code_for(code: str, ids: tuple[int, int]) -> bytes:
+    """The run's code archive under /workspace, owned by uid:gid, with the outputs folder."""
+    from expenv.services.pipelines.source import owned_by
+
+    return owned_by(Path(code), ids[0], ids[1], WORKDIR.strip("/"), extra_dirs=(".expenv-outputs",))
+
+
 class ContainerSteps:
     """StepExecutor: one container per step, removed once its log and outputs are saved."""
 
@@ -82,15 +115,11 @@ class ContainerSteps:
         self.plan = plan
         self._client = None
         self._streams: dict[str, threading.Thread] = {}
-        self._launched: dict[str, Any] = {}   # container id -> its SDK object, for attach
 
     @property
     def client(self):
         if self._client is None:
-            from expenv.services.images import docker_client
-
-            host = os.environ.get("DOCKER_HOST", "")
-            self._client = _CLIENTS.get(host) or _CLIENTS.setdefault(host, docker_client())
+            self._client = engine()
         return self._client
 
     def start(self, step: StepSpec, argv: list[str], env: dict[str, str], log_path: Path) -> dict[str, Any]:
@@ -104,7 +133,7 @@ class ContainerSteps:
         try:
             return self._launch(step, argv, env)
         except Exception:
-            _CLIENTS.pop(os.environ.get("DOCKER_HOST", ""), None)   # the next one connects afresh
+            forget_engine()
             raise
 
     def _launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -117,24 +146,29 @@ class ContainerSteps:
         if step.memory:
             limits["mem_limit"] = memory_bytes(step.memory)
         name = self.resources_of(step.name)["name"]
-        container = self.client.containers.create(
-            plan["image_id"], entrypoint=[argv[0]], command=argv[1:], name=name,
-            environment={**env, "PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
-            working_dir=WORKDIR, labels={**plan["labels"], "expenv.step": step.name},
-            network_mode="host", user=f"{FALLBACK_USER[0]}:{FALLBACK_USER[1]}" if root_user else user or None,
-            security_opt=["no-new-privileges"], cap_drop=["ALL"], detach=True, **limits)
-        resources = {"container": container.id, "name": name}
-        try:
-            known = (plan["image_id"], user)
-            uid, gid = FALLBACK_USER if root_user else _USER_IDS.get(known) or _passwd_ids(container, user)
-            _USER_IDS[known] = (uid, gid)
-            container.put_archive("/", owned_by(Path(plan["code"]), uid, gid, WORKDIR.strip("/"),
-                                                   extra_dirs=(".expenv-outputs",)))
-            container.start()
-        except Exception:
-            self.cleanup(resources)
-            raise
-        self._launched[container.id] = container
+        known = (plan["image_id"], user)
+        ids = FALLBACK_USER if root_user else _USER_IDS.get(known)
+        api = self.client.api
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="expenv-code") as pool:
+            # the code owned by the step's user is packed while the engine creates the container
+            packed = pool.submit(_code_for, plan["code"], ids) if ids else None
+            # the low-level API: the high-level create inspects the new container once more
+            created = api.create_container(
+                plan["image_id"], entrypoint=[argv[0]], command=argv[1:], name=name,
+                environment={**env, "PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
+                working_dir=WORKDIR, labels={**plan["labels"], "expenv.step": step.name},
+                user=f"{FALLBACK_USER[0]}:{FALLBACK_USER[1]}" if root_user else user or None, detach=True,
+                host_config=api.create_host_config(network_mode="host", security_opt=["no-new-privileges"],
+                                                   cap_drop=["ALL"], **limits))
+            resources = {"container": created["Id"], "name": name}
+            try:
+                if packed is None:
+                    ids = _USER_IDS[known] = _passwd_ids(api, created["Id"], user)
+                api.put_archive(created["Id"], "/", packed.result() if packed else _code_for(plan["code"], ids))
+                api.start(created["Id"])
+            except Exception:
+                self.cleanup(resources)
+                raise
         return resources
 
     def resources_of(self, step_name: str) -> dict[str, Any]:
@@ -144,18 +178,17 @@ class ContainerSteps:
 
     def attach(self, resources: dict[str, Any], log_path: Path) -> None:
         """Copy the started container's output (all of it, from its start) to the step's log file."""
-        container = self._launched.pop(resources["container"], None) or self.client.containers.get(
-            resources["container"])
-        thread = threading.Thread(target=self._copy_logs, args=(container, log_path), daemon=True)
+        stream = self.client.api.logs(resources["container"], stream=True, follow=True)
+        thread = threading.Thread(target=self._copy_logs, args=(stream, log_path), daemon=True)
         thread.start()
-        self._streams[container.id] = thread
+        self._streams[resources["container"]] = thread
 
-    def _copy_logs(self, container, log_path: Path) -> None:
+    def _copy_logs(self, stream, log_path: Path) -> None:
         from docker.errors import APIError, NotFound
 
         with open(log_path, "ab") as log:
             try:
-                for chunk in container.logs(stream=True, follow=True):
+                for chunk in stream:
                     log.write(chunk)
                     log.flush()
             except (APIError, NotFound, OSError):

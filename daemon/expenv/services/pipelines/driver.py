@@ -26,18 +26,18 @@ from expenv.domain.pipelines import (
     PipelineRun,
     StepSpec,
 )
-from expenv.services.pipelines import tracking
 from expenv.services.pipelines.store import RunStore
-from expenv.services.tracking.embedded import _alive as process_exists
-from expenv.services.tracking.embedded import _pid_namespace as pid_namespace
 
+# This module is the driver process's entry: what only some paths need (the tracking client, the
+# process helpers of the tracking package) is imported where used, so the first step's log is
+# followed sooner.
 log = logging.getLogger(__name__)
 PLAN = "plan.json"
 TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it answers
 # A docker run's first step is started by the submitting process while this one starts; the plan
-# names it (PRESTART), the submitter writes PRESTARTED once it tried ({} or {"error": ...}).
-PRESTART, PRESTARTED = "prestart", "prestarted.json"
-PRESTART_WAIT = 120.0
+# names it (PRESTART). The submitter holds this process's stdin and writes TRIED then closes it once
+# it tried (the ledger says whether the step runs); an end of file without TRIED: the submitter died.
+PRESTART, TRIED = "prestart", b"tried"
 
 
 class StepExecutor(Protocol):
@@ -54,8 +54,27 @@ class StepExecutor(Protocol):
     def cleanup(self, resources: dict[str, Any]) -> None: ...
 
 
+def pid_namespace() -> str:
+    from expenv.services.tracking.embedded import _pid_namespace
+
+    return _pid_namespace()
+
+
+def executor_for(plan: dict[str, Any]) -> StepExecutor:
+    """The executor of a plan's backend (imported on use: the driver imports one)."""
+    if plan["backend"] == "docker":
+        from expenv.services.pipelines.docker import ContainerSteps
+
+        return ContainerSteps(plan)
+    from expenv.services.pipelines.local import ProcessSteps
+
+    return ProcessSteps(plan)
+
+
 def alive(pid: int | None) -> bool:
     """A process that exists and is not a zombie (our own child that exited)."""
+    from expenv.services.tracking.embedded import _alive as process_exists
+
     if not pid or not process_exists(pid):
         return False
     try:
@@ -71,14 +90,28 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
 
 
-def start_driver(store: RunStore, run_id: str) -> int:
-    """Start the detached driver of a run; its own output goes to the run's driver.log."""
+def start_driver(store: RunStore, run_id: str, held: bool = False) -> subprocess.Popen:
+    """Start the detached driver of a run; its own output goes to the run's driver.log. `held`: its
+    stdin is a pipe the submitter releases (release()) once it tried to start the PRESTART step."""
     logfile = store.run_dir(run_id) / "driver.log"
     with open(logfile, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver", str(store.state_dir), run_id],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**clean_env(), "EXPENV_OWNER_ROLE": "driver"})
-    return proc.pid
+        return subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver", str(store.state_dir),
+                                 run_id], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.PIPE if held else subprocess.DEVNULL, start_new_session=True,
+                                env={**clean_env(), "EXPENV_OWNER_ROLE": "driver"})
+
+
+def release(driver: subprocess.Popen) -> None:
+    """Tell a held driver that the submitter tried to start the PRESTART step (the ledger says how it went)."""
+    try:
+        driver.stdin.write(TRIED)
+    except OSError:   # the driver died: status() finds it gone
+        pass
+    finally:
+        try:
+            driver.stdin.close()
+        except OSError:
+            pass
 
 
 def _step_specs(plan: dict[str, Any]) -> list[tuple[StepSpec, dict[str, Any]]]:
@@ -106,7 +139,6 @@ def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor,
     change `also`, in the same write); when it cannot, the driver starts it itself (and records why
     it fails, as for any step). The run as recorded."""
     step, planned = next((s, p) for s, p in _step_specs(plan) if s.name == plan[PRESTART])
-    outcome: dict[str, str] = {}
     run = None
     try:
         resources = executor.launch(step, planned["argv"], planned["env"])
@@ -119,38 +151,43 @@ def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor,
     except Exception as exc:  # noqa: BLE001 - the driver tries again and reports the failure
         from expenv.domain.secrets import redact
 
-        log.warning("the submitter could not start step %s of %s: %s", step.name, run_id, exc)
-        outcome = {"error": redact(str(exc))[:500]}
-    try:
-        return run or store.update(run_id, also)
-    finally:
-        store.write_json(run_id, PRESTARTED, outcome)
+        log.warning("the submitter could not start step %s of %s: %s", step.name, run_id, redact(str(exc)))
+    return run or store.update(run_id, also)
 
 
-def _await_prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor) -> str | None:
-    """The step the submitter started (to adopt), or None; waits for the submitter to have tried."""
+def _adopt_prestarted(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor) -> str | None:
+    """The step the submitter started, adopted (its log followed), or None; waits for the submitter
+    to have tried."""
     name = plan.get(PRESTART)
     if not name:
         return None
-    marker, deadline = store.run_dir(run_id) / PRESTARTED, time.monotonic() + PRESTART_WAIT
     try:
         executor.client   # meanwhile, connect to the engine the step's log is read from
     except Exception:  # noqa: BLE001 - attach or start says what is wrong
         pass
-    while not marker.exists():
-        if time.monotonic() > deadline:   # the submitter died while starting it: start afresh
-            executor.cleanup(executor.resources_of(name))
-            return None
-        time.sleep(0.02)
+    # Blocks until the submitter closes our stdin: once it tried, or at once when it dies (the kernel
+    # closes the pipe then): no polling, and no time limit of ours (its engine calls have theirs).
+    told = sys.stdin.buffer.read()
+    with open(os.devnull, "rb") as devnull:   # nothing else reads the submitter's pipe
+        os.dup2(devnull.fileno(), 0)
+    if told != TRIED:   # the submitter died while starting it: start afresh
+        executor.cleanup(executor.resources_of(name))
+        return None
     record = store.get(run_id).step(name)
-    return name if record.status == RUNNING and record.resources else None
+    if record.status != RUNNING or not record.resources:
+        return None
+    try:   # its log is followed first, before this process writes anything
+        executor.attach(record.resources, store.log_path(run_id, name))
+    except Exception as exc:  # noqa: BLE001 - wait() then says the container is gone
+        log.warning("cannot follow the log of step %s: %s", name, exc)
+    return name
 
 
 def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: threading.Event) -> PipelineRun:
     """Run every step in order; a failed step stops the rest (SKIPPED); returns the final run."""
     plan = store.read_json(run_id, PLAN)
     uri = plan["tracking_uri"]
-    adopted = _await_prestart(store, run_id, plan, executor)
+    adopted = _adopt_prestarted(store, run_id, plan, executor)
 
     def started(run: PipelineRun) -> None:
         run.status, run.started_at = RUNNING, run.started_at or time.time()
@@ -167,12 +204,8 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
                 "the run was cancelled" if outcome == CANCELLED else "an earlier step failed"), record.mlflow_run_id)
             continue
         log_path = store.log_path(run_id, step.name)
-        if step.name == adopted:
+        if step.name == adopted:   # its log is followed already
             resources = record.resources
-            try:
-                executor.attach(resources, log_path)
-            except Exception as exc:  # noqa: BLE001 - wait() then says the container is gone
-                log.warning("cannot follow the log of step %s: %s", step.name, exc)
         else:
             try:
                 resources = executor.start(step, planned["argv"], planned["env"], log_path)
@@ -184,6 +217,8 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
                 outcome = FAILED
                 continue
             store.update(run_id, _step_running(step.name, resources))
+        from expenv.services.pipelines import tracking   # once the step's log is followed
+
         if not told_running:   # once the first step runs and its log is followed
             tracking.mirror_status(uri, run.mlflow_run_id, RUNNING)
             told_running = True
@@ -203,6 +238,8 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
 
 def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str, code: int | None,
                  detail: str, mlflow_run_id: str | None) -> None:
+    from expenv.services.pipelines import tracking
+
     problem = tracking.mirror_status(uri, mlflow_run_id, status)
 
     def change(r: PipelineRun) -> None:
@@ -216,6 +253,8 @@ def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str,
 
 
 def _finish_run(store: RunStore, run_id: str, uri: str, status: str, detail: str = "") -> PipelineRun:
+    from expenv.services.pipelines import tracking
+
     run = store.get(run_id)
     tracking.roll_up_metrics(uri, run.mlflow_run_id, {s.name: s.mlflow_run_id for s in run.steps})
     problem = tracking.mirror_status(uri, run.mlflow_run_id, status)
@@ -234,6 +273,7 @@ def _finish_run(store: RunStore, run_id: str, uri: str, status: str, detail: str
 def resend_tracking(store: RunStore, run: PipelineRun) -> PipelineRun:
     """Tell MLflow how an ended run went when its server could not be told at the time (it was
     down): the statuses of the steps and the run, and the steps' metrics on the parent."""
+    from expenv.services.pipelines import tracking
     from expenv.services.tracking.embedded import healthy
 
     if not run.done or not run.resources.get(TRACKING_UNSENT):
@@ -313,8 +353,6 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     if store.cancel_marker(run_id).exists():
         stopping.set()
-    from expenv.services.pipelines.runners import executor_for
-
     executor = executor_for(plan)
     try:
         run = drive(store, run_id, executor, stopping)

@@ -21,16 +21,6 @@ KUBERNETES_RUNNER = "expenv.services.pipelines.kubernetes:KubernetesRunner"
 CANCEL_GRACE = 45.0
 
 
-def executor_for(plan: dict[str, Any]) -> driver.StepExecutor:
-    if plan["backend"] == "docker":
-        from expenv.services.pipelines.docker import ContainerSteps
-
-        return ContainerSteps(plan)
-    from expenv.services.pipelines.local import ProcessSteps
-
-    return ProcessSteps(plan)
-
-
 class DrivenRunner:
     """PipelineRunner for `local` and `docker`: submit writes the plan and starts the driver."""
 
@@ -62,14 +52,17 @@ class DrivenRunner:
             # imports would delay the step); the driver adopts it (driver.PRESTART).
             plan[driver.PRESTART] = spec.steps[0].name
         self.store.write_json(run.id, driver.PLAN, plan)
-        pid = driver.start_driver(self.store, run.id)
+        proc = driver.start_driver(self.store, run.id, held=bool(plan.get(driver.PRESTART)))
 
         def started(r: PipelineRun) -> None:
-            r.resources.setdefault("driver_pid", pid)
+            r.resources.setdefault("driver_pid", proc.pid)
             r.resources.setdefault("driver_pidns", driver.pid_namespace())
 
         if plan.get(driver.PRESTART):   # one ledger write for the driver's pid and the started step
-            return driver.prestart(self.store, run.id, plan, executor_for(plan), started)
+            try:
+                return driver.prestart(self.store, run.id, plan, driver.executor_for(plan), started)
+            finally:
+                driver.release(proc)
         return self.store.update(run.id, started)
 
     def status(self, run: PipelineRun) -> PipelineRun:
@@ -79,7 +72,7 @@ class DrivenRunner:
             run = self.store.get(run.id)
             if not run.done:
                 plan = self.store.read_json(run.id, driver.PLAN)
-                return driver.abandon(self.store, run, executor_for(plan), FAILED,
+                return driver.abandon(self.store, run, driver.executor_for(plan), FAILED,
                                       "the run's driver process died before the run ended")
         return driver.resend_tracking(self.store, run)
 
@@ -104,7 +97,7 @@ class DrivenRunner:
                     return run
                 time.sleep(0.2)
         plan = self.store.read_json(run.id, driver.PLAN)
-        return driver.abandon(self.store, self.store.get(run.id), executor_for(plan), CANCELLED,
+        return driver.abandon(self.store, self.store.get(run.id), driver.executor_for(plan), CANCELLED,
                               "cancelled by the user")
 
     def render(self, spec: PipelineSpec, run: PipelineRun, context: SubmitContext) -> list[dict]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -90,50 +91,69 @@ class PipelineService:
             raise
         self.store.create(run)
         self.store.write_json(run.id, "spec.json", to_json(spec))
-        if run.patch:
-            from expenv.services.pipelines.tracking import log_artifact
-
-            patch = self.store.run_dir(_rerun.id if _rerun else run.id) / "patch.diff"
-            log_artifact(uri, run.mlflow_run_id, patch, "expenv")
         context = self._context(spec, run, tgt, code, uri, tags)
         say(f"submitting {run.id} to {tgt.name} ({tgt.backend})")
-        try:
-            return runner_for(tgt, self.store).submit(spec, run, context)
-        except Exception as exc:
-            from expenv.services.pipelines.driver import _finish_run
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="expenv-patch") as pool:
+            if run.patch:   # the shipped diff, an artifact of the parent run, sent while the run starts
+                from expenv.services.pipelines.tracking import log_artifact
 
-            _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
-            raise
+                patch = self.store.run_dir(_rerun.id if _rerun else run.id) / "patch.diff"
+                pool.submit(log_artifact, uri, run.mlflow_run_id, patch, "expenv")
+            try:
+                return runner_for(tgt, self.store).submit(spec, run, context)
+            except Exception as exc:
+                from expenv.services.pipelines.driver import _finish_run
+
+                _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
+                raise
 
     def _prepare(self, spec: PipelineSpec, tgt: TargetSection, run: PipelineRun, allow_drift: bool,
                  say: Progress, rerun: PipelineRun | None, parity: str = "kernel") -> tuple[Path, str, dict[str, str]]:
         """The checks and decisions before a run is recorded: code, gates, image, MLflow runs;
         (the code archive, the tracking URI, the run's tags)."""
-        run_dir = self.store.run_dir(run.id)
-        say("pinning the code to a git commit")
-        if rerun:
-            code = self.store.run_dir(rerun.id) / "code.tar"
-            run.commit, run.branch, run.patch = rerun.commit, rerun.branch, rerun.patch
-        else:
-            code, pinned = run_dir / "code.tar", checks.pin_code(self.config.root, tgt, run_dir)
-            run.commit, run.branch, run.patch = pinned.commit, pinned.branch, pinned.patch_sha
-        if tgt.is_production_like:
-            say("checking the sourcing policy and parity (production-like target)")
-            checks.check_policy(self.config, self.features, spec, run.branch)
-            gate = checks.check_lock_parity if parity == "lock" else checks.check_parity
-            run.drift = gate(self.config, tgt, allow_drift)
-        say("resolving the image and the tracking server")
-        run.image, run.image_digest = checks.resolve_image(self.config, tgt, rerun)
-        uri = self._tracking_uri(tgt)
-        runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
         from expenv.services.pipelines.tracking import open_runs
 
+        say("pinning the code to a git commit, resolving the image and the tracking server")
+        # The lookups do not depend on each other (git, the engine, MLflow, the parity check): they run
+        # at once, and their refusals are raised in this order.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="expenv-submit") as pool:
+            pinned = pool.submit(self._pin, tgt, run, rerun)
+            image = pool.submit(checks.resolve_image, self.config, tgt, rerun)
+            tracking = pool.submit(self._tracking, tgt)
+            if tgt.is_production_like:
+                gate = checks.check_lock_parity if parity == "lock" else checks.check_parity
+                drift = pool.submit(gate, self.config, tgt, allow_drift)
+            code = pinned.result()
+            if tgt.is_production_like:
+                say("checking the sourcing policy and parity (production-like target)")
+                checks.check_policy(self.config, self.features, spec, run.branch)
+                run.drift = drift.result()
+            run.image, run.image_digest = image.result()
+            uri, api = tracking.result()
+        runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
         tags = self._tags(spec, run)
-        parent, children, url = open_runs(uri, self.config.project.name, spec, run, tags)
+        parent, children, url = open_runs(api, self.config.project.name, spec, run, tags)
         run.mlflow_run_id, run.mlflow_url = parent, url
         for step in run.steps:
             step.mlflow_run_id = children[step.name]
         return code, uri, tags
+
+    def _pin(self, tgt: TargetSection, run: PipelineRun, rerun: PipelineRun | None) -> Path:
+        """The code archive of the run (a rerun's: the one it repeats), its commit, branch and patch on `run`."""
+        if rerun:
+            run.commit, run.branch, run.patch = rerun.commit, rerun.branch, rerun.patch
+            return self.store.run_dir(rerun.id) / "code.tar"
+        run_dir = self.store.run_dir(run.id)
+        pinned = checks.pin_code(self.config.root, tgt, run_dir)
+        run.commit, run.branch, run.patch = pinned.commit, pinned.branch, pinned.patch_sha
+        return run_dir / "code.tar"
+
+    def _tracking(self, tgt: TargetSection):
+        """(the run's tracking URI, the API that opens its MLflow runs); refused when unreachable."""
+        from expenv.services.pipelines.tracking import tracking_ready
+
+        uri = self._tracking_uri(tgt)
+        return uri, tracking_ready(uri, self.config.project.name)
 
     def _tracking_uri(self, target: TargetSection) -> str:
         uri = target.tracking_uri or self.tracking.require_uri()

@@ -37,18 +37,23 @@ def _git(root: Path, *args: str, check: bool = True) -> str:
 
 
 def pin(root: Path) -> PinnedCode:
-    """The commit the workspace is at, and the patch of its uncommitted changes."""
-    inside = _git(root, "rev-parse", "--is-inside-work-tree", check=False)
-    if inside != "true":
+    """The commit the workspace is at, and the patch of its uncommitted changes (two git commands
+    when the checkout is clean: a submission waits for them)."""
+    inside = _git(root, "rev-parse", "--is-inside-work-tree", "--show-prefix", check=False).split("\n")
+    if inside[0] != "true":
         raise PipelineError(f"{root} is not in a git repository: a pipeline runs code pinned to a commit "
                             "(git init && git add -A && git commit)")
-    commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
-    if not commit:
+    subdir = inside[1].rstrip("/") if len(inside) > 1 else ""
+    # `# branch.oid SHA|(initial)`, `# branch.head NAME|(detached)`, then a line per changed tracked file
+    status = _git(root, "status", "--porcelain=v2", "--branch", "--untracked-files=no", "--", ".").splitlines()
+    header = dict(line[2:].split(" ", 1) for line in status if line.startswith("# ") and " " in line[2:])
+    commit = header.get("branch.oid", "(initial)")
+    if commit == "(initial)":
         raise PipelineError(f"the repository at {root} has no commit yet: commit the code the pipeline runs")
-    branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False) or None
-    subdir = _git(root, "rev-parse", "--show-prefix").rstrip("/")
-    patch = _git(root, "diff", "--binary", "HEAD", "--", ".") if _git(root, "status", "--porcelain",
-                                                                       "--untracked-files=no", "--", ".") else ""
+    branch = header.get("branch.head")
+    branch = None if branch in (None, "(detached)") else branch
+    patch = _git(root, "diff", "--binary", "HEAD", "--", ".") if any(not line.startswith("#")
+                                                                     for line in status) else ""
     tree = commit
     if patch:
         # A commit object of the working tree (no ref, nothing in the user's checkout changes).

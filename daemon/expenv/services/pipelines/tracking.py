@@ -24,45 +24,63 @@ UNTOLD = "MLflow could not be told the status"
 SUBMIT_REFUSED = "a run would lose its tracking, so it is not submitted"
 # Said of a run already under way: its own record keeps the truth, and status tells MLflow later.
 KEPT_LOCALLY = "expenv keeps the run's status and logs and tells MLflow when it answers again"
+# (tracking URI, experiment name) -> the experiment's id, as this process was told (ids never change;
+# a deleted experiment is asked again).
+_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
 
 
-def _server(uri: str, consequence: str = SUBMIT_REFUSED):
-    """The tracking server's REST API (http URIs, no mlflow import), else the mlflow client (file or
-    database URIs); refuses when an http server does not answer."""
+def _require_answer(uri: str, consequence: str) -> None:
+    """Refuse when an http tracking server does not answer its /health (one probe per use)."""
     from expenv.services.tracking.embedded import healthy
-    from expenv.services.tracking.rest import MlflowRest, is_rest
+    from expenv.services.tracking.rest import is_rest
 
-    if is_rest(uri):
-        if not healthy(uri, timeout=3.0):
-            raise TrackingError(f"MLflow at {redact(uri)} does not answer: {consequence} (start it with "
-                                "`expenv up`, or fix the tracking URI)")
-        return MlflowRest(uri)
-    return _client(uri, consequence)
+    if is_rest(uri) and not healthy(uri, timeout=3.0):
+        raise TrackingError(f"MLflow at {redact(uri)} does not answer: {consequence} (start it with "
+                            "`expenv up`, or fix the tracking URI)")
 
 
-def _client(uri: str, consequence: str = SUBMIT_REFUSED):
-    """MLflow's own client (artifacts, and tracking URIs that are no http server)."""
+def _mlflow_client(uri: str):
+    """MLflow's own client (artifacts a server does not proxy, and tracking URIs that are no http server)."""
     from mlflow.tracking import MlflowClient
 
-    from expenv.services.tracking.embedded import healthy
-
-    if uri.startswith(("http://", "https://")) and not healthy(uri, timeout=3.0):
-        raise TrackingError(f"MLflow at {redact(uri)} does not answer: {consequence} (start it with `expenv up`, "
-                            "or fix the tracking URI)")
     return MlflowClient(tracking_uri=uri)
+
+
+def _api(uri: str, consequence: str = SUBMIT_REFUSED):
+    """The tracking server's REST API (http URIs, no mlflow import), else the same calls on the
+    mlflow client (file or database URIs); refuses when an http server does not answer."""
+    from expenv.services.tracking.rest import MlflowRest, is_rest
+
+    _require_answer(uri, consequence)
+    return MlflowRest(uri) if is_rest(uri) else _ClientCalls(_mlflow_client(uri), uri)
 
 
 def _flat_params(params: dict[str, dict[str, Any]]) -> dict[str, str]:
     return {f"{step}.{name}": str(value) for step, values in params.items() for name, value in values.items()}
 
 
-def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
-              tags: dict[str, str]) -> tuple[str, dict[str, str], str]:
-    """Create the parent and the step runs; (parent id, {step: child id}, the parent's UI url)."""
+def tracking_ready(uri: str, experiment: str):
+    """Before a submission: the server answers (else refused) and the experiment's id is known
+    (asked once per process and server; created when missing). Returns the API to open runs with."""
     api = _api(uri, SUBMIT_REFUSED)
-    experiment_id = api.experiment_id(experiment)
+    key = (api.uri, experiment)
+    if key not in _EXPERIMENT_IDS:
+        _EXPERIMENT_IDS[key] = api.experiment_id(experiment)
+    return api
+
+
+def open_runs(api, experiment: str, spec: PipelineSpec, run: PipelineRun,
+              tags: dict[str, str]) -> tuple[str, dict[str, str], str]:
+    """Create the parent and the step runs (`api`: tracking_ready's); (parent id, {step: child id},
+    the parent's UI url)."""
+    key = (api.uri, experiment)
     common = {**tags, RUN_TAG: run.id, TARGET_TAG: run.target}
-    parent_id = api.create_run(experiment_id, f"{spec.name} ({run.id})", common)
+    try:
+        parent_id = api.create_run(_EXPERIMENT_IDS[key], f"{spec.name} ({run.id})", common)
+    except Exception:  # noqa: BLE001 - the remembered experiment may be deleted: ask once more
+        _EXPERIMENT_IDS[key] = api.experiment_id(experiment)
+        parent_id = api.create_run(_EXPERIMENT_IDS[key], f"{spec.name} ({run.id})", common)
+    experiment_id = _EXPERIMENT_IDS[key]
     params = _flat_params(run.params)
     if params:
         api.log_batch(parent_id, params=params)
@@ -73,15 +91,16 @@ def open_runs(uri: str, experiment: str, spec: PipelineSpec, run: PipelineRun,
         children[step.name] = api.create_run(experiment_id, step.name,
                                              {**common, PARENT_TAG: parent_id, "expenv.step": step.name,
                                               "expenv.step.kind": step.kind})
-    url = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_id}" if uri.startswith("http") else ""
+    url = f"{api.uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_id}" if api.uri.startswith("http") else ""
     return parent_id, children, url
 
 
 class _ClientCalls:
     """The MlflowRest calls on mlflow's client, for tracking URIs that are no http server."""
 
-    def __init__(self, client):
+    def __init__(self, client, uri: str):
         self.client = client
+        self.uri = uri
 
     def experiment_id(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -98,6 +117,10 @@ class _ClientCalls:
                               metrics=[Metric(m["key"], m["value"], m["timestamp"], m["step"])
                                        for m in metrics or []])
 
+    def upload(self, run_id: str, path: Path, artifact_path: str | None = None) -> bool:
+        """False: no server proxies the artifacts here (the caller logs them with the client)."""
+        return False
+
     def get_run(self, run_id: str) -> dict[str, Any]:
         run = self.client.get_run(run_id)
         return {"info": {"status": run.info.status},
@@ -111,11 +134,6 @@ class _ClientCalls:
                 self.client.update_run(run_id, status=status)
             else:
                 self.client.set_terminated(run_id, status=status, end_time=end_time)
-
-
-def _api(uri: str, consequence: str):
-    server = _server(uri, consequence)
-    return server if hasattr(server, "call") else _ClientCalls(server)
 
 
 def mirror_status(uri: str, run_id: str | None, status: str) -> str | None:
@@ -141,9 +159,8 @@ def log_artifact(uri: str, run_id: str | None, path: Path, artifact_path: str | 
     if not run_id or not path.is_file():
         return None
     try:
-        server = _server(uri, KEPT_LOCALLY)
-        if not (hasattr(server, "upload") and server.upload(run_id, path, artifact_path)):
-            _client(uri, KEPT_LOCALLY).log_artifact(run_id, str(path), artifact_path)
+        if not _api(uri, KEPT_LOCALLY).upload(run_id, path, artifact_path):   # the server's artifact proxy
+            _mlflow_client(uri).log_artifact(run_id, str(path), artifact_path)
     except Exception as exc:  # noqa: BLE001
         log.warning("could not log %s to MLflow run %s: %s", path, run_id, exc)
         return f"could not log {path.name} to MLflow ({redact(str(exc))[:200]})"
