@@ -53,6 +53,8 @@ class StepExecutor(Protocol):
 
     def cleanup(self, resources: dict[str, Any]) -> None: ...
 
+    def remove_leftovers(self) -> None: ...
+
 
 def alive(pid: int | None) -> bool:
     """A process that exists and is not a zombie (our own child that exited)."""
@@ -322,6 +324,7 @@ def main(argv: list[str]) -> int:
         log.exception("the driver of %s failed", run_id)
         run = abandon(store, store.get(run_id), executor, FAILED, f"the run's driver failed: {exc}")
     log.info("run %s ended %s", run_id, run.status)
+    executor.remove_leftovers()   # what cleanup could not reach, once it can (the run's status is already told)
     return 0
 
 

@@ -91,3 +91,6 @@ class ProcessSteps:
     def cleanup(self, resources: dict[str, Any]) -> None:
         self._procs.pop(resources.get("pid", 0), None)
 
+    def remove_leftovers(self) -> None:
+        """Nothing is left: a step's process group is ended by stop or ends by itself."""
+
