@@ -68,3 +68,10 @@ def test_up_without_config_fails_clearly(tmp_path):
     result = run("up", "-w", str(tmp_path))
     assert result.returncode == 2
     assert "no valid expenv.toml" in result.stderr
+
+
+def test_example_create_with_too_few_rows_is_a_clear_error_and_writes_nothing(tmp_path):
+    result = run("example", "create", str(tmp_path / "tiny"), "--rows", "500")
+    assert result.returncode == 2
+    assert "rows must be at least 1000, not 500" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "tiny").exists()

@@ -165,6 +165,28 @@ def test_a_lock_that_differs_from_the_image_fails_the_check_and_the_preprod_subm
     assert lock.read_text() == text
 
 
+def test_a_pull_request_that_reads_curated_data_directly_is_stopped_by_the_plan(pull_request):
+    """The sourcing policy through the CI door (`expenv ci run`, as the workflow runs it): a pull
+    request into release/* whose train.py reads the curated warehouse directly (main's, before the
+    feature-store rewrite) fails the plan at its policy check, naming the read; nothing after it
+    runs and nothing is submitted to pre-prod."""
+    work = pull_request["work"]
+    git(work, "checkout", "-q", "origin/main", "--", "pipelines/train.py")
+    git(work, "commit", "-q", "-m", "Train from the curated table again")
+    try:
+        runs = len(json.loads(expenv(work, "pipeline", "ls", "--json").stdout)["runs"])
+        result, report = _ci(work, "--event", "pull_request", "--from", "feature/raw", "--to", "release/1.0")
+        assert result.returncode == 1 and report["ok"] is False, result.stderr[-3000:]
+        codes = {r["name"]: r["exit_code"] for r in report["results"]}
+        assert codes["lint"] == 0 and codes["check"] == 1, codes
+        assert codes["build-image"] is codes["preprod-run"] is codes["pr-comment"] is None, codes   # not run
+        said = "\n".join(next(r for r in report["results"] if r["name"] == "check")["tail"])
+        assert "pipelines/train.py" in said and "curated" in said, said
+        assert len(json.loads(expenv(work, "pipeline", "ls", "--json").stdout)["runs"]) == runs
+    finally:
+        git(work, "reset", "-q", "--hard", "HEAD^")
+
+
 def test_the_main_plan_registers_the_preprod_model_under_the_alias(pull_request, docker_client):  # noqa: F811
     assert pull_request["report"].get("ok"), "the pull request plan failed: nothing to promote"
     work, uri = pull_request["work"], pull_request["uri"]

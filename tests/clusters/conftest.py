@@ -89,12 +89,35 @@ def assert_nothing_left(root: Path, cluster: dict[str, Any]) -> None:
     assert cluster["id"] not in ledger_ids(root)
 
 
-def run_client(code: str, timeout: float = 240) -> Any:
-    """Run `code` in a fresh Python process (a notebook kernel's stand-in); it prints one JSON line."""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def run_in_notebook(root: Path, cluster: dict[str, Any], code: str, timeout: float = 240) -> Any:
+    """As a notebook does it: a kernel started by `expenv kernels start --cluster ID` (the kernel
+    service's interpreter) runs the cell the launch returned (what "Attach cluster…" inserts: it
+    binds `client` or `spark`), then `code` as the next cell, which prints one JSON line."""
+    from jupyter_client import BlockingKernelClient
+
+    kernel = expenv("kernels", "start", "--cluster", cluster["id"], "--json", "-w", str(root))
+    client = BlockingKernelClient(connection_file=kernel["connection_file"])
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+        printed: list[str] = []
+        for cell in (cluster["cell"], code):
+            errors: list[str] = []
+
+            def output(msg: dict) -> None:
+                content = msg["content"]
+                if msg["header"]["msg_type"] == "stream" and content["name"] == "stdout":
+                    printed.append(content["text"])
+                elif msg["header"]["msg_type"] == "error":
+                    errors.append(f"{content['ename']}: {content['evalue']}")
+
+            reply = client.execute_interactive(cell, timeout=timeout, output_hook=output, allow_stdin=False)
+            assert reply["content"]["status"] == "ok", (cell, errors)
+        return json.loads("".join(printed).strip().splitlines()[-1])
+    finally:
+        client.stop_channels()
+        expenv("kernels", "stop", kernel["id"], "--json", "-w", str(root))
 
 
 @pytest.fixture
@@ -108,17 +131,16 @@ def launched(cluster_example):
         assert_nothing_left(cluster_example, cluster)
 
 
-def assert_spark_connect_queries_raw_data(address: str, root: Path, more: str = "") -> dict[str, Any]:
-    """A client process joins the example's raw usage and customers through Spark Connect at
-    `address`; the figures must match pyarrow's reading of the same files. `more` is extra client
-    code that may add keys to the printed `result` dict; the result is returned."""
+def assert_spark_connect_queries_raw_data(cluster: dict[str, Any], root: Path, more: str = "") -> dict[str, Any]:
+    """A notebook attached to the Spark `cluster` joins the example's raw usage and customers
+    through Spark Connect; the figures must match pyarrow's reading of the same files. `more` is
+    extra notebook code that may add keys to the printed `result` dict; the result is returned."""
     import pyarrow.parquet as pq
 
     customers, usage = root / "data" / "raw" / "customers.parquet", root / "data" / "raw" / "usage"
-    result = run_client(f"""
+    result = run_in_notebook(root, cluster, f"""
 import json
-from pyspark.sql import SparkSession, functions as F
-spark = SparkSession.builder.remote({address!r}).getOrCreate()
+from pyspark.sql import functions as F
 usage = spark.read.parquet({str(usage)!r})
 customers = spark.read.parquet({str(customers)!r})
 joined = usage.join(customers, "customer_id")

@@ -1,5 +1,6 @@
 """Dask as containers of the locally built production image (`expenv cluster up dask-docker`),
-computing over the example's raw data (mounted read-only) from a client process on the host.
+computing over the example's raw data (mounted read-only) from a notebook on the host (a kernel
+`expenv kernels start --cluster` started, running the connection cell the launch returned).
 Needs a Docker engine: without one these tests fail, saying why."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 import pyarrow.parquet as pq
 import pytest
 
-from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, ledger_ids, run_client, wait_until
+from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, ledger_ids, run_in_notebook, wait_until
 from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
 from tests.tracking.conftest import assert_nothing_preset, run_named, server_uri
 
@@ -85,14 +86,13 @@ def test_containers_are_labelled_on_host_network_with_raw_data_read_only(docker_
     assert docker_cluster["address"].startswith("tcp://127.0.0.1:")
 
 
-def test_a_host_client_computes_over_the_raw_data_on_the_worker_containers(docker_cluster, docker_workspace):
+def test_a_notebook_attached_to_it_computes_over_the_raw_data_on_the_worker_containers(docker_cluster,
+                                                                                      docker_workspace):
     usage = docker_workspace / "data" / "raw" / "usage"
     table = pq.read_table(usage)
-    result = run_client(f"""
+    result = run_in_notebook(docker_workspace, docker_cluster, f"""
 import json, socket
 import dask.dataframe as dd
-from dask.distributed import Client
-client = Client({docker_cluster['address']!r}, timeout=30)
 df = dd.read_parquet({str(usage)!r})
 rows, sessions = len(df), int(df.sessions.sum().compute())
 # where the work ran: a file only the production image has
@@ -109,10 +109,8 @@ def test_an_mlflow_run_started_in_a_worker_task_carries_the_workspace_run_contex
     """No line of tracking setup in the task: the worker container was told where and how to log."""
     assert_nothing_preset()
     name = f"worker-task-{docker_cluster['id']}"
-    where = run_client(f"""
+    where = run_in_notebook(docker_workspace, docker_cluster, f"""
 import json
-from dask.distributed import Client
-client = Client({docker_cluster['address']!r}, timeout=30)
 
 def task():
     import mlflow

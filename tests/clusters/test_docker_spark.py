@@ -1,6 +1,6 @@
 """A Spark Connect server as a container of the production image (`expenv cluster up spark-docker`),
-queried over the example's raw data (mounted read-only) by a client process on the host through
-`SparkSession.builder.remote`, then stopped with nothing left. Needs a Docker engine: without one
+queried over the example's raw data (mounted read-only) from a notebook on the host (a kernel
+`expenv kernels start --cluster` started, running the connection cell the launch returned), then stopped with nothing left. Needs a Docker engine: without one
 these tests fail, saying why. The production image has no Java nor pyspark: the first launch
 builds the engine image derived from it once (cached by its recipe afterwards)."""
 
@@ -72,10 +72,10 @@ def _listeners(*ports: int) -> list[str]:
     return found
 
 
-def test_a_host_client_queries_the_raw_data_through_spark_connect(spark_cluster, workspace):
+def test_a_notebook_attached_to_it_queries_the_raw_data_through_spark_connect(spark_cluster, workspace):
     # Where the query ran: a file only the production image has, read by the server's JVM.
     result = assert_spark_connect_queries_raw_data(
-        spark_cluster["address"], workspace, 'result["lock"] = spark.read.text("/opt/venv/requirements.lock").count()')
+        spark_cluster, workspace, 'result["lock"] = spark.read.text("/opt/venv/requirements.lock").count()')
     assert result["lock"] > 0
 
 

@@ -1,5 +1,6 @@
-"""A local Dask cluster launched with `expenv cluster up`, used from a client process over the
-example's raw data, listed, scaled, with a lost worker, and stopped with nothing left behind."""
+"""A local Dask cluster launched with `expenv cluster up`, used from a notebook (a kernel of
+`expenv kernels start --cluster`, running the launch's connection cell) over the example's raw data,
+listed, scaled, with a lost worker, and stopped with nothing left behind."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.clusters.conftest import (
     expenv,
     labelled_pids,
     ledger_ids,
-    run_client,
+    run_in_notebook,
     wait_until,
 )
 
@@ -49,14 +50,12 @@ def test_up_returns_a_connection_and_the_cluster_outlives_the_command(dask_clust
     assert check["ok"] is True, check   # the kernel is this venv's Python: same packages as the cluster
 
 
-def test_a_client_process_computes_over_the_raw_data_on_the_cluster_workers(dask_cluster, cluster_example):
+def test_a_notebook_attached_to_it_computes_over_the_raw_data_on_the_cluster_workers(dask_cluster, cluster_example):
     usage = cluster_example / "data" / "raw" / "usage"
     table = pq.read_table(usage)
-    result = run_client(f"""
+    result = run_in_notebook(cluster_example, dask_cluster, f"""
 import json, os
 import dask.dataframe as dd
-from dask.distributed import Client
-client = Client({dask_cluster['address']!r}, timeout=30)
 df = dd.read_parquet({str(usage)!r})
 rows, sessions = len(df), int(df.sessions.sum().compute())
 pids = sorted(client.run(os.getpid).values())
@@ -67,13 +66,11 @@ print(json.dumps({{"rows": rows, "sessions": sessions, "pids": pids}}))
     assert result["pids"] == _worker_pids(_listed(cluster_example, dask_cluster["id"]))
 
 
-def test_the_workers_are_told_the_workspace_run_context(dask_cluster):
+def test_the_workers_are_told_the_workspace_run_context(dask_cluster, cluster_example):
     """What MLflow in a task reads: the workspace's experiment and run tags (expenv gave them)."""
     assert not [k for k in os.environ if k.startswith(("MLFLOW_", "EXPENV_RUN"))]
-    told = run_client(f"""
+    told = run_in_notebook(cluster_example, dask_cluster, """
 import json, os
-from dask.distributed import Client
-client = Client({dask_cluster['address']!r}, timeout=30)
 seen = client.run(lambda: [os.environ.get(k) for k in ("MLFLOW_EXPERIMENT_NAME", "EXPENV_RUN_TAGS",
                                                         "MLFLOW_RUN_CONTEXT")])
 print(json.dumps(sorted(seen.values())))

@@ -1,5 +1,6 @@
 """A local Spark Connect server launched from the editor (`expenv.clusters.launch` on the real
-daemon), queried by a client process over the example's raw data, then stopped from the CLI with
+daemon), queried from a notebook (a kernel `expenv kernels start --cluster` started, running the
+connection cell the launch returned) over the example's raw data, then stopped from the CLI with
 nothing left behind."""
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def test_launch_returns_a_spark_connect_connection_bound_to_loopback(spark_clust
     assert spark_cluster["version_check"]["ok"] is True, spark_cluster["version_check"]
 
 
-def test_a_client_process_queries_the_raw_data_through_spark_connect(spark_cluster, cluster_example):
-    assert_spark_connect_queries_raw_data(spark_cluster["address"], cluster_example)
+def test_a_notebook_attached_to_it_queries_the_raw_data_through_spark_connect(spark_cluster, cluster_example):
+    assert_spark_connect_queries_raw_data(spark_cluster, cluster_example)
 
 
 def test_ls_shows_it_and_scale_says_why_it_cannot(spark_cluster, cluster_example):

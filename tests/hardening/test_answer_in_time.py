@@ -168,3 +168,47 @@ async def test_the_editor_setting_overrides_the_project_s_answer_time(client, ma
         await wait_for(endpoint.still_blocked, 30)   # it answered while the listing was still blocked
     finally:
         endpoint.give_up()
+
+
+async def test_a_reload_while_background_work_runs_leaves_that_work_to_the_old_services(client, make_workspace):
+    """Background work reads the services it started with (a consistent snapshot): an S3 listing
+    blocked under way while the config is edited on disk to drop the S3 root. The reload takes
+    without waiting for it, hovers answer from the new config while the old listing is blocked, and
+    once the endpoint goes and that listing fails, the new services show nothing of it."""
+    from tests.lsp.session import EditorFileWatcher, watching_started
+
+    port = free_port()
+    endpoint = HeldEndpoint(port)
+    try:
+        root = _workspace(make_workspace, port)
+        editor = EditorFileWatcher(client, root)
+        await start(client, root)
+        await watching_started(client)
+        uri = open_python(client, root / "explore.py", SOURCE)
+        assert "schema loading" in await _hover(client, uri, "s3://lake")
+        await wait_for(endpoint.still_blocked, 30)   # the listing is under way, on the old services
+
+        config = root / "expenv.toml"
+        config.write_text(config.read_text().replace('roots = ["data/raw", "s3://lake/raw"]', 'roots = ["data/raw"]'))
+        editor.send_changes()
+
+        async def roots() -> list[str]:
+            return (await command(client, "expenv.status", {}))["workspaces"][0]["config"]["raw"]["roots"]
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while await roots() != ["data/raw"]:
+            assert asyncio.get_running_loop().time() < deadline, "the config was not reloaded"
+            await asyncio.sleep(0.2)
+        assert endpoint.still_blocked(), "the reload waited for the old services' background work"
+        # the new services: S3 is no root of the workspace any more (no hover: not one of our datasets)
+        assert await _hover(client, uri, "s3://lake") is None
+        local = await _hover(client, uri, "data/raw/customers")
+        assert "| customer_id |" in local and "500 rows" in local
+
+        endpoint.give_up()   # the old listing now fails, retrying: its failure is not the new services'
+        for _ in range(3):
+            assert await _hover(client, uri, "s3://lake") is None
+            assert "500 rows" in await _hover(client, uri, "data/raw/customers")
+        assert await roots() == ["data/raw"]
+    finally:
+        endpoint.give_up()

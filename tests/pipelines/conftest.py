@@ -69,8 +69,8 @@ def expenv(root: Path, *args: str, timeout: float = 600, env: dict | None = None
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def expenv_json(root: Path, *args: str, timeout: float = 600, ok: bool = True) -> dict:
-    result = expenv(root, *args, "--json", timeout=timeout)
+def expenv_json(root: Path, *args: str, timeout: float = 600, ok: bool = True, env: dict | None = None) -> dict:
+    result = expenv(root, *args, "--json", timeout=timeout, env=env)
     if ok:
         assert result.returncode == 0, f"expenv {args} failed:\n{result.stderr[-3000:]}"
     return json.loads(result.stdout)

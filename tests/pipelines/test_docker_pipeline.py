@@ -5,7 +5,10 @@ tests/docker/test_pipeline_from_devcontainer.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -18,6 +21,7 @@ from tests.pipelines.conftest import (
     mlflow_run,
     wait_for_status,
 )
+from tests.docker.conftest import PROD_TAG
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(1800)]
 
@@ -46,15 +50,27 @@ def test_a_failing_step_fails_the_run_keeps_its_logs_and_skips_the_rest(churn_re
     assert _leftover_containers(docker_client, run["id"]) == []
 
 
-def _running_sleeper(root) -> dict:
-    run = expenv_json(root, "pipeline", "submit", "sleeper", "--target", "dev")
+def _running_sleeper(root, env: dict | None = None) -> dict:
+    """Submit the sleeper (to the engine DOCKER_HOST in `env` names) and wait until its step runs."""
+    run = expenv_json(root, "pipeline", "submit", "sleeper", "--target", "dev", env=env)
     assert run["status"] in ("PENDING", "RUNNING")
 
     def started(r: dict) -> bool:
-        lines = expenv_json(root, "pipeline", "logs", r["id"])["lines"]
-        return r["steps"][0]["status"] == "RUNNING" and any(e["line"] == "sleeper started" for e in lines)
+        return r["steps"][0]["status"] == "RUNNING" and "sleeper started" in _log_lines(root, r["id"])
 
     return wait_for_status(root, run["id"], started)
+
+
+def _log_lines(root, run_id: str) -> list[str]:
+    return [e["line"] for e in expenv_json(root, "pipeline", "logs", run_id)["lines"]]
+
+
+def _assert_found_killed(root, uri: str, run: dict, timeout: float = 300) -> None:
+    """The run's step is seen killed (exit 137) and the run FAILED, in `pipeline status` and MLflow."""
+    failed = wait_for_status(root, run["id"], lambda r: r["status"] != "RUNNING", timeout=timeout)
+    assert failed["status"] == "FAILED" and failed["steps"][0]["exit_code"] == 137, failed
+    assert "killed" in failed["steps"][0]["detail"]
+    assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
 
 
 def test_a_container_killed_mid_run_is_detected_and_the_run_failed(churn_repo, docker_client):
@@ -64,49 +80,91 @@ def test_a_container_killed_mid_run_is_detected_and_the_run_failed(churn_repo, d
     assert container.attrs["Config"]["User"] == "app" and container.attrs["HostConfig"]["NetworkMode"] == "host"
     assert container.attrs["HostConfig"]["Binds"] in (None, [])   # the code is copied in, never bind-mounted
     container.kill()
-    failed = wait_for_status(root, run["id"], lambda r: r["status"] != "RUNNING")
-    assert failed["status"] == "FAILED"
-    assert "killed" in failed["steps"][0]["detail"] and failed["steps"][0]["exit_code"] == 137
-    assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+    _assert_found_killed(root, uri, run)
+
+
+@pytest.fixture(scope="module")
+def loaded_private_engine(tmp_path_factory, production_image):
+    """A dockerd of this module's own (tests/pipelines/private_engine.py) holding the production
+    image; it fails the tests, with its log, when it cannot start."""
+    from tests.pipelines.private_engine import PrivateEngine
+
+    engine = PrivateEngine(tmp_path_factory.mktemp("privengine"))
+    try:
+        engine.start()
+        engine.load(PROD_TAG)
+        yield engine
+    finally:
+        engine.destroy()
+
+
+@pytest.fixture
+def private_engine(loaded_private_engine):
+    """The private engine, running (a test that failed may have left it stopped)."""
+    if not loaded_private_engine.answers():
+        loaded_private_engine.start()
+    return loaded_private_engine
+
+
+def _while_the_engine_is_away(root, env: dict, run: dict) -> str:
+    """A submission to the stopped engine fails plainly; the run's status and logs still read (from
+    disk). The run's status then."""
+    refused = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "--json", env=env, timeout=120)
+    assert refused.returncode != 0 and "Docker engine" in refused.stderr and "Traceback" not in refused.stderr
+    assert "sleeper started" in _log_lines(root, run["id"])
+    return expenv_json(root, "pipeline", "status", run["id"])["status"]
+
+
+def _assert_nothing_left(engine, run_id: str) -> None:
+    """The run's containers are removed from its engine (by its driver, maybe once the engine is back)."""
+    deadline = time.monotonic() + 60
+    while left := _leftover_containers(engine, run_id):
+        assert time.monotonic() < deadline, f"containers left on the engine: {[c.name for c in left]}"
+        time.sleep(0.5)
 
 
 def test_the_engine_stops_mid_run_then_comes_back_and_the_run_is_failed_with_its_logs(churn_repo, docker_client,
-                                                                                     tmp_path):
-    """The Docker engine stops under a running step (its containers die with it) and the test starts
-    it again. While it is gone, a submission fails plainly and the run's status and logs still
-    read; once it is back, the step is found killed and the run FAILED, its logs kept."""
-    from tests.pipelines.engine_proxy import EngineProxy
-
+                                                                                     private_engine):
+    """A real Docker engine, the one DOCKER_HOST names, stops under a running step, as a service
+    manager stops it (SIGTERM: its API goes, it kills its containers, it exits), and the test
+    starts it again. While it is gone, a submission fails plainly and the run's status (its step's
+    fate not known yet) and logs still read; once it is back, the run's driver finds the step
+    killed and the run FAILED, its logs kept and its container removed."""
     root, uri = churn_repo["root"], churn_repo["uri"]
-    engine = EngineProxy(tmp_path / "engine.sock")
-    engine.start()
-    env = {"DOCKER_HOST": engine.docker_host}
-    try:
-        submitted = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "--json", env=env)
-        assert submitted.returncode == 0, submitted.stderr[-3000:]
-        run = json.loads(submitted.stdout)
-        run = wait_for_status(root, run["id"], lambda r: r["steps"][0]["status"] == "RUNNING" and any(
-            e["line"] == "sleeper started" for e in expenv_json(root, "pipeline", "logs", r["id"])["lines"]))
-        [container] = _leftover_containers(docker_client, run["id"])
-        engine.stop()
-        container.kill()   # what an engine that stops does to its containers
+    env = {"DOCKER_HOST": private_engine.docker_host}
+    with contextlib.closing(private_engine.client()) as engine:
+        run = _running_sleeper(root, env)
+        assert len(_leftover_containers(engine, run["id"])) == 1
+        assert _leftover_containers(docker_client, run["id"]) == []   # on the engine DOCKER_HOST names
+        private_engine.stop()   # the step (python as pid 1 ignores SIGTERM) is SIGKILLed after 10 s
 
-        refused = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "--json", env=env, timeout=120)
-        assert refused.returncode != 0 and "Docker engine" in refused.stderr and "Traceback" not in refused.stderr
-        during = expenv_json(root, "pipeline", "status", run["id"])
-        assert during["status"] == "RUNNING"   # the step's fate is not known while its engine is away
-        assert "sleeper started" in [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
+        assert _while_the_engine_is_away(root, env, run) == "RUNNING"
 
-        engine.start()   # the engine is back
-        failed = wait_for_status(root, run["id"], lambda r: r["status"] != "RUNNING", timeout=180)
-        assert failed["status"] == "FAILED" and failed["steps"][0]["exit_code"] == 137, failed
-        assert "killed" in failed["steps"][0]["detail"]
-        assert "sleeper started" in [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
-        assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
-    finally:
-        engine.stop()
-        for leftover in _leftover_containers(docker_client, run["id"]) if "run" in locals() else []:
-            leftover.remove(force=True)
+        private_engine.start()   # the same engine (data-root) is back
+        _assert_found_killed(root, uri, run, timeout=180)
+        assert "sleeper started" in _log_lines(root, run["id"])
+        _assert_nothing_left(engine, run["id"])
+
+
+def test_a_step_killed_as_its_engine_stops_is_failed_and_its_container_removed_once_the_engine_is_back(
+        churn_repo, private_engine):
+    """The step's container is killed as its engine stops, after the engine stopped listening: the
+    run's driver still gets the step's end on the wait it had open (FAILED at once), but cannot
+    remove the dead container then. (It used to leave it on the engine for good; it now removes
+    it once the engine is back.)"""
+    root, uri = churn_repo["root"], churn_repo["uri"]
+    env = {"DOCKER_HOST": private_engine.docker_host}
+    with contextlib.closing(private_engine.client()) as engine:
+        run = _running_sleeper(root, env)
+        [container] = _leftover_containers(engine, run["id"])
+        step_pid = container.attrs["State"]["Pid"]
+        private_engine.stop(once_unreachable=lambda: os.kill(step_pid, signal.SIGKILL))
+
+        assert _while_the_engine_is_away(root, env, run) in ("RUNNING", "FAILED")   # FAILED if its wait got the end
+
+        private_engine.start()
+        _assert_found_killed(root, uri, run, timeout=180)
+        _assert_nothing_left(engine, run["id"])
 
 
 def test_cancel_stops_the_container_and_marks_the_run_cancelled(churn_repo, docker_client):

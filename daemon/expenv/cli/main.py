@@ -170,7 +170,7 @@ def example_create(
         with err.status("generating the example project…") as spinner:
             project = create_example(dest, rows=rows, seed=seed, overwrite=overwrite,
                                      progress=lambda msg: spinner.update(msg))
-    except FileExistsError as exc:
+    except (FileExistsError, ValueError) as exc:   # a non-empty folder; --rows or --seed out of range
         err.print(f"[red]expenv example create: {escape(str(exc))}[/]")
         raise typer.Exit(2) from None
     result = {"root": str(project.root), "rows": project.rows, "files": [str(f) for f in project.files],

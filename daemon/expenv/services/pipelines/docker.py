@@ -83,6 +83,7 @@ class ContainerSteps:
         self._client = None
         self._streams: dict[str, threading.Thread] = {}
         self._launched: dict[str, Any] = {}   # container id -> its SDK object, for attach
+        self._unremoved: list[dict[str, Any]] = []   # containers cleanup could not reach (engine away)
 
     @property
     def client(self):
@@ -234,11 +235,26 @@ class ContainerSteps:
         self._on_container(resources, lambda c: c.stop(timeout=10))
 
     def cleanup(self, resources: dict[str, Any]) -> None:
-        self._on_container(resources, lambda c: c.remove(force=True))
+        if not self._on_container(resources, _remove):
+            self._unremoved.append(resources)
 
-    def _on_container(self, resources: dict[str, Any], act) -> None:
-        """Stop or remove the step's container; gone already is fine, and so is an engine that is
-        gone (its containers stopped with it; the run's labels find what is left when it is back)."""
+    def remove_leftovers(self, patience: float = ENGINE_LOST_SECONDS) -> None:
+        """Remove the containers cleanup could not reach: an engine that stops answers the step's
+        wait (its container killed) and then goes, so the dead container is only removable once
+        the engine is back. The driver waits for that after the run is recorded ended."""
+        deadline = time.monotonic() + patience
+        while self._unremoved and time.monotonic() < deadline:
+            if self._engine_answers():
+                self._unremoved = [r for r in self._unremoved if not self._on_container(r, _remove)]
+            if self._unremoved:
+                time.sleep(1)
+        if self._unremoved:
+            log.warning("the Docker engine did not come back in %s s: containers %s are left on it", patience,
+                        ", ".join(r.get("name", r["container"]) for r in self._unremoved))
+
+    def _on_container(self, resources: dict[str, Any], act) -> bool:
+        """Stop or remove the step's container; gone already is fine. False when its engine cannot
+        be reached (stopped with its containers; the caller may try again once it is back)."""
         from docker.errors import APIError, NotFound
         from requests.exceptions import RequestException
 
@@ -248,3 +264,9 @@ class ContainerSteps:
             pass
         except RequestException as exc:
             log.warning("cannot reach the Docker engine to clean up container %s: %s", resources.get("name"), exc)
+            return False
+        return True
+
+
+def _remove(container) -> None:
+    container.remove(force=True)

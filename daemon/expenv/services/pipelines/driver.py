@@ -38,6 +38,10 @@ TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it a
 # names it (PRESTART), the submitter writes PRESTARTED once it tried ({} or {"error": ...}).
 PRESTART, PRESTARTED = "prestart", "prestarted.json"
 PRESTART_WAIT = 120.0
+# The driver touches HEARTBEAT every HEARTBEAT_EVERY seconds. A process in another PID namespace (the
+# host reading a run that a devcontainer's daemon submitted, or the other way) cannot see the
+# driver's pid: it judges the driver gone when the heartbeat is older than HEARTBEAT_STALE.
+HEARTBEAT, HEARTBEAT_EVERY, HEARTBEAT_STALE = "heartbeat", 2.0, 60.0
 
 
 class StepExecutor(Protocol):
@@ -52,6 +56,8 @@ class StepExecutor(Protocol):
     def stop(self, resources: dict[str, Any]) -> None: ...
 
     def cleanup(self, resources: dict[str, Any]) -> None: ...
+
+    def remove_leftovers(self) -> None: ...
 
 
 def alive(pid: int | None) -> bool:
@@ -268,12 +274,35 @@ def abandon(store: RunStore, run: PipelineRun, executor: StepExecutor, status: s
     return _finish_run(store, run.id, plan["tracking_uri"], status, detail)
 
 
-def driver_gone(run: PipelineRun) -> bool:
-    """True when the run's driver ran in this PID namespace and is no longer alive."""
+def driver_gone(run: PipelineRun, store: RunStore | None = None) -> bool:
+    """True when the run's driver is no longer alive: by its pid in this PID namespace; from another
+    namespace (given the store) by its heartbeat, or by none since HEARTBEAT_STALE after the submission."""
     pid = run.resources.get("driver_pid")
-    if run.done or not pid or run.resources.get("driver_pidns", "") != pid_namespace():
+    if run.done or not pid:
         return False
-    return not alive(pid)
+    if run.resources.get("driver_pidns", "") == pid_namespace():
+        return not alive(pid)
+    if store is None:
+        return False
+    try:
+        beat = (store.run_dir(run.id) / HEARTBEAT).stat().st_mtime
+    except FileNotFoundError:
+        beat = run.created_at   # the driver has not beaten yet (or never started)
+    return time.time() - beat > HEARTBEAT_STALE
+
+
+def _heartbeat(store: RunStore, run_id: str, stopping: threading.Event, ended: threading.Event) -> None:
+    """Beat until the run ends; a cancel marker (written by a process that cannot signal this one,
+    being in another PID namespace) stops the run as SIGTERM does."""
+    path = store.run_dir(run_id) / HEARTBEAT
+    while not ended.is_set():
+        try:
+            path.touch()
+        except OSError as exc:   # a full or read-only disk: the status readers judge by the pid
+            log.warning("cannot write the heartbeat of %s: %s", run_id, exc)
+        if store.cancel_marker(run_id).exists():
+            stopping.set()
+        ended.wait(HEARTBEAT_EVERY)
 
 
 def follow_logs(store: RunStore, run_id: str, follow: bool, poll: float = 0.2) -> Iterator[tuple[str, str]]:
@@ -313,6 +342,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     if store.cancel_marker(run_id).exists():
         stopping.set()
+    ended = threading.Event()
+    threading.Thread(target=_heartbeat, args=(store, run_id, stopping, ended), name="heartbeat", daemon=True).start()
     from expenv.services.pipelines.runners import executor_for
 
     executor = executor_for(plan)
@@ -321,7 +352,10 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the run must end FAILED, saying why, never stay RUNNING
         log.exception("the driver of %s failed", run_id)
         run = abandon(store, store.get(run_id), executor, FAILED, f"the run's driver failed: {exc}")
+    finally:
+        ended.set()
     log.info("run %s ended %s", run_id, run.status)
+    executor.remove_leftovers()   # what cleanup could not reach, once it can (the run's status is already told)
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from expenv.domain.pipelines import StepSpec
 from expenv.services.pipelines.steps import notebook_output
 from expenv.services.tracking.embedded import _alive as process_exists
+from expenv.services.tracking.embedded import _pid_namespace as pid_namespace
 
 # The daemon's own run context must not leak into a step (the step gets its own), nor what a
 # library set for the submitting process alone (importing feast points PROMETHEUS_MULTIPROCESS_DIR
@@ -52,7 +53,7 @@ class ProcessSteps:
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
         self._procs[proc.pid] = proc
-        return {"pid": proc.pid}
+        return {"pid": proc.pid, "pidns": pid_namespace()}
 
     def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]:
         proc = self._procs[resources["pid"]]
@@ -72,7 +73,8 @@ class ProcessSteps:
 
     def stop(self, resources: dict[str, Any]) -> None:
         pid = resources.get("pid")
-        if not pid:
+        # a pid of another PID namespace (a devcontainer's) names some other process here
+        if not pid or resources.get("pidns", pid_namespace()) != pid_namespace():
             return
         for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
             try:
@@ -90,4 +92,7 @@ class ProcessSteps:
 
     def cleanup(self, resources: dict[str, Any]) -> None:
         self._procs.pop(resources.get("pid", 0), None)
+
+    def remove_leftovers(self) -> None:
+        """Nothing is left: a step's process group is ended by stop or ends by itself."""
 

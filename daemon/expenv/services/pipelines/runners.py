@@ -74,7 +74,7 @@ class DrivenRunner:
 
     def status(self, run: PipelineRun) -> PipelineRun:
         run = self.store.get(run.id)
-        if driver.driver_gone(run):
+        if driver.driver_gone(run, self.store):
             # the driver may have ended it a moment ago: read again before judging
             run = self.store.get(run.id)
             if not run.done:
@@ -90,13 +90,13 @@ class DrivenRunner:
         run = self.status(run)
         if run.done:
             return run
-        self.store.cancel_marker(run.id).touch()
-        pid = run.resources.get("driver_pid")
-        if not driver.driver_gone(run) and run.resources.get("driver_pidns") == driver.pid_namespace():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        self.store.cancel_marker(run.id).touch()   # a driver in another PID namespace sees it in its heartbeat
+        if not driver.driver_gone(run, self.store):
+            if run.resources.get("driver_pidns") == driver.pid_namespace():
+                try:
+                    os.kill(run.resources["driver_pid"], signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             deadline = time.monotonic() + CANCEL_GRACE
             while time.monotonic() < deadline:
                 run = self.store.get(run.id)
