@@ -6,7 +6,7 @@ host's network, as expenv's steps do), so the host engine, and the other tests' 
 are never touched.
 
 It has no images and cannot pull: `load(tag)` copies an image from the host engine
-(`docker save | docker load`, the same image id)."""
+(`docker save | docker load`, the same image id), into a data-root held in memory (tmpfs)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 START_SECONDS = 120
 STOP_SECONDS = 120
+DATA_ROOT_SIZE = "6g"   # the production image takes 1.5 GB of it; tmpfs pages are only used when written
 
 
 class PrivateEngine:
@@ -44,6 +45,8 @@ class PrivateEngine:
         """Start dockerd (on the same data-root each time) and wait until it answers; fail, with the
         end of its log, when it does not."""
         assert self._proc is None or self._proc.poll() is not None, "the private engine already runs"
+        if not self.data_root.exists():
+            self._mount_data_root()
         config = self.folder / "daemon.json"
         config.write_text(json.dumps({}))   # not the host engine's /etc/docker/daemon.json
         command = ["dockerd", "--config-file", str(config), "--data-root", str(self.data_root),
@@ -57,6 +60,15 @@ class PrivateEngine:
             assert self._proc.poll() is None, f"the private dockerd exited ({self._proc.returncode}):\n{self.tail()}"
             assert time.monotonic() < deadline, f"the private dockerd did not answer in {START_SECONDS} s:\n{self.tail()}"
             time.sleep(0.2)
+
+    def _mount_data_root(self) -> None:
+        """The data-root in memory (it outlives each dockerd, not the folder): loading the image there
+        takes about half as long as on disk, and removing it is an unmount, where deleting its files
+        from disk took 25-40 s."""
+        self.data_root.mkdir(mode=0o700)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DATA_ROOT_SIZE},mode=0700", "expenv-privengine",
+                                  str(self.data_root)], capture_output=True, text=True)
+        assert mounted.returncode == 0, f"cannot mount a tmpfs for the private engine's data-root: {mounted.stderr}"
 
     def answers(self) -> bool:
         import socket
@@ -125,7 +137,7 @@ class PrivateEngine:
                 os.kill(pid, signal.SIGKILL)
         for mount in reversed(self._own_mounts()):
             subprocess.run(["umount", "-l", mount], capture_output=True)
-        # rm is several times faster than shutil.rmtree on an image's files, and stays on this file system
+        # what is left on disk (its log, exec-root, socket); never across a mount that would not go
         subprocess.run(["rm", "-rf", "--one-file-system", str(self.folder)], capture_output=True, timeout=600)
 
     def _own_processes(self) -> list[int]:
