@@ -1,9 +1,10 @@
 """A Docker engine of the test's own, stopped and started for real: Debian's `dockerd` with its own
 data-root, exec-root (and so its own containerd), pidfile and unix socket in a private folder,
 reached as a user with a rootless or non-default engine reaches theirs, through
-`DOCKER_HOST=unix://<socket>`. It creates no bridge and touches no iptables (containers use the
-host's network, as expenv's steps do), so the host engine, and the other tests' containers on it,
-are never touched.
+`DOCKER_HOST=unix://<socket>`. Its default bridge is an interface of its own, and it touches no
+iptables (containers use the host's network, as expenv's steps do), so the host engine, and the
+other tests' containers on it, are never touched. (`--bridge=none` is not that: a dockerd told so
+deletes `docker0`, the host engine's bridge, since both share this network namespace.)
 
 It has no images and cannot pull: `load(tag)` copies an image from the host engine
 (`docker save | docker load`, the same image id), into a data-root held in memory (tmpfs)."""
@@ -16,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +32,7 @@ class PrivateEngine:
         self.socket = folder / "docker.sock"
         self.data_root, self.exec_root = folder / "data", folder / "exec"
         self.pidfile, self.log = folder / "dockerd.pid", folder / "dockerd.log"
+        self.bridge = f"expenv-pe{uuid.uuid4().hex[:6]}"   # a link name has at most 15 characters
         self._proc: subprocess.Popen | None = None
 
     @property
@@ -51,7 +54,12 @@ class PrivateEngine:
         config.write_text(json.dumps({}))   # not the host engine's /etc/docker/daemon.json
         command = ["dockerd", "--config-file", str(config), "--data-root", str(self.data_root),
                    "--exec-root", str(self.exec_root), "--pidfile", str(self.pidfile), "-H", self.docker_host,
-                   "--bridge=none", "--iptables=false", "--ip-masq=false", "--log-level=info"]
+                   f"--bridge={self.bridge}", "--iptables=false", "--ip-masq=false", "--log-level=info"]
+        if subprocess.run(["ip", "link", "show", self.bridge], capture_output=True).returncode != 0:
+            made = subprocess.run(["ip", "link", "add", "name", self.bridge, "type", "bridge"], capture_output=True,
+                                  text=True)
+            assert made.returncode == 0, f"cannot create the private engine's bridge {self.bridge}: {made.stderr}"
+        host_bridge = _link_index("docker0")   # the host engine's bridge, left as it is
         with open(self.log, "ab") as log:
             self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                           start_new_session=True)
@@ -60,6 +68,7 @@ class PrivateEngine:
             assert self._proc.poll() is None, f"the private dockerd exited ({self._proc.returncode}):\n{self.tail()}"
             assert time.monotonic() < deadline, f"the private dockerd did not answer in {START_SECONDS} s:\n{self.tail()}"
             time.sleep(0.2)
+        assert _link_index("docker0") == host_bridge, "the private dockerd removed the host engine's docker0"
 
     def _mount_data_root(self) -> None:
         """The data-root in memory (it outlives each dockerd, not the folder): loading the image there
@@ -132,6 +141,7 @@ class PrivateEngine:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=30)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         for pid in self._own_processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -154,3 +164,10 @@ class PrivateEngine:
         with open("/proc/self/mounts") as mounts:
             points = [line.split()[1] for line in mounts]
         return [p for p in points if p.startswith(str(self.folder) + "/")]
+
+
+def _link_index(name: str) -> str | None:
+    """The index of network interface NAME (a deleted and re-made one has a new index), or None."""
+    with contextlib.suppress(OSError):
+        return Path(f"/sys/class/net/{name}/ifindex").read_text().strip()
+    return None
