@@ -1,17 +1,22 @@
-"""What a user sees in a real editor, checked the same way for the host code-server tests and the
-`make up` devcontainer's (where the daemon and the kernel run in the production image): the views,
-the status bar and a dataset hover (drive.mjs), and the example notebook run (drive_notebook.mjs)."""
+"""What a user sees in the `make up` editor (code-server in the devcontainer, where the daemon and the
+kernel run on the production image), and how that user reads it back: the CLI in the devcontainer's
+terminal (`Devcontainer.cli`) and MLflow's REST API (`mlflow_rest`). The drivers: drive.mjs (views,
+status bar, dataset hover), drive_webviews.mjs (preview grid, profile, lineage graph) and
+drive_notebook.mjs (the example notebook's run, the notebook toolbar)."""
 
 from __future__ import annotations
 
 import ast
+import http.cookiejar
 import json
 import os
 import subprocess
-import sys
 import time
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import REPO
 
@@ -19,49 +24,97 @@ from tests.conftest import REPO
 ARTIFACTS = Path(os.environ.get("EXPENV_TEST_ARTIFACTS", REPO / ".expenv" / "test-artifacts")) / "editor"
 
 
-def cli_json(root, *args: str):
-    """What `expenv ... --json` answers in the workspace, as a user reads it."""
-    ran = subprocess.run([sys.executable, "-m", "expenv", *args, "--json"], cwd=root, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stderr
-    return json.loads(ran.stdout)
+@dataclass(frozen=True)
+class Devcontainer:
+    """The devcontainer's terminal as its dev user (uid 1000) has it, in the workspace folder."""
+    container: str
+    folder: str = "/workspaces/churn"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        ran = subprocess.run(["docker", "exec", "-u", "1000", "-w", self.folder, self.container, *args],
+                             capture_output=True, text=True, timeout=900)
+        assert ran.returncode == 0 or not check, (args, ran.stderr[-3000:])
+        return ran
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.strip()
+
+    def cli(self, *args: str, codes: tuple[int, ...] = (0,)) -> Any:
+        """What `expenv ARGS --json` answers there (on the production Python, as the daemon runs)."""
+        ran = self.run("/opt/venv/bin/python", "-m", "expenv", *args, "--json", check=False)
+        assert ran.returncode in codes, (args, ran.stderr[-3000:])
+        return json.loads(ran.stdout)
+
+    def listening(self, port: int) -> bool:
+        """Whether something accepts connections on 127.0.0.1:PORT as seen from inside."""
+        probe = f"import socket; print(socket.socket().connect_ex(('127.0.0.1', {port})))"
+        return self.out("/opt/venv/bin/python", "-c", probe) == "0"
+
+
+def mlflow_rest(uri: str, endpoint: str, body: dict | None = None) -> dict:
+    """MLflow's REST API: GET ENDPOINT (with its query), or POST a JSON body."""
+    if body is None:
+        request = urllib.request.Request(f"{uri}/api/2.0/mlflow/{endpoint}")
+    else:
+        request = urllib.request.Request(f"{uri}/api/2.0/mlflow/{endpoint}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def node_driver(tools: str, script: str, *args: str, timeout: float) -> dict:
+    """tests/editor/SCRIPT under node 24 with Playwright: what it printed (its last line, JSON)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [os.path.join(tools, "node24", "node_modules", "node", "bin", "node"), str(REPO / "tests" / "editor" / script),
+         *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def assert_login_wants_the_password(url: str, password: str) -> None:
+    """Anyone who opens the editor gets a terminal (and the Docker socket): code-server sends a
+    browser without a session to its login page, refuses a wrong password, takes this start's."""
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert urllib.parse.urlparse(answer.url).path.endswith("/login")
+    login = urllib.parse.urljoin(url, "login")
+
+    def session_after(attempt: str) -> bool:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(login, urllib.parse.urlencode({"password": attempt}).encode(), timeout=30).close()
+        return any(c.name.startswith("code-server-session") for c in jar)
+
+    assert not session_after("not-the-password")
+    assert session_after(password)
 
 
 def drive(tools: str, url: str, shot: Path, dataset: str) -> dict:
     """drive.mjs: what the editor showed (the explorer, the status notification, the views, the status
     bar, and the hover on `dataset` typed into a new file)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [os.path.join(tools, "node24", "node_modules", "node", "bin", "node"), str(REPO / "tests" / "editor" / "drive.mjs"),
-         url, str(shot), dataset], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = node_driver(tools, "drive.mjs", url, str(shot), dataset, timeout=600)
     assert seen["explorer"] is True
     assert "expenv.status:" in seen["notification"], seen
     assert shot.stat().st_size > 10_000
     return seen
 
 
-def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, dataset: str,
-                                      status: dict | None = None) -> None:
+def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, dataset: str, inside: Devcontainer) -> None:
     """The Data view lists every dataset `expenv data ls` lists; the status bar shows the daemon, the
-    running clusters and the stage; the hover on the dataset's path shows `expenv data schema`.
-    `status`: `expenv status --json` where the daemon runs (default: run here, in `root`)."""
+    running clusters and the stage; the hover on the dataset's path shows `expenv data schema` (the
+    CLI in the devcontainer's terminal, where the daemon runs). `root`: the workspace on this machine."""
     assert "viewsError" not in seen, seen.get("viewsError")
-    datasets = cli_json(root, "data", "ls")
+    datasets = inside.cli("data", "ls")
     expected = {e["ref"]["name"].rsplit("/", 1)[-1] if e["ref"]["layer"] == "raw" else e["ref"]["name"].split(".", 1)[1]
                 for e in datasets}
     assert len(expected) >= 5 and expected <= set(seen["dataView"]), seen["dataView"]
     assert {"data/raw", "curated"} <= set(seen["dataView"])
-    # the status bar: the daemon's item, the running clusters (none), and the stage when the
-    # daemon reports one (the extension derives none itself)
+    # the status bar: the daemon's item, the running clusters (none), and the stage the daemon
+    # reports (the extension derives none itself)
     assert "expenv" in seen["statusBar"] and "0" in seen["statusBar"], seen["statusBar"]
-    status = status or cli_json(root, "status")
-    stage = status["workspaces"][0].get("stage", status.get("stage"))
-    if stage:
-        name = stage if isinstance(stage, str) else stage.get("stage") or stage.get("name")
-        assert any(name in item for item in seen["statusBar"]), seen["statusBar"]
+    stage = inside.cli("status")["workspaces"][0]["stage"]["stage"]
+    assert any(stage in item for item in seen["statusBar"]), (stage, seen["statusBar"])
     for part in ("views", "data", "hover"):
         assert shot.with_name(f"{shot.stem}-{part}.png").stat().st_size > 10_000
     scratch = root / seen["hoverFile"]
@@ -69,8 +122,8 @@ def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, datase
         assert "hoverError" not in seen, seen.get("hoverError")
         assert f'"{dataset}"' in scratch.read_text()   # the user's file was saved as typed
     finally:
-        scratch.unlink(missing_ok=True)   # later tests commit the workspace
-    schema = cli_json(root, "data", "schema", dataset)
+        scratch.unlink(missing_ok=True)   # a pipeline submission pins the workspace as committed
+    schema = inside.cli("data", "schema", dataset)
     ref, hover = schema["ref"], seen["hover"]
     assert ref["layer"] == "raw" and f"{ref['layer']} · {ref['format']}" in hover["text"], hover["text"]
     # every column (the hover lists up to 30; the example's customers have fewer), with its type
@@ -79,14 +132,7 @@ def assert_views_status_bar_and_hover(root: Path, seen: dict, shot: Path, datase
 
 def drive_notebook(tools: str, url: str, notebook: str, action: str, timeout: float, shots: str = "notebook") -> dict:
     """drive_notebook.mjs on `notebook` with `action`: what the editor showed (its steps' durations printed)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    node24 = os.path.join(tools, "node24", "node_modules", "node", "bin", "node")
-    result = subprocess.run(
-        [node24, str(REPO / "tests" / "editor" / "drive_notebook.mjs"), url, str(ARTIFACTS / shots), notebook,
-         action], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "PLAYWRIGHT_CORE": os.path.join(tools, "playwright", "node_modules", "playwright-core")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen = node_driver(tools, "drive_notebook.mjs", url, str(ARTIFACTS / shots), notebook, action, timeout=timeout)
     print(f"editor steps of {action} (ms):", seen.get("durations"), "opened at attempt", seen.get("openAttempts"))
     return seen
 
@@ -111,7 +157,7 @@ def _executed(path: Path) -> list | None:
     return cells if cells and all(c.execution_count for c in cells) else None
 
 
-def run_the_example_notebook(root: Path, url: str, tools: str, shots: str) -> None:
+def run_the_example_notebook(root: Path, url: str, tools: str, shots: str, inside: Devcontainer) -> None:
     """Open notebooks/explore.ipynb, run all on "expenv: production image" (no kernel pick), save:
     every cell ran without error, and the last cell's MLflow run (read back through MLflow's REST API)
     carries the notebook runner tag. Then a notebook the user wrote shows the daemon's cell diagnostic
@@ -125,7 +171,7 @@ def run_the_example_notebook(root: Path, url: str, tools: str, shots: str) -> No
         seen = drive_notebook(tools, url, "explore.ipynb", "run-all,problems:spark_scratch.ipynb@spark_connect",
                               1200, shots)
     finally:
-        scratch.unlink(missing_ok=True)   # later tests commit the workspace
+        scratch.unlink(missing_ok=True)   # a pipeline submission pins the workspace as committed
     assert "failure" not in seen, seen["failure"]
     assert seen["kernel"] == "expenv: production image", seen
     assert seen["errors"] == 0, seen
@@ -142,9 +188,8 @@ def run_the_example_notebook(root: Path, url: str, tools: str, shots: str) -> No
     last = cells[-1].outputs[-1]
     assert last.output_type == "execute_result"   # saved as Jupyter writes it
     run_id = ast.literal_eval(last["data"]["text/plain"])
-    uri = cli_json(root, "status")["workspaces"][0]["tracking_uri"]
-    with urllib.request.urlopen(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}", timeout=30) as response:
-        run = json.loads(response.read())["run"]
+    uri = inside.cli("status")["workspaces"][0]["tracking_uri"]
+    run = mlflow_rest(uri, f"runs/get?run_id={run_id}")["run"]
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     assert tags["expenv.runner"] == "notebook"
     assert {m["key"] for m in run["data"]["metrics"]} >= {"auc"}

@@ -102,8 +102,8 @@ try {
   }
   out.notification = shown;
   await page.screenshot({ path: screenshot });
-  // The expenv views and status bar. Recorded, not fatal here: the make-up test drives only the
-  // palette; test_code_server.py asserts on these.
+  // The expenv views and status bar. Recorded, not fatal here: the test asserts on what was seen
+  // (a failure is out.viewsError).
   try {
     await page.keyboard.press("Escape");
     await page.locator('.activitybar .action-item a[aria-label^="expenv"]').first().click({ timeout: 30000 });

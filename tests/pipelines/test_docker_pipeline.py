@@ -129,7 +129,7 @@ def test_the_engine_stops_mid_run_then_comes_back_and_the_run_is_failed_with_its
     manager stops it (SIGTERM: its API goes, it kills its containers, it exits), and the test
     starts it again. While it is gone, a submission fails plainly and the run's status (its step's
     fate not known yet) and logs still read; once it is back, the run's driver finds the step
-    killed and the run FAILED, its logs kept and its container removed."""
+    killed and the run FAILED, its logs kept and its container removed, and a new submission runs."""
     root, uri = churn_repo["root"], churn_repo["uri"]
     env = {"DOCKER_HOST": private_engine.docker_host}
     with contextlib.closing(private_engine.client()) as engine:
@@ -144,6 +144,10 @@ def test_the_engine_stops_mid_run_then_comes_back_and_the_run_is_failed_with_its
         _assert_found_killed(root, uri, run, timeout=180)
         assert "sleeper started" in _log_lines(root, run["id"])
         _assert_nothing_left(engine, run["id"])
+
+        again = expenv(root, "pipeline", "submit", "sleeper", "--target", "dev", "-p", "sleep.seconds=0", "--wait",
+                       "--json", env=env)   # and it takes submissions again
+        assert again.returncode == 0 and json.loads(again.stdout)["status"] == "FINISHED", again.stderr[-3000:]
 
 
 def test_a_step_killed_as_its_engine_stops_is_failed_and_its_container_removed_once_the_engine_is_back(

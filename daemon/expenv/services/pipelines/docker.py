@@ -199,6 +199,7 @@ class ContainerSteps:
         from docker.errors import NotFound
         from requests.exceptions import ChunkedEncodingError, ReadTimeout
         from requests.exceptions import ConnectionError as RequestsConnectionError
+        from requests.exceptions import RequestException
 
         container_id = resources["container"]
         try:
@@ -224,7 +225,11 @@ class ContainerSteps:
                         return None, (f"lost the Docker engine: it did not answer for {ENGINE_LOST_SECONDS} s "
                                       "while the step ran")
                     time.sleep(1)
-            container.reload()
+            try:
+                container.reload()   # for OOMKilled
+            except RequestException:   # an engine that stops answers the open wait, then goes: keep its answer
+                log.warning("the Docker engine went after the step's end; its exit code %s stands",
+                            result.get("StatusCode"))
         except NotFound:
             return None, "the step's container disappeared while it ran (removed from the engine)"
         finally:
