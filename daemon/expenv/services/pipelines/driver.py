@@ -230,16 +230,30 @@ def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: thread
             told_running = True
         try:
             code, detail = executor.wait(resources, stopping)
-            outputs = executor.collect(resources, step, store.run_dir(run_id) / "outputs")
+            outputs, lost = _collect(executor, resources, step, store.run_dir(run_id) / "outputs")
         finally:
             executor.cleanup(resources)
         for path in outputs:
             detail += (" " if detail else "") + (tracking.log_artifact(uri, record.mlflow_run_id, path) or "")
-        status = FINISHED if code == 0 and not stopping.is_set() else CANCELLED if stopping.is_set() else FAILED
+        detail += ("; " if detail and lost else "") + lost
+        status = FINISHED if code == 0 and not lost and not stopping.is_set() else \
+            CANCELLED if stopping.is_set() else FAILED
         _finish_step(store, run_id, uri, step.name, status, code, detail.strip(), record.mlflow_run_id)
         if status != FINISHED:
             outcome = status
     return _finish_run(store, run_id, uri, outcome)
+
+
+def _collect(executor: StepExecutor, resources: dict[str, Any], step: StepSpec, dest: Path) -> tuple[list[Path], str]:
+    """The step's outputs (an executed notebook), or none and why: an engine that goes after the step
+    ended loses the step its outputs (so it fails, saying so), not the run its driver."""
+    try:
+        return executor.collect(resources, step, dest), ""
+    except Exception as exc:  # noqa: BLE001 - any engine or file error: the step says it, the run ends
+        from expenv.domain.secrets import redact
+
+        log.warning("could not collect the outputs of step %s: %s", step.name, exc)
+        return [], f"its outputs could not be collected: {redact(str(exc))[:300]}"
 
 
 def _finish_step(store: RunStore, run_id: str, uri: str, name: str, status: str, code: int | None,
