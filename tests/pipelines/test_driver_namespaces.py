@@ -96,6 +96,16 @@ def _wait_gone(root: Path, run_id: str) -> None:
         time.sleep(0.2)
 
 
+def _age_heartbeat(root: Path, run_id: str) -> None:
+    """The run's heartbeat as a reader sees it after HEARTBEAT_STALE without a beat."""
+    from expenv.services.pipelines.driver import HEARTBEAT, HEARTBEAT_STALE
+
+    beat = root / ".expenv" / "pipelines" / run_id / HEARTBEAT
+    assert beat.is_file()
+    past = time.time() - HEARTBEAT_STALE - 5
+    os.utime(beat, (past, past))
+
+
 def _running(run: dict) -> bool:
     return run["status"] == "RUNNING" and run["steps"][0]["status"] == "RUNNING"
 
@@ -120,8 +130,6 @@ def test_a_cancel_from_another_namespace_reaches_the_live_driver(nap_workspace, 
 
 
 def test_a_driver_that_died_with_its_namespace_fails_the_run_once_its_heartbeat_is_stale(nap_workspace, tmp_path):
-    from expenv.services.pipelines.driver import HEARTBEAT, HEARTBEAT_STALE
-
     root, uri = nap_workspace["root"], nap_workspace["uri"]
     other = OtherNamespace(root, tmp_path / "submitted.json")
     run_id = other.run["id"]
@@ -132,10 +140,35 @@ def test_a_driver_that_died_with_its_namespace_fails_the_run_once_its_heartbeat_
     _wait_gone(root, run_id)   # the kernel kills the rest of the namespace as its init dies
     # a heartbeat of a moment ago: the driver may be alive in a namespace this process cannot see
     assert expenv_json(root, "pipeline", "status", run_id)["status"] == "RUNNING"
-    beat = root / ".expenv" / "pipelines" / run_id / HEARTBEAT
-    assert beat.is_file()
-    past = time.time() - HEARTBEAT_STALE - 5   # the time passes without a beat
-    os.utime(beat, (past, past))
+    _age_heartbeat(root, run_id)   # the time passes without a beat
     run = expenv_json(root, "pipeline", "status", run_id)
     assert run["status"] == "FAILED" and "driver process died" in run["detail"], run
     assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
+
+
+def test_a_beat_that_looks_stale_after_a_sleep_is_looked_at_again(tmp_path):
+    """A machine that just woke up shows every heartbeat a minute old; a live driver beats again at
+    once. The reader in another PID namespace looks again before judging (it would otherwise abandon
+    a live run, stopping its steps). The driver is a stand-in here: the window is its next beat."""
+    import threading
+
+    from expenv.domain.pipelines import PipelineRun
+    from expenv.services.pipelines import driver
+    from expenv.services.pipelines.store import RunStore
+
+    store = RunStore(tmp_path)
+    run = PipelineRun(id="r5", pipeline="nap", target="here", backend="local", status="RUNNING",
+                      created_at=time.time() - 3600, resources={"driver_pid": 1, "driver_pidns": "pid:[elsewhere]"})
+    beat = store.run_dir(run.id) / driver.HEARTBEAT
+    beat.parent.mkdir(parents=True)
+    past = time.time() - driver.HEARTBEAT_STALE - 600   # slept ten minutes
+    beat.touch()
+    os.utime(beat, (past, past))
+    woke = threading.Timer(driver.HEARTBEAT_EVERY / 2, beat.touch)   # its next beat, after waking
+    woke.start()
+    try:
+        assert driver.driver_gone(run, store) is False
+    finally:
+        woke.cancel()
+    os.utime(beat, (past, past))   # no beat comes any more: gone
+    assert driver.driver_gone(run, store) is True

@@ -336,8 +336,15 @@ def driver_gone(run: PipelineRun, store: RunStore | None = None) -> bool:
         return False
     if run.resources.get("driver_pidns", "") == pid_namespace():
         return not alive(pid)
-    if store is None:
+    if store is None or not _beat_stale(store, run):
         return False
+    # A machine that has just woken up shows every beat stale: a live driver beats again at once
+    # (its wait between beats does not count the sleep), so look once more before judging.
+    time.sleep(HEARTBEAT_EVERY * 1.5)
+    return _beat_stale(store, run)
+
+
+def _beat_stale(store: RunStore, run: PipelineRun) -> bool:
     try:
         beat = (store.run_dir(run.id) / HEARTBEAT).stat().st_mtime
     except FileNotFoundError:
