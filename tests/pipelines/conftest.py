@@ -45,7 +45,8 @@ BOOM = """import argparse, os, sys
 parser = argparse.ArgumentParser()
 parser.add_argument("--code", type=int)
 code = parser.parse_args().code
-print(f"boom step as uid {os.getuid()} in {os.getcwd()}, exiting {code}", flush=True)
+mine = os.stat(__file__).st_uid == os.getuid() and os.access(os.getcwd(), os.W_OK)
+print(f"boom step as uid {os.getuid()} in {os.getcwd()}{' (its own)' if mine else ''}, exiting {code}", flush=True)
 sys.exit(code)
 """
 SLEEPER = """import argparse, time

@@ -43,7 +43,7 @@ def test_a_failing_step_fails_the_run_keeps_its_logs_and_skips_the_rest(churn_re
     assert "step boom failed" in run["detail"]
     logs = expenv_json(root, "pipeline", "logs", run["id"])["lines"]
     [line] = [entry["line"] for entry in logs if entry["step"] == "boom"]
-    assert line == "boom step as uid 1000 in /workspace, exiting 3"   # the image's non-root user, copied code
+    assert line == "boom step as uid 1000 in /tmp/workspace (its own), exiting 3"   # the image's non-root user, its code
     assert not [entry for entry in logs if entry["step"] == "after"]
     assert mlflow_run(uri, run["mlflow_run_id"])["status"] == "FAILED"
     assert mlflow_run(uri, run["steps"][0]["mlflow_run_id"])["status"] == "FAILED"
@@ -79,6 +79,9 @@ def test_a_container_killed_mid_run_is_detected_and_the_run_failed(churn_repo, d
     [container] = _leftover_containers(docker_client, run["id"])
     assert container.attrs["Config"]["User"] == "app" and container.attrs["HostConfig"]["NetworkMode"] == "host"
     assert container.attrs["HostConfig"]["Binds"] in (None, [])   # the code is copied in, never bind-mounted
+    # the step's environment (tracking URI and its credentials, run ids) goes in through stdin with
+    # the code: `docker inspect` does not show it
+    assert not [e for e in container.attrs["Config"]["Env"] if e.startswith(("MLFLOW_", "EXPENV_"))]
     container.kill()
     _assert_found_killed(root, uri, run)
 
@@ -220,7 +223,7 @@ def test_uncommitted_changes_ship_as_a_patch_recorded_on_the_run(churn_repo):
     run = json.loads(result.stdout)
     assert run["status"] == "FINISHED" and run["commit"] == churn_repo["sha"] and len(run["patch"]) == 64
     lines = [e["line"] for e in expenv_json(root, "pipeline", "logs", run["id"])["lines"]]
-    assert "boom step as uid 1000 in /workspace, exiting 0 (patched)" in lines
+    assert "boom step as uid 1000 in /tmp/workspace (its own), exiting 0 (patched)" in lines
     parent = mlflow_run(uri, run["mlflow_run_id"])
     assert parent["tags"]["expenv.git.patch_sha256"] == run["patch"]
     artifacts = mlflow_get(uri, "artifacts/list", run_id=run["mlflow_run_id"], path="expenv")

@@ -4,6 +4,9 @@ Nothing is started or recorded for a refused submission, and the daemon keeps se
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 from pygls.exceptions import JsonRpcException
 
@@ -19,7 +22,29 @@ def _run_ids(root) -> set[str]:
     return {r["id"] for r in expenv_json(root, "pipeline", "ls")["runs"]}
 
 
-async def test_a_raw_read_is_refused_on_a_production_like_target_from_the_cli_and_the_editor(vscode, churn_repo):
+def _unrecorded_leftovers(root, docker_client) -> list[str]:
+    """Containers and driver processes of this workspace's runs that were never recorded. A docker
+    submission starts its first step's container and its driver while it is checked; a refusal
+    removes both (the driver within a few seconds)."""
+    from expenv.domain.clusters import workspace_label
+
+    recorded = _run_ids(root)
+    found = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        containers = docker_client.containers.list(all=True, filters={"label": f"expenv.workspace={workspace_label(root)}"})
+        found = [f"container {c.name}" for c in containers if c.labels.get("expenv.run") not in recorded]
+        drivers = subprocess.run(["pgrep", "-af", "expenv.services.pipelines.driver"], capture_output=True, text=True)
+        found += [f"driver {line}" for line in drivers.stdout.splitlines()
+                  if str(root) in line and not any(run in line.split() for run in recorded)]
+        if not found:
+            break
+        time.sleep(0.5)
+    return found
+
+
+async def test_a_raw_read_is_refused_on_a_production_like_target_from_the_cli_and_the_editor(vscode, churn_repo,
+                                                                                              docker_client):
     root = churn_repo["root"]
     path = root / "pipelines" / "boom.py"
     original = path.read_text()
@@ -39,6 +64,7 @@ async def test_a_raw_read_is_refused_on_a_production_like_target_from_the_cli_an
     assert "pipelines/boom.py:2:" in str(refused.value) and "feature store" in str(refused.value)
     assert [r["step"] for r in rendered["resources"]] == ["boom", "after"]
     assert _run_ids(root) == before
+    assert _unrecorded_leftovers(root, docker_client) == []
 
 
 @pytest.mark.parametrize("args,message", [

@@ -36,3 +36,38 @@ def test_a_docker_submission_and_its_driver_do_not_import_mlflow(churn_repo):
     assert "expenv" in submitted and "docker" in driven   # the import logs are there
     assert "mlflow" not in submitted
     assert "mlflow" not in driven
+
+
+def test_a_step_whose_code_stream_is_cut_fails_saying_so_and_runs_nothing(production_image, tmp_path, docker_client):
+    """The submitter dies while it sends a started step its environment and code (the stream ends
+    early): the step exits with the reason and never runs a half-unpacked checkout. Fault injected
+    at the executor the submitter and the driver use, against the real engine and image."""
+    import io
+    import tarfile
+
+    from expenv.domain.pipelines import StepSpec
+    from expenv.services.pipelines.docker import ContainerSteps, _close, prepare_docker
+
+    code = tmp_path / "code.tar"
+    with tarfile.open(code, "w") as archive:
+        script = b'print("the step ran", flush=True)\n' + b"#" * 200_000 + b"\n"
+        member = tarfile.TarInfo("step.py")
+        member.size = len(script)
+        archive.addfile(member, io.BytesIO(script))
+    facts = prepare_docker(production_image.tag, production_image.id)
+    steps = ContainerSteps({**facts, "run_id": "cut-" + tmp_path.name[-8:].lower(), "code": str(code),
+                            "labels": {"expenv.test": "cut-stream"}})
+    step = StepSpec("cut", "python", "step.py")
+    resources = steps.create_started(step, [facts["python"], "step.py"])
+    try:
+        stdin = steps._stdin.pop(resources["container"])
+        sock = getattr(stdin, "_sock", stdin)
+        sock.sendall(b'{"EXPENV_STEP": "cut"}\n' + code.read_bytes()[:50_000])
+        _close(stdin)   # the submitter dies: its end of the connection goes
+        container = docker_client.containers.get(resources["container"])
+        assert container.wait(timeout=60)["StatusCode"] == 1
+        output = container.logs().decode()
+        assert "expenv: the step's code could not be unpacked in /tmp/workspace" in output, output
+        assert "the step ran" not in output
+    finally:
+        steps.cleanup(resources)

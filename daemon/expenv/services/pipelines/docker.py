@@ -1,10 +1,13 @@
 """The `docker` backend's steps: each a container of the production image on the local engine.
 
-The pinned code is copied into the created container (put_archive, owned by the image's user) at
-/workspace, never bind-mounted, so a daemon inside the devcontainer talking to the host's engine
-through its socket submits the same way. Host networking lets a step reach the loopback MLflow
-server; the image's non-root user runs it (uid 1000 when the image would run as root), with the
-step's cpu/memory limits, no capabilities and no new privileges."""
+The pinned code is never bind-mounted (a daemon inside the devcontainer talking to the host's
+engine through its socket submits the same way): it is streamed to the started container's stdin,
+where the image's own Python unpacks it at /tmp/workspace and then runs the step there (BOOT). As
+the step's user unpacks it, the files are that user's; and the engine does no archive work (a
+put_archive mounts the container's filesystem and runs a helper process: a tenth of a second per
+step). Host networking lets a step reach the loopback MLflow server; the image's non-root user runs
+it (uid 1000 when the image would run as root), with the step's cpu/memory limits, no capabilities
+and no new privileges."""
 
 from __future__ import annotations
 
@@ -15,15 +18,38 @@ import re
 import tarfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from expenv.domain.pipelines import StepSpec
 from expenv.services.pipelines.steps import notebook_output
 
-WORKDIR = "/workspace"
+# /tmp: a folder the step's user can create in any image (the engine would create a missing
+# working directory owned by root); the kubernetes runner keeps its outputs under /tmp too.
+WORKDIR = "/tmp/workspace"
 OUT_DIR = f"{WORKDIR}/.expenv-outputs"
+# Run by the image's Python before the step (`python -I -S -c BOOT WORKDIR OUT_DIR STEP-ARGV...`):
+# read the step's environment (one JSON line) and the code archive from stdin, unpack it, then
+# replace itself with the step. The container is created and started before the submission has
+# its MLflow run ids (feed() sends them), and `docker inspect` shows none of that environment
+# (tracking credentials included). A cut stream (the submitter died while sending) fails the step
+# with the reason: it never runs half the code.
+BOOT = """import json, os, sys, tarfile
+work, out, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+stdin = sys.stdin.buffer
+try:
+    env = json.loads(stdin.readline() or b"null")
+    if not isinstance(env, dict):
+        raise ValueError("nothing was sent")
+    os.makedirs(out, exist_ok=True)
+    with tarfile.open(fileobj=stdin, mode="r|") as code:
+        code.extractall(work, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+except Exception as exc:
+    sys.exit("expenv: the step's code could not be unpacked in %s: %s" % (work, exc))
+os.chdir(work)
+os.execvpe(argv[0], argv, {**os.environ, **env})
+"""
+CODE_SEND_TIMEOUT = 300.0
 FALLBACK_USER = (1000, 1000)
 log = logging.getLogger(__name__)
 ENGINE_LOST_SECONDS = 600   # a step whose engine stays away longer fails (a restart takes less)
@@ -42,7 +68,6 @@ def memory_bytes(size: str) -> int:
 # What a submitting process (the daemon) learnt of an image id (immutable: its content names it)
 # and of the engine, so each submission does not ask again.
 _IMAGE_FACTS: dict[str, dict[str, Any]] = {}
-_USER_IDS: dict[tuple[str, str], tuple[int, int]] = {}
 _CLIENTS: dict[str, Any] = {}
 
 
@@ -85,29 +110,6 @@ def prepare_docker(image: str, image_id: str | None) -> dict[str, Any]:
     return dict(facts)
 
 
-def _passwd_ids(api, container_id: str, user: str) -> tuple[int, int]:
-    """uid:gid of the image's user (a name is looked up in the image's /etc/passwd)."""
-    name, _, group = user.partition(":")
-    if name.isdigit():
-        return int(name), int(group) if group.isdigit() else int(name)
-    stream, _ = api.get_archive(container_id, "/etc/passwd")
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-        member = archive.getmembers()[0]
-        text = archive.extractfile(member).read().decode()
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) > 3 and fields[0] == name:
-            return int(fields[2]), int(fields[3])
-    return FALLBACK_USER
-
-
-def _code_for(code: str, ids: tuple[int, int]) -> bytes:
-    """The run's code archive under /workspace, owned by uid:gid, with the outputs folder."""
-    from expenv.services.pipelines.source import owned_by
-
-    return owned_by(Path(code), ids[0], ids[1], WORKDIR.strip("/"), extra_dirs=(".expenv-outputs",))
-
-
 class ContainerSteps:
     """StepExecutor: one container per step, removed once its log and outputs are saved."""
 
@@ -116,6 +118,8 @@ class ContainerSteps:
         self._client = None
         self._streams: dict[str, threading.Thread] = {}
         self._unremoved: list[dict[str, Any]] = []   # containers cleanup could not reach (engine away)
+        self._created: dict[str, dict[str, Any]] = {}   # step name: started, not fed yet (create_started)
+        self._stdin: dict[str, Any] = {}   # container id: its stdin (an attach socket) until feed()
 
     @property
     def client(self):
@@ -129,15 +133,32 @@ class ContainerSteps:
         return resources
 
     def launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
-        """Create the step's container, copy the code in and start it (the submitter may do this
-        while the driver process starts, see driver.prestart); its resources."""
+        """Start the step's container (or take the one create_started made for it) and feed it its
+        environment and code (the submitter may do this while the driver process starts, see
+        driver.prestart); its resources."""
+        if step.name not in self._created:
+            self.create_started(step, argv)
+        resources = self._created.pop(step.name)
         try:
-            return self._launch(step, argv, env)
+            self.feed(resources, env)
+        except Exception:
+            forget_engine()
+            self.cleanup(resources)
+            raise
+        return resources
+
+    def create_started(self, step: StepSpec, argv: list[str]) -> dict[str, Any]:
+        """Create and start the step's container, waiting on stdin for feed(); kept for launch().
+        Needs only the image facts and the labels of the plan, not the run's MLflow ids."""
+        try:
+            resources = self._create_started(step, argv)
         except Exception:
             forget_engine()
             raise
+        self._created[step.name] = resources
+        return resources
 
-    def _launch(self, step: StepSpec, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
+    def _create_started(self, step: StepSpec, argv: list[str]) -> dict[str, Any]:
         plan = self.plan
         user = plan.get("image_user") or ""
         root_user = user.split(":")[0] in ("", "root", "0")
@@ -147,30 +168,51 @@ class ContainerSteps:
         if step.memory:
             limits["mem_limit"] = memory_bytes(step.memory)
         name = self.resources_of(step.name)["name"]
-        known = (plan["image_id"], user)
-        ids = FALLBACK_USER if root_user else _USER_IDS.get(known)
         api = self.client.api
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="expenv-code") as pool:
-            # the code owned by the step's user is packed while the engine creates the container
-            packed = pool.submit(_code_for, plan["code"], ids) if ids else None
-            # the low-level API: the high-level create inspects the new container once more
-            created = api.create_container(
-                plan["image_id"], entrypoint=[argv[0]], command=argv[1:], name=name,
-                environment={**env, "PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
-                working_dir=WORKDIR, labels={**plan["labels"], "expenv.step": step.name},
-                user=f"{FALLBACK_USER[0]}:{FALLBACK_USER[1]}" if root_user else user or None, detach=True,
-                host_config=api.create_host_config(network_mode="host", security_opt=["no-new-privileges"],
-                                                   cap_drop=["ALL"], **limits))
-            resources = {"container": created["Id"], "name": name}
-            try:
-                if packed is None:
-                    ids = _USER_IDS[known] = _passwd_ids(api, created["Id"], user)
-                api.put_archive(created["Id"], "/", packed.result() if packed else _code_for(plan["code"], ids))
-                api.start(created["Id"])
-            except Exception:
-                self.cleanup(resources)
-                raise
+        # the low-level API: the high-level create inspects the new container once more
+        config = api.create_container_config(
+            plan["image_id"], ["-I", "-S", "-c", BOOT, WORKDIR, OUT_DIR, *argv], entrypoint=[argv[0]],
+            environment={"PYTHONUNBUFFERED": "1", **({"HOME": "/tmp"} if root_user else {})},
+            working_dir="/tmp", labels={**plan["labels"], "expenv.step": step.name},
+            user=f"{FALLBACK_USER[0]}:{FALLBACK_USER[1]}" if root_user else user or None, detach=True,
+            stdin_open=True, host_config=api.create_host_config(
+                network_mode="host", security_opt=["no-new-privileges"], cap_drop=["ALL"], **limits))
+        config["StdinOnce"] = True   # the stream's end closes the step's stdin (docker-py leaves it False)
+        created = api.create_container_from_config(config, name)
+        resources = {"container": created["Id"], "name": name}
+        try:
+            self._stdin[created["Id"]] = api.attach_socket(created["Id"], params={"stdin": 1, "stream": 1})
+            api.start(created["Id"])
+        except Exception:
+            self.cleanup(resources)
+            raise
         return resources
+
+    def feed(self, resources: dict[str, Any], env: dict[str, str]) -> None:
+        """The step's environment and the code archive to its started container, then stdin's end."""
+        import json
+        import shutil
+        import socket
+
+        stdin = self._stdin.pop(resources["container"])
+        sock = getattr(stdin, "_sock", stdin)   # docker-py hands a SocketIO over the hijacked connection
+        try:
+            sock.settimeout(CODE_SEND_TIMEOUT)
+            with open(self.plan["code"], "rb") as archive, sock.makefile("wb") as out:
+                out.write(json.dumps(env).encode() + b"\n")
+                shutil.copyfileobj(archive, out, 1 << 20)
+            sock.shutdown(socket.SHUT_WR)
+        finally:
+            _close(stdin)
+
+    def discard_created(self) -> None:
+        """Remove the containers create_started made that were never fed (a refused submission)."""
+        for resources in list(self._created.values()):
+            stdin = self._stdin.pop(resources["container"], None)
+            if stdin is not None:
+                _close(stdin)
+            self.cleanup(resources)
+        self._created.clear()
 
     def resources_of(self, step_name: str) -> dict[str, Any]:
         """The resources of a step's container, by its name (what a driver finds without a record)."""
@@ -178,22 +220,24 @@ class ContainerSteps:
         return {"container": name, "name": name}
 
     def attach(self, resources: dict[str, Any], log_path: Path) -> None:
-        """Copy the started container's output (all of it, from its start) to the step's log file."""
-        stream = self.client.api.logs(resources["container"], stream=True, follow=True)
+        """Copy the started container's output (all of it, from its start) to the step's log file.
+        On a local engine (a unix socket) without the docker SDK: a driver adopting the submitter's
+        step follows its log before that import (a few tenths of a second) is done."""
+        socket_path = _unix_socket()
+        stream = log_stream(socket_path, resources["container"]) if socket_path else \
+            self.client.api.logs(resources["container"], stream=True, follow=True)
         thread = threading.Thread(target=self._copy_logs, args=(stream, log_path), daemon=True)
         thread.start()
         self._streams[resources["container"]] = thread
 
     def _copy_logs(self, stream, log_path: Path) -> None:
-        from docker.errors import APIError, NotFound
-
-        with open(log_path, "ab") as log:
+        with open(log_path, "ab") as out:
             try:
                 for chunk in stream:
-                    log.write(chunk)
-                    log.flush()
-            except (APIError, NotFound, OSError):
-                pass
+                    out.write(chunk)
+                    out.flush()
+            except Exception as exc:  # noqa: BLE001 - the stream broke (engine gone): wait() says what happened
+                log.debug("the log stream of %s ended: %s", log_path.parent.parent.name, exc)
 
     def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]:
         from docker.errors import NotFound
@@ -304,6 +348,79 @@ class ContainerSteps:
             log.warning("cannot reach the Docker engine to clean up container %s: %s", resources.get("name"), exc)
             return False
         return True
+
+
+def _close(stdin) -> None:
+    """Close an attach socket for good (its SocketIO wrapper holds the descriptor open otherwise)."""
+    import socket
+
+    sock = getattr(stdin, "_sock", stdin)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:   # closed by the engine already
+        pass
+    stdin.close()
+    sock.close()
+
+
+def _unix_socket() -> str | None:
+    """The local engine's socket path (DOCKER_HOST unix://..., or the default), else None."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return host[len("unix://"):] if host.startswith("unix://") else None
+
+
+def log_stream(socket_path: str, container: str):
+    """A container's output from its start, followed (GET /containers/ID/logs?follow=1): the
+    payloads of the engine's multiplexed frames (a step has no TTY), over plain HTTP/1.1 on the
+    engine's unix socket. Raises when the engine refuses (no such container)."""
+    import socket
+    from urllib.parse import quote
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(socket_path)
+    sock.sendall(f"GET /containers/{quote(container)}/logs?follow=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                 "Host: docker\r\n\r\n".encode())
+    body = sock.makefile("rb")
+    status = body.readline()
+    headers = []
+    while (line := body.readline()) not in (b"\r\n", b"\n", b""):
+        headers.append(line.decode("latin-1").strip().lower())
+    if b" 200 " not in status:
+        sock.close()
+        raise OSError(f"the engine refused the log of {container}: {status.decode('latin-1').strip()}")
+    sock.settimeout(None)   # a step may print nothing for hours
+    return _frames(_chunks(body) if "transfer-encoding: chunked" in headers else iter(lambda: body.read1(65536), b""),
+                   sock)
+
+
+def _chunks(body):
+    """The data of an HTTP/1.1 chunked body."""
+    while True:
+        size = int(body.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return
+        data = body.read(size)
+        yield data
+        if len(data) < size:   # cut short: the engine went
+            return
+        body.readline()   # the chunk's CRLF
+
+
+def _frames(data, sock):
+    """The payloads of the engine's multiplexed stream: [stream, 0, 0, 0, size (4 bytes, big-endian)] payload."""
+    buffer = b""
+    try:
+        for piece in data:
+            buffer += piece
+            while len(buffer) >= 8:
+                size = int.from_bytes(buffer[4:8], "big")
+                if len(buffer) < 8 + size:
+                    break
+                yield buffer[8:8 + size]
+                buffer = buffer[8 + size:]
+    finally:
+        sock.close()
 
 
 def _remove(container) -> None:

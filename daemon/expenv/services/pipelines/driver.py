@@ -167,10 +167,6 @@ def _adopt_prestarted(store: RunStore, run_id: str, plan: dict[str, Any], execut
     name = plan.get(PRESTART)
     if not name:
         return None
-    try:
-        executor.client   # meanwhile, connect to the engine the step's log is read from
-    except Exception:  # noqa: BLE001 - attach or start says what is wrong
-        pass
     # Blocks until the submitter closes our stdin: once it tried, or at once when it dies (the kernel
     # closes the pipe then): no polling, and no time limit of ours (its engine calls have theirs).
     told = sys.stdin.buffer.read()

@@ -27,6 +27,29 @@ class DrivenRunner:
     def __init__(self, store: RunStore, backend: str):
         self.store = store
         self.backend = backend
+        self._early = None   # docker: the executor holding the first step's container (start_early)
+
+    def start_early(self, spec: PipelineSpec, run: PipelineRun, image: str, image_digest: str | None,
+                    labels: dict[str, str]) -> None:
+        """docker: create and start the first step's container while the submission is still being
+        checked and its MLflow runs opened (it waits for its environment and code, fed at submit();
+        discard_early() removes it when the submission is refused)."""
+        if self.backend != "docker" or not spec.steps:
+            return
+        from expenv.services.pipelines.docker import ContainerSteps, prepare_docker
+
+        extra = prepare_docker(image, image_digest)
+        first = spec.steps[0]
+        executor = ContainerSteps({**extra, "run_id": run.id, "labels": labels})
+        executor.create_started(first, step_command(first, run.params.get(first.name, {}), extra["python"],
+                                                    extra["out_dir"]))
+        self._early = executor
+
+    def discard_early(self) -> None:
+        """The submission was refused: the early container goes."""
+        early, self._early = self._early, None
+        if early is not None:
+            early.discard_created()
 
     def _plan(self, spec: PipelineSpec, run: PipelineRun, context: SubmitContext) -> dict[str, Any]:
         run_dir = self.store.run_dir(run.id)
@@ -59,8 +82,10 @@ class DrivenRunner:
             r.resources.setdefault("driver_pidns", driver.pid_namespace())
 
         if plan.get(driver.PRESTART):   # one ledger write for the driver's pid and the started step
+            executor, self._early = self._early or driver.executor_for(plan), None
+            executor.plan = plan
             try:
-                return driver.prestart(self.store, run.id, plan, driver.executor_for(plan), started)
+                return driver.prestart(self.store, run.id, plan, executor, started)
             finally:
                 driver.release(proc)
         return self.store.update(run.id, started)

@@ -4,6 +4,7 @@ Plain Python used by the CLI and the LSP alike; the runner is chosen by the targ
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from expenv.services.pipelines.runners import runner_for
 from expenv.services.pipelines.store import RunStore
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 # What a production-like submission compares the image with: the kernel (a notebook user) or the lock (CI).
 PARITY_SIDES = ("kernel", "lock")
@@ -84,9 +86,12 @@ class PipelineService:
                           params=resolved, created_at=time.time(), production_like=tgt.is_production_like,
                           steps=[StepRun(s.name) for s in spec.steps], rerun_of=_rerun.id if _rerun else None)
         run_dir = self.store.run_dir(run.id)
+        runner = None
         try:
-            code, uri, tags = self._prepare(spec, tgt, run, allow_drift, say, _rerun, parity)
+            runner = runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
+            code, uri, tags = self._prepare(spec, tgt, run, allow_drift, say, _rerun, parity, runner)
         except BaseException:
+            _discard_early(runner)
             shutil.rmtree(run_dir, ignore_errors=True)   # a refused submission leaves nothing behind
             raise
         self.store.create(run)
@@ -100,26 +105,29 @@ class PipelineService:
                 patch = self.store.run_dir(_rerun.id if _rerun else run.id) / "patch.diff"
                 pool.submit(log_artifact, uri, run.mlflow_run_id, patch, "expenv")
             try:
-                return runner_for(tgt, self.store).submit(spec, run, context)
+                return runner.submit(spec, run, context)
             except Exception as exc:
                 from expenv.services.pipelines.driver import _finish_run
 
                 _finish_run(self.store, run.id, uri, "FAILED", f"submission failed: {redact(str(exc))}")
+                _discard_early(runner)
                 raise
 
     def _prepare(self, spec: PipelineSpec, tgt: TargetSection, run: PipelineRun, allow_drift: bool,
-                 say: Progress, rerun: PipelineRun | None, parity: str = "kernel") -> tuple[Path, str, dict[str, str]]:
+                 say: Progress, rerun: PipelineRun | None, parity: str, runner) -> tuple[Path, str, dict[str, str]]:
         """The checks and decisions before a run is recorded: code, gates, image, MLflow runs;
         (the code archive, the tracking URI, the run's tags)."""
         from expenv.services.pipelines.tracking import open_runs
 
         say("pinning the code to a git commit, resolving the image and the tracking server")
         # The lookups do not depend on each other (git, the engine, MLflow, the parity check): they run
-        # at once, and their refusals are raised in this order.
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="expenv-submit") as pool:
+        # at once, and their refusals are raised in this order. Meanwhile a runner that can (docker)
+        # starts the first step's container, which waits for its environment and code.
+        with ThreadPoolExecutor(max_workers=5, thread_name_prefix="expenv-submit") as pool:
             pinned = pool.submit(self._pin, tgt, run, rerun)
             image = pool.submit(checks.resolve_image, self.config, tgt, rerun)
             tracking = pool.submit(self._tracking, tgt)
+            early = pool.submit(_start_early, runner, spec, run, image, self._labels(spec, run))
             if tgt.is_production_like:
                 gate = checks.check_lock_parity if parity == "lock" else checks.check_parity
                 drift = pool.submit(gate, self.config, tgt, allow_drift)
@@ -130,7 +138,7 @@ class PipelineService:
                 run.drift = drift.result()
             run.image, run.image_digest = image.result()
             uri, api = tracking.result()
-        runner_for(tgt, self.store)   # a backend that cannot load refuses before MLflow has runs
+            early.result()
         tags = self._tags(spec, run)
         parent, children, url = open_runs(api, self.config.project.name, spec, run, tags)
         run.mlflow_run_id, run.mlflow_url = parent, url
@@ -180,6 +188,10 @@ class PipelineService:
             tags["expenv.parity.drift"] = "; ".join(run.drift)[:4000]
         return tags
 
+    def _labels(self, spec: PipelineSpec, run: PipelineRun) -> dict[str, str]:
+        return {"app.kubernetes.io/managed-by": "expenv", "expenv.workspace": workspace_label(self.config.root),
+                "expenv.run": run.id, "expenv.pipeline": spec.name}
+
     def _context(self, spec: PipelineSpec, run: PipelineRun, target: TargetSection, code: Path, uri: str,
                  tags: dict[str, str]) -> SubmitContext:
         import json
@@ -190,8 +202,7 @@ class PipelineService:
                "MLFLOW_PARENT_RUN_ID": run.mlflow_run_id or ""}
         step_env = {s.name: {"MLFLOW_RUN_ID": s.mlflow_run_id or "", "EXPENV_STEP": s.name,
                              "EXPENV_RUN_TAGS": json.dumps({**tags, "expenv.step": s.name})} for s in run.steps}
-        labels = {"app.kubernetes.io/managed-by": "expenv", "expenv.workspace": workspace_label(self.config.root),
-                  "expenv.run": run.id, "expenv.pipeline": spec.name}
+        labels = self._labels(spec, run)
         return SubmitContext(root=self.config.root, target=target, commit=run.commit or "", code=code,
                              run_dir=self.store.run_dir(run.id), image=run.image, image_digest=run.image_digest,
                              tracking_uri=uri, experiment=self.config.project.name, env=env, step_env=step_env,
@@ -267,3 +278,28 @@ class PipelineService:
         tags = self._tags(spec, run)
         context = self._context(spec, run, tgt, self.store.run_dir(run.id) / "code.tar", uri, tags)
         return runner_for(tgt, self.store).render(spec, run, context)
+
+
+def _start_early(runner, spec: PipelineSpec, run: PipelineRun, image, labels: dict[str, str]) -> None:
+    """The runner's early start of the first step (docker), once the image is resolved; a failure
+    here only means the step starts the usual way, where its error is reported."""
+    start = getattr(runner, "start_early", None)
+    if start is None:
+        return
+    try:
+        ref, digest = image.result()
+    except Exception:  # noqa: BLE001 - resolve_image's refusal is raised by _prepare
+        return
+    try:
+        start(spec, run, ref, digest, labels)
+    except Exception as exc:  # noqa: BLE001 - the driver or prestart starts it and says what is wrong
+        log.debug("the first step of %s could not start early: %s", run.id, redact(str(exc)))
+
+
+def _discard_early(runner) -> None:
+    discard = getattr(runner, "discard_early", None)
+    if discard is not None:
+        try:
+            discard()
+        except Exception as exc:  # noqa: BLE001 - a refusal stays the error the user sees
+            log.warning("could not remove the early-started step container: %s", redact(str(exc)))

@@ -91,20 +91,3 @@ def _plain(member: tarfile.TarInfo) -> tarfile.TarInfo | None:
     member.uid = member.gid = 0
     member.uname = member.gname = ""
     return member
-
-
-def owned_by(archive: Path, uid: int, gid: int, prefix: str, extra_dirs: tuple[str, ...] = ()) -> bytes:
-    """The archive re-rooted under `prefix` and owned by uid:gid (what a step's user can write),
-    with empty `extra_dirs` (for outputs) added."""
-    buffer = io.BytesIO()
-    with tarfile.open(archive) as src, tarfile.open(fileobj=buffer, mode="w") as out:
-        for name in (prefix, *(f"{prefix}/{d}" for d in extra_dirs)):
-            folder = tarfile.TarInfo(name)
-            folder.type, folder.mode, folder.uid, folder.gid = tarfile.DIRTYPE, 0o755, uid, gid
-            out.addfile(folder)
-        for member in src.getmembers():
-            data = src.extractfile(member) if member.isfile() else None
-            member.name = f"{prefix}/{member.name.removeprefix('./')}".rstrip("/")
-            member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""
-            out.addfile(member, data)
-    return buffer.getvalue()
