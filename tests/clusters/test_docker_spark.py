@@ -6,12 +6,10 @@ builds the engine image derived from it once (cached by its recipe afterwards)."
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.clusters.conftest import assert_spark_connect_queries_raw_data, expenv, ledger_ids, port_open, ports_of, \
-    wait_until
+from tests.clusters.conftest import assert_an_orphan_once_its_ledger_entry_is_lost, \
+    assert_spark_connect_queries_raw_data, expenv, ledger_ids, port_open, ports_of, wait_until
 from tests.clusters.test_docker_dask import PROD_TAG, docker_setup  # noqa: F401 - the module fixture
 from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
 
@@ -93,15 +91,7 @@ def test_a_server_the_ledger_lost_is_an_orphan_and_down_leaves_no_container_nor_
                                                                                       docker_client):
     ports = ports_of(spark_cluster)
     assert ports and all(port_open(p) for p in ports)
-    ledger = workspace / ".expenv" / "ledger.json"   # its entry is lost (edited by hand, a crash)
-    data = json.loads(ledger.read_text())
-    data["entries"] = [e for e in data["entries"] if e["id"] != spark_cluster["id"]]
-    ledger.write_text(json.dumps(data))
-    listing = expenv("cluster", "ls", "--json", "-w", str(workspace))
-    assert spark_cluster["id"] in listing["orphans"]
-    orphan = next(c for c in listing["clusters"] if c["id"] == spark_cluster["id"])
-    assert (orphan["status"], orphan["kind"], orphan["address"], orphan["dashboard_url"]) == \
-        ("orphan", "spark", spark_cluster["address"], spark_cluster["dashboard_url"])
+    assert_an_orphan_once_its_ledger_entry_is_lost(workspace, spark_cluster)
     expenv("cluster", "down", spark_cluster["id"], "--json", "-w", str(workspace))
     assert not _containers(docker_client, spark_cluster["id"])
     wait_until(lambda: not [p for p in ports if port_open(p)], 30, f"ports {ports} to close")
