@@ -47,10 +47,10 @@ def _workspace(tmp: Path) -> Path:
     text = re.sub(r'production_image = "[^"]*"', f'production_image = "{PROD_TAG}"', config.read_text())
     config.write_text(text + CONFIG)
     (root / "noop.py").write_text(NOOP)
+    build_production(root, PROD_TAG)   # writes the lock: committed with the rest, so no run ships a patch
     git = ["git", "-C", str(root), "-c", "user.email=b@example.org", "-c", "user.name=bench"]
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
         subprocess.run([*git, *args], check=True)
-    build_production(root, PROD_TAG)
     return root
 
 
