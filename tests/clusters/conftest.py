@@ -171,10 +171,9 @@ def use_python(root: Path, profile: str, python: Path) -> None:
     """Point a profile of the workspace's expenv.toml at `python` (its `options.python`), as a user would."""
     config = root / "expenv.toml"
     text = config.read_text()
-    line = f'options = {{ python = "{python}" }}\n'
-    if line not in text:
-        header = f"[clusters.{profile}]\n"
-        assert header in text, f"no {header.strip()} in {config}"
+    header, line = f"[clusters.{profile}]\n", f'options = {{ python = "{python}" }}\n'
+    assert header in text, f"no {header.strip()} in {config}"
+    if header + line not in text:
         config.write_text(text.replace(header, header + line, 1))
 
 
@@ -241,3 +240,35 @@ def assert_an_orphan_once_its_ledger_entry_is_lost(root: Path, cluster: dict[str
     assert (orphan["status"], orphan["kind"], orphan["address"], orphan["dashboard_url"]) == \
         ("orphan", cluster["kind"], cluster["address"], cluster["dashboard_url"])
     return orphan
+
+
+def docker_containers(client, cluster_id: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"expenv.cluster={cluster_id}"})
+
+
+def launch_in_docker(root: Path, client, profile: str):
+    """A module fixture's body: `cluster up PROFILE` (the first may build an engine image), the
+    cluster yielded, then `down` with no container of it left."""
+    cluster = expenv("cluster", "up", profile, "--json", "-w", str(root), timeout=1800)
+    yield cluster
+    if cluster["id"] in ledger_ids(root):
+        expenv("cluster", "down", cluster["id"], "--json", "-w", str(root))
+    assert not docker_containers(client, cluster["id"])
+
+
+def kill_a_worker_container_then_scale_back(client, root: Path, cluster: dict[str, Any]) -> dict[str, Any]:
+    """Kill one worker container: `ls` must show it lost (one alive), and `scale` back to 2 must
+    replace it; returns what `ls` showed and the killed container's id."""
+    worker = next(c for c in docker_containers(client, cluster["id"]) if c.labels["expenv.role"] == "worker")
+    worker.kill()
+
+    def lost():
+        listing = expenv("cluster", "ls", "--json", "-w", str(root))
+        found = next(c for c in listing["clusters"] if c["id"] == cluster["id"])
+        return found if found["workers_lost"] == 1 else None
+
+    shown = wait_until(lost, 90, "the killed worker container to be shown lost")
+    assert shown["workers_alive"] == 1
+    scaled = expenv("cluster", "scale", cluster["id"], "2", "--json", "-w", str(root), timeout=600)
+    assert (scaled["workers_alive"], scaled["workers_lost"]) == (2, 0)
+    return {**shown, "killed": worker.id}
