@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def test_attach_checks_the_client_python_against_the_cluster(ray_cluster, cluste
 
 
 def test_a_client_process_computes_over_the_raw_data_on_the_cluster(ray_cluster, cluster_example, ray_python):
+    before = time.time()
     result = assert_ray_computes_over_raw_data(ray_python, ray_cluster, cluster_example, more="""
 @ray.remote
 def told():
@@ -87,6 +89,10 @@ result["told"] = ray.get(told.remote())
 """)
     # The tasks ran in the cluster's processes, told the workspace's run context.
     assert result["told"] == [ray_cluster["id"], "churn"]
+    # The client's session counts as use: the idle deadline moved on from it (launch and attach were before).
+    listing = expenv("cluster", "ls", "--json", "-w", str(cluster_example))
+    listed = next(c for c in listing["clusters"] if c["id"] == ray_cluster["id"])
+    assert listed["expires_at"] >= before + 3600   # the profile's idle_timeout
 
 
 def test_ls_shows_it_running_with_its_dashboard_and_scale_says_why_it_cannot(ray_cluster, cluster_example):

@@ -203,7 +203,10 @@ class DockerClusters:
             except Exception:   # a server that does not answer is not in use
                 return None
         if handle.kind == "ray":
-            return docker_ray.local_ray.last_activity(handle)
+            try:
+                return docker_ray.local_ray.last_activity(handle)
+            except Exception:   # a head that does not answer is not in use
+                return None
         try:
             idle_since = ask_scheduler(handle.address, "check_idle")
         except Exception:

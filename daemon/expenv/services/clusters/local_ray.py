@@ -176,4 +176,11 @@ def scale(context: BackendContext, handle: ClusterHandle, workers: int) -> Clust
 
 
 def last_activity(handle: ClusterHandle) -> float | None:
-    return None
+    """Now while a client is connected (its driver job runs), else when the last one left."""
+    import time
+
+    jobs = dashboard_api(_port(handle, "dashboard_port", handle.dashboard_url), "api/jobs/")
+    if any(job.get("status") in ("RUNNING", "PENDING") for job in jobs):
+        return time.time()
+    stamps = [max(job.get("start_time") or 0, job.get("end_time") or 0) for job in jobs]
+    return max(stamps) / 1000 if any(stamps) else None
