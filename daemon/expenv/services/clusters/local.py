@@ -50,6 +50,7 @@ class LocalClusters:
         records = process_records(handle)
         live = [r for r in records if processes.alive(r)]
         if not live:
+            self._cleanup(handle)   # gone on its own (killed, crashed): its files go too, as at `down`
             return handle.with_status("stopped", "none of its processes runs any more")
         return self._engine(handle.kind).inspect(handle, live)
 
@@ -86,6 +87,11 @@ class LocalClusters:
         if any(processes.alive(r) for r in records):
             raise ClusterError(f"some processes of {handle.id} did not stop: "
                                f"{[r['pid'] for r in records if processes.alive(r)]}")
+        self._cleanup(handle)
+
+    def _cleanup(self, handle: ClusterHandle) -> None:
+        """What the engine left outside the cluster's folder (Ray's scratch), once nothing of it runs."""
+        engine = self._engine(handle.kind) if handle.kind in ENGINES else None
         if hasattr(engine, "cleanup"):
             engine.cleanup(handle)
 
