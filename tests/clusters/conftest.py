@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 EXPENV = [sys.executable, "-m", "expenv"]
+REPO = Path(__file__).resolve().parents[2]
+# The Python with Ray that `make ray-venv` (part of `make test`'s setup) installs: .venv has no ray.
+RAY_PYTHON = Path(os.environ.get("EXPENV_TOOLS") or REPO / ".expenv" / "tools") / "ray-venv" / "bin" / "python"
 
 
 def expenv(*args: str, cwd: Path | None = None, timeout: float = 300, check: bool = True) -> Any:
@@ -154,3 +157,118 @@ print(json.dumps(result))
     assert result["sessions"] == sum(table.column("sessions").to_pylist())
     assert result["customers"] == pq.read_metadata(customers).num_rows
     return result
+
+
+@pytest.fixture(scope="session")
+def ray_python() -> Path:
+    """The Ray client's Python (`make ray-venv`): ray[default], pandas and pyarrow."""
+    if not RAY_PYTHON.exists():
+        pytest.fail(f"no Python with Ray at {RAY_PYTHON}: run `make ray-venv` (part of `make test`)")
+    return RAY_PYTHON
+
+
+def use_python(root: Path, profile: str, python: Path) -> None:
+    """Point a profile of the workspace's expenv.toml at `python` (its `options.python`), as a user would."""
+    config = root / "expenv.toml"
+    text = config.read_text()
+    header, line = f"[clusters.{profile}]\n", f'options = {{ python = "{python}" }}\n'
+    assert header in text, f"no {header.strip()} in {config}"
+    if header + line not in text:
+        config.write_text(text.replace(header, header + line, 1))
+
+
+def run_ray_client(python: Path, cluster: dict[str, Any], code: str, timeout: float = 300) -> Any:
+    """A client process of the Ray venv runs the cell the launch returned (`ray.init("ray://...")`),
+    then `code`, which prints one JSON line; returns it parsed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPENV_", "RAY_"))}
+    result = subprocess.run([str(python), "-c", cluster["cell"] + "\n" + code], capture_output=True, text=True,
+                            timeout=timeout, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def assert_ray_computes_over_raw_data(python: Path, cluster: dict[str, Any], root: Path, more: str = "") -> dict:
+    """Ray tasks on the cluster read the example's raw data (the customers file, and one task per
+    usage file); the figures must match pyarrow's reading of the same files. `more` may add keys
+    to the printed `result`; the result is returned."""
+    import pyarrow.parquet as pq
+
+    customers, usage = root / "data" / "raw" / "customers.parquet", root / "data" / "raw" / "usage"
+    files = sorted(str(p) for p in usage.rglob("*.parquet"))
+    result = run_ray_client(python, cluster, f"""
+import json, os, socket
+
+@ray.remote
+def customers(path):
+    import pandas as pd
+    frame = pd.read_parquet(path)
+    return len(frame), int(frame["age"].sum()), os.getpid()
+
+@ray.remote
+def usage(path):
+    import pyarrow.parquet as pq
+    table = pq.read_table(path, columns=["sessions"])
+    return table.num_rows, int(sum(table.column("sessions").to_pylist())), os.getpid()
+
+rows, ages, pid = ray.get(customers.remote({str(customers)!r}))
+parts = ray.get([usage.remote(f) for f in {files!r}])
+result = {{"customers": rows, "ages": ages, "usage_rows": sum(p[0] for p in parts),
+          "sessions": sum(p[1] for p in parts), "pids": sorted({{pid, *(p[2] for p in parts)}}),
+          "client_pid": os.getpid()}}
+{more}
+print(json.dumps(result))
+""")
+    table, people = pq.read_table(usage), pq.read_table(customers)
+    assert result["customers"] == people.num_rows
+    assert result["ages"] == sum(people.column("age").to_pylist())
+    assert result["usage_rows"] == table.num_rows and len(files) > 1
+    assert result["sessions"] == sum(table.column("sessions").to_pylist())
+    assert result["client_pid"] not in result["pids"]   # the tasks ran on the cluster, not in the client
+    return result
+
+
+def assert_an_orphan_once_its_ledger_entry_is_lost(root: Path, cluster: dict[str, Any]) -> dict[str, Any]:
+    """Drop the cluster's ledger entry (edited by hand, a crash): `ls` finds it running by its
+    labels, lists it as an orphan with its address and dashboard, and returns that listing."""
+    ledger = root / ".expenv" / "ledger.json"
+    data = json.loads(ledger.read_text())
+    data["entries"] = [e for e in data["entries"] if e["id"] != cluster["id"]]
+    ledger.write_text(json.dumps(data))
+    listing = expenv("cluster", "ls", "--json", "-w", str(root))
+    assert cluster["id"] in listing["orphans"]
+    orphan = next(c for c in listing["clusters"] if c["id"] == cluster["id"])
+    assert (orphan["status"], orphan["kind"], orphan["address"], orphan["dashboard_url"]) == \
+        ("orphan", cluster["kind"], cluster["address"], cluster["dashboard_url"])
+    return orphan
+
+
+def docker_containers(client, cluster_id: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"expenv.cluster={cluster_id}"})
+
+
+def launch_in_docker(root: Path, client, profile: str):
+    """A module fixture's body: `cluster up PROFILE` (the first may build an engine image), the
+    cluster yielded, then `down` with no container of it left."""
+    cluster = expenv("cluster", "up", profile, "--json", "-w", str(root), timeout=1800)
+    yield cluster
+    if cluster["id"] in ledger_ids(root):
+        expenv("cluster", "down", cluster["id"], "--json", "-w", str(root))
+    assert not docker_containers(client, cluster["id"])
+
+
+def kill_a_worker_container_then_scale_back(client, root: Path, cluster: dict[str, Any]) -> dict[str, Any]:
+    """Kill one worker container: `ls` must show it lost (one alive), and `scale` back to 2 must
+    replace it; returns what `ls` showed and the killed container's id."""
+    worker = next(c for c in docker_containers(client, cluster["id"]) if c.labels["expenv.role"] == "worker")
+    worker.kill()
+
+    def lost():
+        listing = expenv("cluster", "ls", "--json", "-w", str(root))
+        found = next(c for c in listing["clusters"] if c["id"] == cluster["id"])
+        return found if found["workers_lost"] == 1 else None
+
+    shown = wait_until(lost, 90, "the killed worker container to be shown lost")
+    assert shown["workers_alive"] == 1
+    scaled = expenv("cluster", "scale", cluster["id"], "2", "--json", "-w", str(root), timeout=600)
+    assert (scaled["workers_alive"], scaled["workers_lost"]) == (2, 0)
+    return {**shown, "killed": worker.id}

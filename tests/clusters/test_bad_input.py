@@ -90,9 +90,14 @@ def test_ray_without_the_extra_says_it_is_optional(workspace):
     import importlib.util
 
     assert importlib.util.find_spec("ray") is None, "this test checks the venv without the optional ray extra"
-    root = workspace('[clusters.r]\nkind = "ray"\n')
+    root = workspace('[clusters.r]\nkind = "ray"\n\n[clusters.rd]\nkind = "ray"\nbackend = "docker"\n'
+                     'image = "churn-prod:latest"\n')
     result = _up(root, "r")
     assert result.returncode == 2 and "ray is not installed" in result.stderr and "expenv[ray]" in result.stderr
+    # Docker Ray runs the client's Ray version: none here, and the error says how to give one.
+    result = _up(root, "rd")
+    assert result.returncode == 2 and "ray is not installed" in result.stderr and "expenv[ray]" in result.stderr
+    assert "options.ray" in result.stderr
     _nothing_recorded_or_running(root)
 
 

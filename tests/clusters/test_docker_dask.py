@@ -12,7 +12,8 @@ import subprocess
 import pyarrow.parquet as pq
 import pytest
 
-from tests.clusters.conftest import EXPENV, assert_nothing_left, expenv, ledger_ids, run_in_notebook, wait_until
+from tests.clusters.conftest import EXPENV, assert_nothing_left, docker_containers, expenv, \
+    kill_a_worker_container_then_scale_back, ledger_ids, run_in_notebook
 from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
 from tests.tracking.conftest import assert_nothing_preset, run_named, server_uri
 
@@ -35,10 +36,6 @@ def docker_setup(cluster_example, docker_client):
     build_base()
     built = build_production(cluster_example, PROD_TAG)
     return cluster_example, built.id
-
-
-def _containers(client, cluster_id):
-    return client.containers.list(all=True, filters={"label": f"expenv.cluster={cluster_id}"})
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +63,14 @@ def docker_cluster(docker_workspace, docker_client, tracked):
     yield cluster
     if cluster["id"] in ledger_ids(docker_workspace):
         expenv("cluster", "down", cluster["id"], "--json", "-w", str(docker_workspace))
-    assert not _containers(docker_client, cluster["id"])
+    assert not docker_containers(docker_client, cluster["id"])
     assert_nothing_left(docker_workspace, cluster)
 
 
 def test_containers_are_labelled_on_host_network_with_raw_data_read_only(docker_cluster, docker_client,
                                                                          docker_workspace, docker_setup):
     image_id = docker_setup[1]
-    containers = _containers(docker_client, docker_cluster["id"])
+    containers = docker_containers(docker_client, docker_cluster["id"])
     assert sorted(c.labels["expenv.role"] for c in containers) == ["scheduler", "worker", "worker"]
     raw = str((docker_workspace / "data" / "raw").resolve())
     for container in containers:
@@ -129,18 +126,7 @@ print(json.dumps({{"in_image": client.submit(task, pure=False).result()}}))
 
 
 def test_a_killed_worker_container_is_shown_lost(docker_cluster, docker_client, docker_workspace):
-    worker = next(c for c in _containers(docker_client, docker_cluster["id"]) if c.labels["expenv.role"] == "worker")
-    worker.kill()
-
-    def lost():
-        listing = expenv("cluster", "ls", "--json", "-w", str(docker_workspace))
-        found = next(c for c in listing["clusters"] if c["id"] == docker_cluster["id"])
-        return found if found["workers_lost"] == 1 else None
-
-    shown = wait_until(lost, 90, "the killed worker container to be shown lost")
-    assert shown["workers_alive"] == 1
-    scaled = expenv("cluster", "scale", docker_cluster["id"], "2", "--json", "-w", str(docker_workspace))
-    assert (scaled["workers_alive"], scaled["workers_lost"]) == (2, 0)
+    kill_a_worker_container_then_scale_back(docker_client, docker_workspace, docker_cluster)
 
 
 def test_engine_down_is_a_clear_error_and_leaves_nothing(docker_workspace):

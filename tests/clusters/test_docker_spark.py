@@ -6,20 +6,15 @@ builds the engine image derived from it once (cached by its recipe afterwards)."
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.clusters.conftest import assert_spark_connect_queries_raw_data, expenv, ledger_ids, port_open, ports_of, \
-    wait_until
+from tests.clusters.conftest import assert_an_orphan_once_its_ledger_entry_is_lost, \
+    assert_spark_connect_queries_raw_data, docker_containers, expenv, launch_in_docker, ledger_ids, port_open, \
+    ports_of, wait_until
 from tests.clusters.test_docker_dask import PROD_TAG, docker_setup  # noqa: F401 - the module fixture
 from tests.docker.conftest import docker_client  # noqa: F401 - the session fixture (fails without an engine)
 
 pytestmark = pytest.mark.timeout(2400)
-
-
-def _containers(client, cluster_id):
-    return client.containers.list(all=True, filters={"label": f"expenv.cluster={cluster_id}"})
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +24,12 @@ def workspace(docker_setup):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def spark_cluster(workspace, docker_client):  # noqa: F811
-    cluster = expenv("cluster", "up", "spark-docker", "--json", "-w", str(workspace), timeout=1800)
-    yield cluster
-    if cluster["id"] in ledger_ids(workspace):
-        expenv("cluster", "down", cluster["id"], "--json", "-w", str(workspace))
-    assert not _containers(docker_client, cluster["id"])
+    yield from launch_in_docker(workspace, docker_client, "spark-docker")
 
 
 def test_the_server_is_a_labelled_container_of_the_production_image_on_loopback(spark_cluster, docker_client,
                                                                                  workspace, docker_setup):
-    (server,) = _containers(docker_client, spark_cluster["id"])
+    (server,) = docker_containers(docker_client, spark_cluster["id"])
     assert server.status == "running"
     labels = server.labels
     assert (labels["app.kubernetes.io/managed-by"], labels["expenv.profile"], labels["expenv.role"],
@@ -93,17 +84,9 @@ def test_a_server_the_ledger_lost_is_an_orphan_and_down_leaves_no_container_nor_
                                                                                       docker_client):
     ports = ports_of(spark_cluster)
     assert ports and all(port_open(p) for p in ports)
-    ledger = workspace / ".expenv" / "ledger.json"   # its entry is lost (edited by hand, a crash)
-    data = json.loads(ledger.read_text())
-    data["entries"] = [e for e in data["entries"] if e["id"] != spark_cluster["id"]]
-    ledger.write_text(json.dumps(data))
-    listing = expenv("cluster", "ls", "--json", "-w", str(workspace))
-    assert spark_cluster["id"] in listing["orphans"]
-    orphan = next(c for c in listing["clusters"] if c["id"] == spark_cluster["id"])
-    assert (orphan["status"], orphan["kind"], orphan["address"], orphan["dashboard_url"]) == \
-        ("orphan", "spark", spark_cluster["address"], spark_cluster["dashboard_url"])
+    assert_an_orphan_once_its_ledger_entry_is_lost(workspace, spark_cluster)
     expenv("cluster", "down", spark_cluster["id"], "--json", "-w", str(workspace))
-    assert not _containers(docker_client, spark_cluster["id"])
+    assert not docker_containers(docker_client, spark_cluster["id"])
     wait_until(lambda: not [p for p in ports if port_open(p)], 30, f"ports {ports} to close")
     assert spark_cluster["id"] not in ledger_ids(workspace)
     listing = expenv("cluster", "ls", "--json", "-w", str(workspace))

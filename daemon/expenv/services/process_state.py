@@ -37,16 +37,30 @@ def group_alive(pgid: int) -> bool:
         return False
     except PermissionError:
         return True
+    if not Path("/proc").is_dir():
+        return True
+    return any(group == pgid for group, _session in _live_members())
+
+
+def session_groups(sid: int) -> set[int]:
+    """The process groups of the session's live members (an engine may put each of its workers in
+    a group of its own, as Ray's raylet does): stopping the session's group alone leaves them."""
+    return {group for group, session in _live_members() if session == sid}
+
+
+def _live_members() -> list[tuple[int, int]]:
+    """(process group, session) of every process of /proc that is not a zombie."""
+    found = []
     proc = Path("/proc")
     if not proc.is_dir():
-        return True
+        return found
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            if fields[0] != "Z":
+                found.append((int(fields[2]), int(fields[3])))
+        except (OSError, IndexError, ValueError):
             continue
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            return True
-    return False
+    return found

@@ -1,5 +1,5 @@
-"""The `docker` backend: a Dask scheduler and workers, or a Spark Connect server (docker_spark.py),
-as containers of the production image.
+"""The `docker` backend: a Dask scheduler and workers, a Spark Connect server (docker_spark.py), or
+a Ray head and worker nodes (docker_ray.py), as containers of the production image.
 
 Containers use host networking and bind 127.0.0.1 only, so the notebook (on the host or in the
 devcontainer, itself on the host network) reaches them at the same address, and they reach the
@@ -19,14 +19,14 @@ from typing import Any
 
 from expenv.domain.clusters import LABEL_CLUSTER, LABEL_WORKSPACE, ClusterError, ClusterHandle, ClusterProfile, \
     cluster_labels, memory_bytes
-from expenv.services.clusters import docker_spark, processes
+from expenv.services.clusters import docker_ray, docker_spark, processes
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline, launched_profile
 from expenv.services.clusters.local_dask import ask_scheduler
 
 LABEL_ROLE = "expenv.role"
 LABEL_KIND = "expenv.kind"
-KINDS = ("dask", "spark")
+KINDS = ("dask", "spark", "ray")
 DASK_MISSING = ("the image {image} has no dask.distributed; add 'dask[distributed]' to the production requirements "
                 "and rebuild it (`expenv images build`)")
 
@@ -51,7 +51,7 @@ def _client():
 
 
 class DockerClusters:
-    """Dask and Spark Connect on the local Docker engine (Ray in containers is not built yet)."""
+    """Dask, Spark Connect and Ray on the local Docker engine."""
 
     def __init__(self, context: BackendContext):
         self.context = context
@@ -61,11 +61,11 @@ class DockerClusters:
     def launch(self, profile: ClusterProfile, cluster_id: str, progress: Progress,
                cancelled: Cancelled) -> ClusterHandle:
         if profile.kind not in KINDS:
-            raise ClusterError(f"kind: the docker backend runs {' and '.join(KINDS)}, not {profile.kind!r}; use "
-                               f"backend = \"local\" for {profile.kind}")
+            raise ClusterError(f"kind: the docker backend runs {', '.join(KINDS)}, not {profile.kind!r}")
         if not profile.image:
             raise ClusterError("image: the docker backend needs an image: set [environment] production_image "
                                "or the profile's image")
+        ray_version = docker_ray.client_ray(profile) if profile.kind == "ray" else ""
         client = _client()
         from expenv.services.images import image_info
 
@@ -77,6 +77,8 @@ class DockerClusters:
         try:
             if profile.kind == "spark":
                 return docker_spark.launch(self, client, profile, handle, progress, cancelled)
+            if profile.kind == "ray":
+                return docker_ray.launch(self, client, profile, handle, ray_version, progress, cancelled)
             return self._launch(client, profile, handle, progress, cancelled)
         except BaseException:
             self.stop(handle)
@@ -117,6 +119,8 @@ class DockerClusters:
             return handle.with_status("stopped", "none of its containers exists any more")
         if handle.kind == "spark":
             return docker_spark.inspect(handle, containers)
+        if handle.kind == "ray":
+            return docker_ray.inspect(handle, containers)
         running = [c for c in containers if c.status == "running"]
         scheduler_up = any(c.labels.get(LABEL_ROLE) == "scheduler" for c in running)
         lost = len([c for c in containers if c.labels.get(LABEL_ROLE) == "worker" and c.status != "running"])
@@ -144,7 +148,8 @@ class DockerClusters:
                                    backend="docker", status="unknown",
                                    address=f"tcp://127.0.0.1:{port}" if port else None,
                                    resources={"containers": [c.id for c in containers]})
-            found.append(docker_spark.discovered(handle, first) if kind == "spark" else handle)
+            found.append(docker_spark.discovered(handle, first) if kind == "spark"
+                         else docker_ray.discovered(handle, first) if kind == "ray" else handle)
         return found
 
     def scale(self, handle: ClusterHandle, workers: int) -> ClusterHandle:
@@ -162,7 +167,15 @@ class DockerClusters:
                 container.remove(force=True)
         else:
             start = max((int(c.labels["expenv.index"]) for c in mine), default=-1) + 1
-            for index in range(start, start + workers - len(running)):
+            added = range(start, start + workers - len(running))
+            if handle.kind == "ray":
+                for index in added:
+                    docker_ray.start_worker(self, client, handle, profile, index)
+                names = [docker_ray.node_name(handle, int(c.labels["expenv.index"])) for c in running[:workers]]
+                docker_ray.wait_workers(handle, names + [docker_ray.node_name(handle, i) for i in added],
+                                        deadline(self.context, profile), lambda: False, lambda _m: None)
+                return self.inspect(handle)
+            for index in added:
                 self._worker(client, handle, profile, index)
 
             def ready() -> bool:
@@ -188,6 +201,11 @@ class DockerClusters:
             try:
                 return docker_spark.local_spark.last_activity(handle)
             except Exception:   # a server that does not answer is not in use
+                return None
+        if handle.kind == "ray":
+            try:
+                return docker_ray.local_ray.last_activity(handle)
+            except Exception:   # a head that does not answer is not in use
                 return None
         try:
             idle_since = ask_scheduler(handle.address, "check_idle")
@@ -216,8 +234,9 @@ class DockerClusters:
         workspace's run context in its environment, no capabilities)."""
         labels = {**cluster_labels(self.context.workspace_label, handle.id, profile.name), LABEL_ROLE: role,
                   LABEL_KIND: handle.kind, "expenv.port": str(handle.resources["port"])}
-        if "ui_port" in handle.resources:
-            labels["expenv.ui_port"] = str(handle.resources["ui_port"])
+        for key in ("ui_port", "client_port", "dashboard_port"):   # found again without the ledger
+            if key in handle.resources:
+                labels[f"expenv.{key}"] = str(handle.resources[key])
         name = f"expenv-{handle.id}-{role}" + (f"-{index}" if index is not None else "")
         limits = dict(limits or {})
         if role == "worker":

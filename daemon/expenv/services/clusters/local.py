@@ -1,7 +1,8 @@
 """The `local` backend: engines as real processes on this machine, detached from their launcher.
 
 Each kind has its own module (local_dask, local_spark, local_ray) with `launch`, `inspect`,
-`scale` and `last_activity`; stopping and finding processes is the same for all of them.
+`scale` and `last_activity` (and, when it leaves files outside the cluster's folder, `cleanup`);
+stopping and finding processes is the same for all of them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class LocalClusters:
         records = process_records(handle)
         live = [r for r in records if processes.alive(r)]
         if not live:
+            self._cleanup(handle)   # gone on its own (killed, crashed): its files go too, as at `down`
             return handle.with_status("stopped", "none of its processes runs any more")
         return self._engine(handle.kind).inspect(handle, live)
 
@@ -56,10 +58,12 @@ class LocalClusters:
         found = []
         for cluster_id, records in processes.labelled(workspace_label).items():
             first = records[0]
-            found.append(ClusterHandle(id=cluster_id, profile=first["profile"], kind=first["kind"], backend="local",
-                                       status="unknown", started_at=min(r["started"] for r in records),
-                                       address=self._recorded_address(cluster_id),
-                                       resources={"processes": records}))
+            handle = ClusterHandle(id=cluster_id, profile=first["profile"], kind=first["kind"], backend="local",
+                                   status="unknown", started_at=min(r["started"] for r in records),
+                                   address=self._recorded_address(cluster_id), resources={"processes": records})
+            if handle.kind == "ray":
+                handle = self._engine("ray").discovered(handle, self.context.logs_dir() / cluster_id)
+            found.append(handle)
         return found
 
     def _recorded_address(self, cluster_id: str) -> str | None:
@@ -78,10 +82,18 @@ class LocalClusters:
         records = process_records(handle)
         # Processes the ledger did not hear of (a launcher killed mid-way) carry the cluster id too.
         records += processes.labelled(self.context.workspace_label).get(handle.id, [])
-        processes.stop(records)
+        engine = self._engine(handle.kind) if handle.kind in ENGINES else None
+        processes.stop(records, leader_first=getattr(engine, "STOP_LEADER_FIRST", 0.0))
         if any(processes.alive(r) for r in records):
             raise ClusterError(f"some processes of {handle.id} did not stop: "
                                f"{[r['pid'] for r in records if processes.alive(r)]}")
+        self._cleanup(handle)
+
+    def _cleanup(self, handle: ClusterHandle) -> None:
+        """What the engine left outside the cluster's folder (Ray's scratch), once nothing of it runs."""
+        engine = self._engine(handle.kind) if handle.kind in ENGINES else None
+        if hasattr(engine, "cleanup"):
+            engine.cleanup(handle)
 
     def render(self, profile: ClusterProfile, cluster_id: str) -> list[dict]:
         return []

@@ -61,29 +61,45 @@ def alive(record: dict[str, Any]) -> bool:
         return False
 
 
-def stop(records: list[dict[str, Any]], grace: float = 10.0) -> None:
-    """SIGTERM each process group, then SIGKILL what is left after `grace` seconds. Returns once
-    every member of the groups is gone (a launcher script's JVM too, not only the leader)."""
+def stop(records: list[dict[str, Any]], grace: float = 10.0, leader_first: float = 0.0) -> None:
+    """SIGTERM each process's session (its group, and the groups of its session that an engine
+    made for its workers), then SIGKILL what is left after `grace` seconds. Returns once every
+    member is gone (a launcher script's JVM, Ray's workers, not only the leader). With
+    `leader_first`, the leaders alone get SIGTERM first and that many seconds to stop the rest
+    themselves (an engine that shuts down in order, and not when all are signalled at once)."""
+    from expenv.services.process_state import session_groups
+
     live = [r for r in records if alive(r)]
+    if leader_first:
+        for record in live:
+            _signal(int(record["pid"]), signal.SIGTERM)
+        live = _wait_sessions(live, leader_first)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for record in live:
-            _signal_group(int(record["pid"]), sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            _reap()
-            live = [r for r in live if _group_alive(int(r["pid"]))]
-            if not live:
-                return
-            time.sleep(0.1)
+            pid = int(record["pid"])
+            for group in {pid} | session_groups(pid):
+                _signal_group(group, sig)
+        live = _wait_sessions(live, grace)
+        if not live:
+            return
 
 
-def _group_alive(pgid: int) -> bool:
+def _wait_sessions(live: list[dict[str, Any]], seconds: float) -> list[dict[str, Any]]:
+    """The records whose session still has a live member after at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while live and time.monotonic() < deadline:
+        time.sleep(0.1)
+        live = [r for r in live if _session_alive(int(r["pid"]))]
+    return live
+
+
+def _session_alive(sid: int) -> bool:
     """Members that are only zombies (our own exited children, reaped here, or orphans that init
     has not reaped yet) do not count."""
-    from expenv.services.process_state import group_alive
+    from expenv.services.process_state import group_alive, session_groups
 
     _reap()
-    return group_alive(pgid)
+    return group_alive(sid) or bool(session_groups(sid))
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -92,10 +108,14 @@ def _signal_group(pid: int, sig: int) -> None:
     except ProcessLookupError:
         return
     except PermissionError:
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
+        _signal(pid, sig)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
 
 
 def _reap() -> None:

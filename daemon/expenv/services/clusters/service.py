@@ -182,6 +182,9 @@ class ClusterService:
         """Stop every cluster of the workspace, the ledger's and the orphans found running."""
         stopped, failures = [], []
         for handle in self.list()["clusters"]:
+            if handle.status == "stopped":   # found gone by the listing itself (and forgotten there)
+                stopped.append(handle)
+                continue
             try:
                 stopped.append(self.stop(handle.id))
             except ClusterError as exc:

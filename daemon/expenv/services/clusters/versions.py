@@ -1,8 +1,9 @@
 """Same environment, checked: where the kernel's packages differ from the cluster's.
 
 Dask reports its scheduler's and workers' versions (`get_versions`); Spark Connect reports the
-server's Spark version; both report Python. A kernel that differs would fail later with pickling
-or protocol errors, so launch and attach say which packages differ instead.
+server's Spark version; Ray its nodes' Ray (which a client must match exactly); all report
+Python. A kernel that differs would fail later with pickling or protocol errors, so launch and
+attach say which packages differ instead.
 """
 
 from __future__ import annotations

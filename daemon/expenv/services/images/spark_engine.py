@@ -53,11 +53,12 @@ def client_pyspark() -> str:
                          "(pip install 'pyspark[connect]')") from None
 
 
-def engine_tag(production_image: str) -> str:
+def engine_tag(production_image: str, engine: str = "spark") -> str:
+    """`<production repo>-<engine>:<tag>`: the tag of an engine image derived from the production image."""
     repo, sep, tag = production_image.partition("@")[0].rpartition(":")
     if not sep or "/" in tag:   # no tag (a registry's :port is not one)
         repo, tag = production_image.partition("@")[0], "latest"
-    return f"{repo}-spark:{tag}"
+    return f"{repo}-{engine}:{tag}"
 
 
 def spark_engine_image(production_image: str, pyspark_version: str, client=None, progress=log.info) -> str:
