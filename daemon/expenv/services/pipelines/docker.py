@@ -220,24 +220,16 @@ class ContainerSteps:
         return {"container": name, "name": name}
 
     def attach(self, resources: dict[str, Any], log_path: Path) -> None:
-        """Copy the started container's output (all of it, from its start) to the step's log file.
-        On a local engine (a unix socket) without the docker SDK: a driver adopting the submitter's
-        step follows its log before that import (a few tenths of a second) is done."""
-        socket_path = _unix_socket()
-        stream = log_stream(socket_path, resources["container"]) if socket_path else \
-            self.client.api.logs(resources["container"], stream=True, follow=True)
-        thread = threading.Thread(target=self._copy_logs, args=(stream, log_path), daemon=True)
-        thread.start()
-        self._streams[resources["container"]] = thread
+        """Copy the started container's output (all of it, from its start) to the step's log file
+        (over the engine's unix socket without the docker SDK where the engine is local)."""
+        from expenv.services.pipelines import engine_logs
 
-    def _copy_logs(self, stream, log_path: Path) -> None:
-        with open(log_path, "ab") as out:
-            try:
-                for chunk in stream:
-                    out.write(chunk)
-                    out.flush()
-            except Exception as exc:  # noqa: BLE001 - the stream broke (engine gone): wait() says what happened
-                log.debug("the log stream of %s ended: %s", log_path.parent.parent.name, exc)
+        self._streams[resources["container"]] = engine_logs.follow(resources["container"], log_path) or \
+            engine_logs.copying(self.client.api.logs(resources["container"], stream=True, follow=True), log_path)
+
+    def adopt_follower(self, resources: dict[str, Any], thread: threading.Thread) -> None:
+        """A copy of the step's log started before this executor existed (driver_entry)."""
+        self._streams[resources["container"]] = thread
 
     def wait(self, resources: dict[str, Any], stopping: threading.Event) -> tuple[int | None, str]:
         from docker.errors import NotFound
@@ -361,66 +353,6 @@ def _close(stdin) -> None:
         pass
     stdin.close()
     sock.close()
-
-
-def _unix_socket() -> str | None:
-    """The local engine's socket path (DOCKER_HOST unix://..., or the default), else None."""
-    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    return host[len("unix://"):] if host.startswith("unix://") else None
-
-
-def log_stream(socket_path: str, container: str):
-    """A container's output from its start, followed (GET /containers/ID/logs?follow=1): the
-    payloads of the engine's multiplexed frames (a step has no TTY), over plain HTTP/1.1 on the
-    engine's unix socket. Raises when the engine refuses (no such container)."""
-    import socket
-    from urllib.parse import quote
-
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(30)
-    sock.connect(socket_path)
-    sock.sendall(f"GET /containers/{quote(container)}/logs?follow=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-                 "Host: docker\r\n\r\n".encode())
-    body = sock.makefile("rb")
-    status = body.readline()
-    headers = []
-    while (line := body.readline()) not in (b"\r\n", b"\n", b""):
-        headers.append(line.decode("latin-1").strip().lower())
-    if b" 200 " not in status:
-        sock.close()
-        raise OSError(f"the engine refused the log of {container}: {status.decode('latin-1').strip()}")
-    sock.settimeout(None)   # a step may print nothing for hours
-    return _frames(_chunks(body) if "transfer-encoding: chunked" in headers else iter(lambda: body.read1(65536), b""),
-                   sock)
-
-
-def _chunks(body):
-    """The data of an HTTP/1.1 chunked body."""
-    while True:
-        size = int(body.readline().split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            return
-        data = body.read(size)
-        yield data
-        if len(data) < size:   # cut short: the engine went
-            return
-        body.readline()   # the chunk's CRLF
-
-
-def _frames(data, sock):
-    """The payloads of the engine's multiplexed stream: [stream, 0, 0, 0, size (4 bytes, big-endian)] payload."""
-    buffer = b""
-    try:
-        for piece in data:
-            buffer += piece
-            while len(buffer) >= 8:
-                size = int.from_bytes(buffer[4:8], "big")
-                if len(buffer) < 8 + size:
-                    break
-                yield buffer[8:8 + size]
-                buffer = buffer[8 + size:]
-    finally:
-        sock.close()
 
 
 def _remove(container) -> None:

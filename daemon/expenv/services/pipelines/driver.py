@@ -37,7 +37,9 @@ TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it a
 # A docker run's first step is started by the submitting process while this one starts; the plan
 # names it (PRESTART). The submitter holds this process's stdin and writes TRIED then closes it once
 # it tried (the ledger says whether the step runs); an end of file without TRIED: the submitter died.
-PRESTART, TRIED = "prestart", b"tried"
+from expenv.services.pipelines.driver_entry import FOLLOW, HELD, TRIED  # noqa: E402 - the entry's words
+
+PRESTART = "prestart"
 # The driver touches HEARTBEAT every HEARTBEAT_EVERY seconds. A process in another PID namespace (the
 # host reading a run that a devcontainer's daemon submitted, or the other way) cannot see the
 # driver's pid: it judges the driver gone when the heartbeat is older than HEARTBEAT_STALE.
@@ -96,13 +98,16 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
 
 
-def start_driver(store: RunStore, run_id: str, held: bool = False) -> subprocess.Popen:
+def start_driver(store: RunStore, run_id: str, held: bool = False,
+                 follow: tuple[str, Path] | None = None) -> subprocess.Popen:
     """Start the detached driver of a run; its own output goes to the run's driver.log. `held`: its
-    stdin is a pipe the submitter releases (release()) once it tried to start the PRESTART step."""
+    stdin is a pipe the submitter releases (release()) once it tried to start the PRESTART step;
+    `follow`: that step's (container name, log path), followed first thing after the release."""
     logfile = store.run_dir(run_id) / "driver.log"
+    extra = [HELD, *([FOLLOW, follow[0], str(follow[1])] if follow else [])] if held else []
     with open(logfile, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver", str(store.state_dir),
-                                 run_id], stdout=out, stderr=subprocess.STDOUT,
+        return subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver_entry",
+                                 str(store.state_dir), run_id, *extra], stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.PIPE if held else subprocess.DEVNULL, start_new_session=True,
                                 env={**clean_env(), "EXPENV_OWNER_ROLE": "driver"})
 
@@ -161,23 +166,22 @@ def prestart(store: RunStore, run_id: str, plan: dict[str, Any], executor,
     return run or store.update(run_id, also)
 
 
-def _adopt_prestarted(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor) -> str | None:
-    """The step the submitter started, adopted (its log followed), or None; waits for the submitter
-    to have tried."""
+def _adopt_prestarted(store: RunStore, run_id: str, plan: dict[str, Any], executor: StepExecutor,
+                      told: bytes | None, follower=None) -> str | None:
+    """The step the submitter started, adopted (its log followed: by `follower`, the thread
+    driver_entry started, or now), or None. `told`: what the submitter said (driver_entry)."""
     name = plan.get(PRESTART)
     if not name:
         return None
-    # Blocks until the submitter closes our stdin: once it tried, or at once when it dies (the kernel
-    # closes the pipe then): no polling, and no time limit of ours (its engine calls have theirs).
-    told = sys.stdin.buffer.read()
-    with open(os.devnull, "rb") as devnull:   # nothing else reads the submitter's pipe
-        os.dup2(devnull.fileno(), 0)
     if told != TRIED:   # the submitter died while starting it: start afresh
         executor.cleanup(executor.resources_of(name))
         return None
     record = store.get(run_id).step(name)
     if record.status != RUNNING or not record.resources:
         return None
+    if follower is not None:
+        executor.adopt_follower(record.resources, follower)
+        return name
     try:   # its log is followed first, before this process writes anything
         executor.attach(record.resources, store.log_path(run_id, name))
     except Exception as exc:  # noqa: BLE001 - wait() then says the container is gone
@@ -185,11 +189,13 @@ def _adopt_prestarted(store: RunStore, run_id: str, plan: dict[str, Any], execut
     return name
 
 
-def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: threading.Event) -> PipelineRun:
-    """Run every step in order; a failed step stops the rest (SKIPPED); returns the final run."""
+def drive(store: RunStore, run_id: str, executor: StepExecutor, stopping: threading.Event,
+          told: bytes | None = None, follower=None) -> PipelineRun:
+    """Run every step in order; a failed step stops the rest (SKIPPED); returns the final run.
+    `told`, `follower`: what a held driver's entry learnt and started (driver_entry)."""
     plan = store.read_json(run_id, PLAN)
     uri = plan["tracking_uri"]
-    adopted = _adopt_prestarted(store, run_id, plan, executor)
+    adopted = _adopt_prestarted(store, run_id, plan, executor, told, follower)
 
     def started(run: PipelineRun) -> None:
         run.status, run.started_at = RUNNING, run.started_at or time.time()
@@ -390,7 +396,7 @@ def follow_logs(store: RunStore, run_id: str, follow: bool, poll: float = 0.2) -
         time.sleep(poll)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], told: bytes | None = None, follower=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     state_dir, run_id = Path(argv[0]), argv[1]
     store = RunStore(state_dir)
@@ -403,7 +409,7 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=_heartbeat, args=(store, run_id, stopping, ended), name="heartbeat", daemon=True).start()
     executor = executor_for(plan)
     try:
-        run = drive(store, run_id, executor, stopping)
+        run = drive(store, run_id, executor, stopping, told, follower)
     except Exception as exc:  # noqa: BLE001 - the run must end FAILED, saying why, never stay RUNNING
         log.exception("the driver of %s failed", run_id)
         run = abandon(store, store.get(run_id), executor, FAILED, f"the run's driver failed: {exc}")
@@ -412,7 +418,3 @@ def main(argv: list[str]) -> int:
     log.info("run %s ended %s", run_id, run.status)
     executor.remove_leftovers()   # what cleanup could not reach, once it can (the run's status is already told)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -75,7 +75,13 @@ class DrivenRunner:
             # imports would delay the step); the driver adopts it (driver.PRESTART).
             plan[driver.PRESTART] = spec.steps[0].name
         self.store.write_json(run.id, driver.PLAN, plan)
-        proc = driver.start_driver(self.store, run.id, held=bool(plan.get(driver.PRESTART)))
+        first = plan.get(driver.PRESTART)
+        follow = None
+        if first:   # the container the driver follows first thing, named as ContainerSteps names it
+            from expenv.services.pipelines.docker import ContainerSteps
+
+            follow = (ContainerSteps(plan).resources_of(first)["name"], self.store.log_path(run.id, first))
+        proc = driver.start_driver(self.store, run.id, held=bool(first), follow=follow)
 
         def started(r: PipelineRun) -> None:
             r.resources.setdefault("driver_pid", proc.pid)
