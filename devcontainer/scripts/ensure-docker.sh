@@ -27,6 +27,18 @@ if ! command -v dockerd >/dev/null; then
   bash "$(dirname "$0")/apt-install.sh" --no-install-recommends docker.io iptables ca-certificates
 fi
 if ! pgrep -x dockerd >/dev/null; then
+  # A machine restored from a snapshot (or after a crash) keeps the pid file of a dockerd that no
+  # longer runs, and a new dockerd refuses to start over it ("pid file found"): clear a stale one.
+  for pidfile in ${EXPENV_DOCKERD_PIDFILES:-/var/run/docker.pid /run/docker/containerd/containerd.pid}; do
+    if [ -f "$pidfile" ]; then
+      pid=$(cat "$pidfile" 2>/dev/null || true)
+      comm=$(cat "/proc/${pid:-0}/comm" 2>/dev/null || true)
+      if [ "$comm" != dockerd ] && [ "$comm" != containerd ]; then
+        echo "expenv: removing the stale $pidfile (pid ${pid:-none} is not a running engine)" >&2
+        rm -f "$pidfile"
+      fi
+    fi
+  done
   echo "expenv: starting dockerd (log: $log)" >&2
   nohup dockerd >"$log" 2>&1 &
 fi
