@@ -26,14 +26,21 @@ if ! command -v dockerd >/dev/null; then
   echo "expenv: installing Debian's docker.io" >&2
   bash "$(dirname "$0")/apt-install.sh" --no-install-recommends docker.io iptables ca-certificates
 fi
-if ! pgrep -x dockerd >/dev/null; then
+# Whether PID is a live (not zombie) process named NAME: a killed engine whose parent has not reaped
+# it yet still shows in pgrep and /proc.
+live() { read -r _ comm state _ 2>/dev/null <"/proc/$1/stat" && [ "$comm" = "($2)" ] && [ "$state" != Z ]; }
+dockerd_runs() {
+  local pid
+  for pid in $(pgrep -x dockerd); do live "$pid" dockerd && return 0; done
+  return 1
+}
+if ! dockerd_runs; then
   # A machine restored from a snapshot (or after a crash) keeps the pid file of a dockerd that no
   # longer runs, and a new dockerd refuses to start over it ("pid file found"): clear a stale one.
   for pidfile in ${EXPENV_DOCKERD_PIDFILES:-/var/run/docker.pid /run/docker/containerd/containerd.pid}; do
     if [ -f "$pidfile" ]; then
       pid=$(cat "$pidfile" 2>/dev/null || true)
-      comm=$(cat "/proc/${pid:-0}/comm" 2>/dev/null || true)
-      if [ "$comm" != dockerd ] && [ "$comm" != containerd ]; then
+      if ! live "${pid:-0}" dockerd && ! live "${pid:-0}" containerd; then
         echo "expenv: removing the stale $pidfile (pid ${pid:-none} is not a running engine)" >&2
         rm -f "$pidfile"
       fi
