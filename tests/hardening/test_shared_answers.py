@@ -65,8 +65,62 @@ def test_identical_completions_written_around_an_edit_answer_for_their_own_text(
     answers = _answers_around_an_edit(_workspace(tmp_path), "shared_completion.py", "textDocument/completion",
                                       TYPED_BEFORE, TYPED_AFTER, {"line": 0, "character": len(TYPED_BEFORE)})
     labels = [[item["label"] for item in a["result"]["items"]] for a in answers]
-    # Completion reads the text after its first backend hop: a request sent before the edit may be
-    # answered for the edited text (never older than the request, as LSP servers answer); one sent
-    # after it never for the text before.
-    assert all(found in (["data/raw/customers.csv"], ["data/raw/payments.csv"]) for found in labels[:COPIES])
+    # Each request reads the text as it was when the daemon read the request (client_units.REQUESTED_TEXT),
+    # though the burst is handed over at once and the edit is applied before their handlers run.
+    assert all(found == ["data/raw/customers.csv"] for found in labels[:COPIES]), json.dumps(answers[0])
     assert all(found == ["data/raw/payments.csv"] for found in labels[COPIES:]), json.dumps(answers[COPIES])
+
+
+def _started(root, uri: str, text: str) -> FramedPipe:
+    pipe = FramedPipe(DAEMON_CMD, cwd=str(root))
+    pipe.request("init", "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+                                        "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}]})
+    pipe.wait_responses(["init"], 60)
+    pipe.notify("initialized", {})
+    pipe.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                                                          "text": text}})
+    return pipe
+
+
+def test_a_burst_of_identical_hovers_gets_one_answer_each_and_a_cancelled_one_is_cancelled(tmp_path):
+    """The requests that follow an identical one in flight are answered where the frame is read
+    (answers.SharedRequests): each still gets exactly one response, under its own id; one
+    cancelled while it waits gets RequestCancelled and nothing else. One write under PIPE_BUF:
+    the daemon reads the burst and the cancel together."""
+    root = _workspace(tmp_path)
+    uri = (root / "burst.py").as_uri()
+    pipe = _started(root, uri, HOVER_BEFORE)
+    try:
+        params = {"textDocument": {"uri": uri}, "position": {"line": 0, "character": HOVER_BEFORE.index("data/") + 3}}
+        burst = b"".join(encode({"jsonrpc": "2.0", "id": i, "method": "textDocument/hover", "params": params})
+                         for i in range(COPIES // 2))
+        burst += encode({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": COPIES // 2 - 1}})
+        assert len(burst) < 4096
+        pipe.write(burst)
+        pipe.wait_responses(list(range(COPIES // 2)), 120)
+        answers = [pipe.responses[i] for i in range(COPIES // 2)]
+    finally:
+        assert pipe.close() == 0, pipe.stderr_tail()
+    assert all(len(a) == 1 for a in answers), answers
+    assert answers[-1][0]["error"]["code"] == -32800, answers[-1]
+    results = [a[0]["result"] for a in answers[:-1]]
+    assert "customers.csv" in results[0]["contents"]["value"] and all(r == results[0] for r in results)
+
+
+def test_identical_requests_with_bad_params_are_each_refused_under_their_own_id(tmp_path):
+    """A leader that ends in an error does not pass it on: each follower is handled on its own."""
+    root = _workspace(tmp_path)
+    uri = (root / "bad.py").as_uri()
+    pipe = _started(root, uri, HOVER_BEFORE)
+    try:
+        params = {"textDocument": {"uri": uri}, "position": {"line": "first", "character": 0}}
+        pipe.write(b"".join(encode({"jsonrpc": "2.0", "id": f"bad-{i}", "method": "textDocument/completion",
+                                    "params": params}) for i in range(COPIES)))
+        ids = [f"bad-{i}" for i in range(COPIES)]
+        pipe.wait_responses(ids, 120)
+        answers = [pipe.responses[i] for i in ids]
+    finally:
+        assert pipe.close() == 0, pipe.stderr_tail()
+    assert all(len(a) == 1 and a[0]["id"] == i for a, i in zip(answers, ids)), answers
+    assert all(a[0]["error"]["code"] == -32602 and "position.line" in a[0]["error"]["message"] for a in answers), \
+        answers[0]

@@ -13,7 +13,9 @@ on that same work instead of starting another.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, Hashable
 
@@ -81,3 +83,72 @@ class SharedAnswers:
             del self._running[key]
         if not job.cancelled():
             job.exception()   # retrieved: every waiter got it already
+
+
+SHAREABLE_METHODS = frozenset({"textDocument/hover", "textDocument/completion"})
+
+
+class SharedRequests:
+    """Identical hovers and completions in flight, shared where the frame is read. An editor's
+    burst repeats the same request (several views, a mouse resting on one name): the first of
+    each (the leader) is handled in full, and each identical one that arrives before the leader
+    is answered (a follower) costs only its parse and, later, a copy of the leader's answer, not
+    pygls' structuring, a task and a serialization of its own (a tenth of the cost).
+
+    Identical means: same method and parameters (document, position, context), and no message
+    from the client in between but requests and cancels: an edit, a notebook change, a settings
+    answer or anything else the client says moves `generation` on, so a request made after it
+    never shares an answer made before it. Nothing is kept once the leader is answered. A
+    leader that ends with an error (cancelled, invalid, failed) gives its followers back, to be
+    handled each on its own."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._lock = threading.Lock()   # answers may be sent from pygls' worker threads
+        self._followers: dict[Hashable, list[tuple[Any, dict]]] = {}   # key -> [(id, message)]
+        self._leader_key: dict[Any, Hashable] = {}                       # leader id -> key
+        self._follower_key: dict[Any, Hashable] = {}                     # follower id -> key
+        self.redispatch: Callable[[dict], None] | None = None   # set by the connection's reader
+
+    def changed(self) -> None:
+        """The client said something that may change an answer (an edit, a setting, ...)."""
+        self.generation += 1
+
+    def follows(self, msg_id: Any, method: str, params: Any, message: dict) -> bool:
+        """True when the request joins an identical one in flight (answered with it); False when
+        it is to be handled in full (it leads the ones that follow it, if it can)."""
+        try:
+            key = (method, self.generation, json.dumps(params, sort_keys=True))
+        except (TypeError, ValueError):
+            return False
+        with self._lock:
+            if msg_id in self._leader_key or msg_id in self._follower_key:
+                return False   # an id used twice: handled on its own, as pygls does
+            followers = self._followers.get(key)
+            if followers is None:
+                self._followers[key] = []
+                self._leader_key[msg_id] = key
+                return False
+            followers.append((msg_id, message))
+            self._follower_key[msg_id] = key
+            return True
+
+    def answered(self, msg_id: Any) -> list[tuple[Any, dict]]:
+        """The followers of the leader `msg_id` (now answered), which leave the registry."""
+        with self._lock:
+            key = self._leader_key.pop(msg_id, None)
+            if key is None:
+                return []
+            followers = self._followers.pop(key, [])
+            for follower_id, _ in followers:
+                self._follower_key.pop(follower_id, None)
+            return followers
+
+    def cancel(self, msg_id: Any) -> bool:
+        """Drop the follower `msg_id` (True: it was one, and is to be answered as cancelled)."""
+        with self._lock:
+            key = self._follower_key.pop(msg_id, None)
+            if key is None:
+                return False
+            self._followers[key] = [f for f in self._followers.get(key, []) if f[0] != msg_id]
+            return True

@@ -12,8 +12,10 @@ feature: position-taking request handlers are wrapped when they register
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 from pathlib import Path
+from urllib.parse import unquote
 from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
@@ -113,9 +115,24 @@ def _uri_of(value: Any) -> str | None:
     return document.uri if isinstance(getattr(document, "uri", None), str) else None
 
 
+# The text of the document a request names, as it was when the request was read: the request
+# answers for it even if an edit read right after it is applied before its handler reads the text
+# (a burst of requests is handed over at once; lsp/transport.py).
+REQUESTED_TEXT: contextvars.ContextVar[tuple[str, str, int | None] | None] = contextvars.ContextVar(
+    "expenv_requested_text", default=None)
+
+
+def requested_text(uri: str) -> tuple[str, str, int | None] | None:
+    """(uri, text, version) of `uri` as the request being handled found it (REQUESTED_TEXT), else None."""
+    requested = REQUESTED_TEXT.get()
+    return requested if requested is not None and requested[0] == unquote(uri) else None
+
+
 def document_text(ls: ExpenvLanguageServer, uri: str) -> str | None:
     """The editor's text of an open document or cell, else the file on disk (what a client
-    counts in for a location in a file it has not opened)."""
+    counts in for a location in a file it has not opened). A request reads the text it was sent about."""
+    if (requested := requested_text(uri)) is not None:
+        return requested[1]
     document = ls.open_document(uri)
     try:
         if document is not None:

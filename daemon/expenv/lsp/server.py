@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import json
 import logging
 import threading
@@ -23,7 +24,8 @@ from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import known_secrets, redact_data
 from expenv.lsp import client_units
-from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime, SharedAnswers
+from expenv.lsp.client_units import REQUESTED_TEXT, requested_text
+from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime, SharedAnswers, SharedRequests
 from expenv.lsp.logs import set_stderr_level
 from expenv.lsp.settings import EditorSettings, parse
 from expenv.lsp.transport import exit_now
@@ -51,6 +53,10 @@ class ExpenvProtocol(LanguageServerProtocol):
                                           in offered else types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shared_requests = SharedRequests()   # identical hovers/completions in flight (transport)
+
     def _send_data(self, data):
         """Everything the daemon sends (results, hovers, lenses, diagnostics, logs, errors) is
         redacted here, once; only the text of an edit to the user's own file is left as is."""
@@ -60,7 +66,32 @@ class ExpenvProtocol(LanguageServerProtocol):
         elif data:
             data = redact_data(json.loads(json.dumps(data, default=self._serialize_message)), keep=_KEEP)
             _drop_traceback(data)
-        return super()._send_data(data)
+        sent = super()._send_data(data)
+        if isinstance(data, dict) and "method" not in data and data.get("id") is not None:
+            self._answer_followers(data)
+        return sent
+
+    def _answer_followers(self, response: dict) -> None:
+        """The requests that followed the one just answered (answers.SharedRequests) get a copy of
+        its result, serialized once; after an error, each is handled on its own instead."""
+        followers = self.shared_requests.answered(response["id"])
+        if not followers:
+            return
+        if "error" in response:   # cancelled, invalid, failed: not theirs to share
+            for _, message in followers:
+                self.shared_requests.redispatch(message)
+            return
+        result = json.dumps(response.get("result"))
+        frames = []
+        for follower_id, _ in followers:
+            body = f'{{"jsonrpc": "2.0", "id": {json.dumps(follower_id)}, "result": {result}}}'.encode()
+            frames.append(f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; "
+                          f"charset={self.CHARSET}\r\n\r\n".encode() + body)
+        # One write for all: each write gives up the GIL, and getting it back from a busy thread (a
+        # launch's imports) costs up to a switch interval.
+        written = self.writer.write(b"".join(frames))
+        if inspect.isawaitable(written):
+            asyncio.ensure_future(written)
 
     def _redacted_result(self, result):
         """The JSON of a result, redacted. Requests that share one answer (SharedAnswers) send the
@@ -97,7 +128,11 @@ class ExpenvProtocol(LanguageServerProtocol):
         if (not isinstance(method, str) or getattr(message, "id", None) is None
                 or getattr(message, "jsonrpc", None) != self.VERSION or (self._shutdown and method != types.EXIT)):
             return super().handle_message(message)
-        contextvars.copy_context().run(self._handle_request, message.id, method, message.params)
+        context = contextvars.copy_context()
+        uri = getattr(getattr(message.params, "text_document", None), "uri", None)
+        if isinstance(uri, str) and (document := self.workspace.text_documents.get(unquote(uri))) is not None:
+            context.run(REQUESTED_TEXT.set, (unquote(uri), document.source, document.version))
+        context.run(self._handle_request, message.id, method, message.params)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
@@ -365,9 +400,11 @@ class ExpenvLanguageServer(LanguageServer):
         """`await answer()` for a positioned request, shared with the identical request (same
         document version and position) still in flight (lsp/answers.py: SharedAnswers)."""
         uri = params.text_document.uri
-        document = self.open_document(uri)
-        key = (method, uri, document.version if document is not None else None,
-               params.position.line, params.position.character)
+        if (requested := requested_text(uri)) is not None:
+            version = requested[2]
+        else:
+            version = document.version if (document := self.open_document(uri)) is not None else None
+        key = (method, uri, version, params.position.line, params.position.character)
         return await self.shared_answers.shared(key, answer)
 
     async def run_blocking(self, fn, *args):

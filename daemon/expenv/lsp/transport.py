@@ -21,6 +21,8 @@ from typing import Any
 from cattrs import ClassValidationError, transform_error
 from lsprotocol import types
 
+from expenv.lsp.answers import SHAREABLE_METHODS
+
 log = logging.getLogger(__name__)
 
 # `search`, not `match`: after a frame whose Content-Length was too short, what is left of its body
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 _CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n$", re.IGNORECASE)
 MAX_FRAME_BYTES = 256 * 1024 * 1024   # an editor's biggest document is far smaller; more is an error
 PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32602, -32603
+REQUEST_CANCELLED = -32800
+YIELD_EVERY = 64   # requests handed over from buffered frames before the loop runs their tasks
 _SNAKE = re.compile(r"_([a-z])")
 
 
@@ -101,29 +105,48 @@ def invalid_params_message(exc: BaseException) -> str:
 
 
 class FrameReader:
-    """One client connection: read frames, answer the unreadable ones, hand the rest to pygls."""
+    """One client connection: read frames, answer the unreadable ones, hand the rest to pygls.
+    A hover or completion identical to one in flight is answered with it (answers.SharedRequests)."""
 
     def __init__(self, protocol, stop_event: threading.Event):
         self.protocol = protocol
         self.stop_event = stop_event
+        self.shared = getattr(protocol, "shared_requests", None)
 
     def _error(self, msg_id: Any, code: int, message: str) -> None:
         self.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
 
     async def run(self, reader) -> None:
+        if self.shared is not None:   # a leader that failed gives its followers back (on the loop)
+            loop = asyncio.get_running_loop()
+            self.shared.redispatch = lambda message: loop.call_soon_threadsafe(self._redispatch, message)
+        started = 0   # requests handed over since the loop last ran their tasks
         while not self.stop_event.is_set():
             body = await read_frame(reader)
             if body is None:
                 return
             try:
-                self.dispatch(body)
+                data = self.parse(body)
+            except Exception:  # noqa: BLE001 - one message must never end the session
+                log.exception("could not read a message")
+                continue
+            if data is None:
+                continue
+            # Frames already buffered are read without a pause, but before a message that may change
+            # what a request reads (an edit, a setting...), the requests handed over start (and
+            # read their document); a burst of requests is handed over at once, so that identical
+            # ones share an answer (and at most YIELD_EVERY without letting the loop run).
+            if started and ("id" not in data or "method" not in data or started >= YIELD_EVERY):
+                started = 0
+                await asyncio.sleep(0)
+            try:
+                self.dispatch_message(data)
             except Exception:  # noqa: BLE001 - one message must never end the session
                 log.exception("could not handle a message")
-            # A frame already buffered is read without a pause: let the request just dispatched
-            # start (and read its document) before the next message, an edit maybe, is applied.
-            await asyncio.sleep(0)
+            started += 1
 
-    def dispatch(self, body: bytes) -> None:
+    def parse(self, body: bytes) -> dict | None:
+        """The frame's message, or None once an unreadable one is answered."""
         try:
             text = body.decode("utf-8")
             data = json.loads(text)
@@ -136,6 +159,15 @@ class FrameReader:
         if not isinstance(data, dict):
             return self._error(None, INVALID_REQUEST, "Invalid request: a message is one JSON object "
                                                       "(batches are not part of LSP)")
+        return data
+
+    def _redispatch(self, data: dict) -> None:
+        try:
+            self.dispatch_message(data)
+        except Exception:  # noqa: BLE001 - one message must never end the session
+            log.exception("could not handle a message")
+
+    def dispatch_message(self, data: dict) -> None:
         msg_id = data.get("id")
         has_id = "id" in data
         if has_id and not (isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)):
@@ -152,6 +184,8 @@ class FrameReader:
         is_request = has_id and method is not None
         if is_request and self.protocol._shutdown and method != types.EXIT:
             return self._error(msg_id, INVALID_REQUEST, "Invalid request: the server is shutting down")
+        if self.shared is not None and self._shared(data, msg_id, method, is_request):
+            return None
         try:
             message = self.protocol.structure_message(data)
         except Exception as exc:  # noqa: BLE001 - pygls wraps cattrs' error in its own
@@ -167,6 +201,22 @@ class FrameReader:
             log.exception("failed to handle %s", method)
             if is_request:
                 self._error(msg_id, INTERNAL_ERROR, f"Internal error while handling {method}")
+
+
+    def _shared(self, data: dict, msg_id: Any, method: str | None, is_request: bool) -> bool:
+        """True when the message is dealt with here: a request that follows an identical one in
+        flight, or the cancel of such a follower (answered RequestCancelled at once)."""
+        if is_request:
+            return method in SHAREABLE_METHODS and self.shared.follows(msg_id, method, data.get("params"), data)
+        if method == types.CANCEL_REQUEST:
+            params = data.get("params")
+            cancelled = params.get("id") if isinstance(params, dict) else None
+            if isinstance(cancelled, (int, str)) and not isinstance(cancelled, bool) and self.shared.cancel(cancelled):
+                self._error(cancelled, REQUEST_CANCELLED, "Request Cancelled")
+                return True
+            return False
+        self.shared.changed()   # an edit, a setting, a response to the server...: answers may differ now
+        return False
 
 
 async def serve_messages(server, reader) -> None:
