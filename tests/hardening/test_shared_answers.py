@@ -26,17 +26,22 @@ def _workspace(root):
     return root
 
 
+def _started(root, uri: str, text: str) -> FramedPipe:
+    pipe = FramedPipe(DAEMON_CMD, cwd=str(root))
+    pipe.request("init", "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+                                        "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}]})
+    pipe.wait_responses(["init"], 60)
+    pipe.notify("initialized", {})
+    pipe.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
+                                                          "text": text}})
+    return pipe
+
+
 def _answers_around_an_edit(root, name: str, method: str, before: str, after: str, position: dict) -> list[dict]:
     """COPIES requests on `before`, an edit to `after`, COPIES more: all written at once."""
     uri = (root / name).as_uri()
-    pipe = FramedPipe(DAEMON_CMD, cwd=str(root))
+    pipe = _started(root, uri, before)
     try:
-        pipe.request("init", "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
-                                            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}]})
-        pipe.wait_responses(["init"], 60)
-        pipe.notify("initialized", {})
-        pipe.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
-                                                              "text": before}})
         params = {"textDocument": {"uri": uri}, "position": position}
         burst = b"".join(encode({"jsonrpc": "2.0", "id": f"before-{i}", "method": method, "params": params})
                          for i in range(COPIES))
@@ -69,17 +74,6 @@ def test_identical_completions_written_around_an_edit_answer_for_their_own_text(
     # though the burst is handed over at once and the edit is applied before their handlers run.
     assert all(found == ["data/raw/customers.csv"] for found in labels[:COPIES]), json.dumps(answers[0])
     assert all(found == ["data/raw/payments.csv"] for found in labels[COPIES:]), json.dumps(answers[COPIES])
-
-
-def _started(root, uri: str, text: str) -> FramedPipe:
-    pipe = FramedPipe(DAEMON_CMD, cwd=str(root))
-    pipe.request("init", "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
-                                        "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}]})
-    pipe.wait_responses(["init"], 60)
-    pipe.notify("initialized", {})
-    pipe.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1,
-                                                          "text": text}})
-    return pipe
 
 
 def test_a_burst_of_identical_hovers_gets_one_answer_each_and_a_cancelled_one_is_cancelled(tmp_path):
