@@ -21,7 +21,7 @@ from typing import Any
 from cattrs import ClassValidationError, transform_error
 from lsprotocol import types
 
-from expenv.lsp.answers import SHAREABLE_METHODS
+from expenv.lsp.answers import SHAREABLE_METHODS, SharedRequests
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,9 @@ class FrameReader:
     def __init__(self, protocol, stop_event: threading.Event):
         self.protocol = protocol
         self.stop_event = stop_event
-        self.shared = getattr(protocol, "shared_requests", None)
+        self.shared = None
+        if hasattr(protocol, "shared_requests"):   # each connection its own (a TCP client may come back)
+            self.shared = protocol.shared_requests = SharedRequests()
 
     def _error(self, msg_id: Any, code: int, message: str) -> None:
         self.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
