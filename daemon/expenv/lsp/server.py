@@ -24,8 +24,8 @@ from expenv import __version__
 from expenv.domain.config import CONFIG_FILENAME
 from expenv.domain.secrets import known_secrets, redact_data
 from expenv.lsp import client_units
-from expenv.lsp.client_units import REQUESTED_TEXT, requested_text
 from expenv.lsp.answers import DEFAULT_TIMEOUT_MS, AnswersInTime, SharedAnswers, SharedRequests
+from expenv.lsp.client_units import REQUESTED_TEXT, requested_text
 from expenv.lsp.logs import set_stderr_level
 from expenv.lsp.settings import EditorSettings, parse
 from expenv.lsp.transport import exit_now
@@ -130,7 +130,8 @@ class ExpenvProtocol(LanguageServerProtocol):
             return super().handle_message(message)
         context = contextvars.copy_context()
         uri = getattr(getattr(message.params, "text_document", None), "uri", None)
-        if isinstance(uri, str) and (document := self.workspace.text_documents.get(unquote(uri))) is not None:
+        if isinstance(uri, str) and self._workspace is not None \
+                and (document := self._workspace.text_documents.get(unquote(uri))) is not None:
             context.run(REQUESTED_TEXT.set, (unquote(uri), document.source, document.version))
         context.run(self._handle_request, message.id, method, message.params)
 

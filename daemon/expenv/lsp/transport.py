@@ -134,10 +134,11 @@ class FrameReader:
                 continue
             if data is None:
                 continue
-            # Frames already buffered are read without a pause, but before a message that may change
-            # what a request reads (an edit, a setting...), the requests handed over start (and
-            # read their document); a burst of requests is handed over at once, so that identical
-            # ones share an answer (and at most YIELD_EVERY without letting the loop run).
+            # Frames already buffered are read without a pause: a burst of requests is handed over
+            # at once (at most YIELD_EVERY without letting the loop run), so that identical ones
+            # share an answer. Before a message that may change what a request reads (an edit, a
+            # setting...), the requests handed over start; those naming a document read it as it
+            # was when the request was read anyway (client_units.REQUESTED_TEXT).
             if started and ("id" not in data or "method" not in data or started >= YIELD_EVERY):
                 started = 0
                 await asyncio.sleep(0)
