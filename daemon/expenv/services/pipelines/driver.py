@@ -26,19 +26,18 @@ from expenv.domain.pipelines import (
     PipelineRun,
     StepSpec,
 )
+from expenv.services.pipelines.driver_entry import FOLLOW, HELD, TRIED   # the entry's words
 from expenv.services.pipelines.store import RunStore
 
-# This module is the driver process's entry: what only some paths need (the tracking client, the
-# process helpers of the tracking package) is imported where used, so the first step's log is
-# followed sooner.
+# What the driver process runs (driver_entry starts it): what only some paths need (the tracking
+# client, the process helpers of the tracking package) is imported where used, so the first step's
+# log is followed sooner.
 log = logging.getLogger(__name__)
 PLAN = "plan.json"
 TRACKING_UNSENT = "tracking_unsent"   # MLflow missed a status: resent when it answers
 # A docker run's first step is started by the submitting process while this one starts; the plan
 # names it (PRESTART). The submitter holds this process's stdin and writes TRIED then closes it once
 # it tried (the ledger says whether the step runs); an end of file without TRIED: the submitter died.
-from expenv.services.pipelines.driver_entry import FOLLOW, HELD, TRIED  # noqa: E402 - the entry's words
-
 PRESTART = "prestart"
 # The driver touches HEARTBEAT every HEARTBEAT_EVERY seconds. A process in another PID namespace (the
 # host reading a run that a devcontainer's daemon submitted, or the other way) cannot see the
