@@ -174,8 +174,14 @@ class FeatureService:
     def mention_at(self, source: str, line: int, character: int, without_registry: bool = False):
         """The feature reference / service / view name literal at a 0-based position, or None;
         `without_registry`: what the code alone shows when the registry cannot be loaded."""
+        from expenv.services.code.strings import string_literals
         from expenv.services.features.mentions import mention_at
 
+        # Every mention is a one-line, plain string literal: elsewhere there is none, and the
+        # registry (whose first load imports Feast: seconds) need not be asked.
+        if not any(lit.contains(line, character) for lit in string_literals(source)
+                   if not lit.is_fstring and "\n" not in lit.value):
+            return None
         try:
             return mention_at(source, line, character, self.catalog())
         except FeatureStoreError:
