@@ -274,12 +274,32 @@ async def _serve_stdin(server, stdin) -> None:
     await _serve_until_input_ends(server, stdin_stream(stdin, asyncio.get_running_loop()))
 
 
-def run_stdio(server, stdin, stdout) -> None:
-    """pygls' `start_io`, with this module's reader."""
-    from pygls.io_ import StdoutWriter
+class FrameWriter:
+    """Frames to the client's pipe, each whole. Answers and notifications are sent from the loop
+    and from worker threads (a launch's progress, a log line): a write of more than PIPE_BUF bytes
+    to a pipe is not atomic, so two threads' frames interleaved when the pipe was full (the client
+    then read garbage and stopped); and an unbuffered write may take only part of the bytes."""
 
+    def __init__(self, out) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                written = self._out.write(view)
+                view = view[written if written is not None else 0:]
+            self._out.flush()
+
+    def close(self) -> None:
+        self._out.close()
+
+
+def run_stdio(server, stdin, stdout) -> None:
+    """pygls' `start_io`, with this module's reader and writer."""
     server._stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(stdout))
+    server.protocol.set_writer(FrameWriter(stdout))
     try:
         asyncio.run(_serve_stdin(server, stdin))
     except BrokenPipeError:
