@@ -224,7 +224,6 @@ def under_load(root: Path) -> list[dict]:
         background = ", ".join(background)
     finally:
         pipe.close(60)
-    startup = pipe.startup_seconds
     busy_p50, busy_p95 = _ms([x for b in busy for x in b["latencies"]])
     idle_p50, idle_p95 = _ms(idle["latencies"])
     dropped, sent = sum(b["dropped"] for b in busy), len(busy) * BURST
@@ -234,7 +233,7 @@ def under_load(root: Path) -> list[dict]:
          "expenv": f"{busy_p95:.0f} ms (p50 {busy_p50:.0f})", "peer": f"idle daemon {idle_p95:.0f} ms (p50 {idle_p50:.0f})",
          "ratio": busy_p95 / idle_p95, "target": "≤ 100 ms"},
         {"bench": "load", "figure": "daemon start-up work (workspace checks) waited for before the bursts",
-         "expenv": f"{startup:.0f} s", "peer": "-", "ratio": float("nan"), "target": "-"},
+         "expenv": f"{pipe.startup_seconds:.0f} s", "peer": "-", "ratio": float("nan"), "target": "-"},
         {"bench": "load", "figure": "daemon CPU per request in the idle burst (p95 of a burst of N is about N times "
                                     "this on one core: the requests share one interpreter)",
          "expenv": f"{cpu_per_request:.1f} ms", "peer": "-", "ratio": float("nan"), "target": "-"},

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,9 +41,6 @@ def test_a_stale_pid_file_left_by_a_snapshot_does_not_stop_the_engine_from_start
     """CI once failed: the machine, restored from a snapshot, kept /var/run/docker.pid of a dockerd
     that no longer ran, and dockerd refused to start ("pid file found"). The script clears it.
     Fake docker/dockerd/pgrep stand in for the engine so the host's engine is not touched."""
-    import os
-    from pathlib import Path
-
     fake = tmp_path / "bin"
     fake.mkdir()
     up, live, stale = tmp_path / "up", tmp_path / "live.pid", tmp_path / "stale.pid"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from itertools import groupby
 
 from expenv.lsp.transport import FrameWriter
 
@@ -36,13 +37,7 @@ def test_frames_written_by_many_threads_to_a_slow_pipe_arrive_whole():
     writer.close()
     reader.join()
     # each frame is a run of one letter: runs in the order they arrived must be whole frames
-    runs, i = [], 0
-    while i < len(received):
-        j = i
-        while j < len(received) and received[j] == received[i]:
-            j += 1
-        runs.append((received[i], j - i))
-        i = j
+    runs = [(letter, len(list(run))) for letter, run in groupby(received)]
     # adjacent whole frames of the same letter merge into one run: lengths are multiples of a frame
     sizes = {f[0]: len(f) for f in frames}
     assert all(length % sizes[letter] == 0 for letter, length in runs), runs[:20]
