@@ -35,6 +35,11 @@ def _listed(root, cluster_id):
     return next(c for c in listing["clusters"] if c["id"] == cluster_id)
 
 
+def _niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[16])
+
+
 def _worker_pids(cluster):
     return sorted(p["pid"] for p in cluster["resources"]["processes"] if p["role"] == "worker")
 
@@ -46,6 +51,8 @@ def test_up_returns_a_connection_and_the_cluster_outlives_the_command(dask_clust
     assert dask_cluster["cell"].endswith(dask_cluster["connection"]["snippet"])
     # The CLI process has exited; the scheduler and both workers still run, labelled with the id.
     assert len(labelled_pids(dask_cluster["id"])) == 3
+    # they yield the CPU to the editor and its daemon (process_state.background)
+    assert {_niceness(pid) for pid in labelled_pids(dask_cluster["id"])} == {min(os.nice(0) + 10, 19)}
     check = dask_cluster["version_check"]
     assert check["ok"] is True, check   # the kernel is this venv's Python: same packages as the cluster
 

@@ -5,6 +5,7 @@ one MLflow parent run; the code lenses that submit them."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -39,7 +40,8 @@ python = "steps.fit:main"
 depends_on = ["look"]
 params = { alpha = 0.5 }
 """
-PREP = """import argparse, mlflow
+PREP = """import argparse, os, mlflow
+print(f"prep niceness {os.nice(0)}", flush=True)
 parser = argparse.ArgumentParser()
 parser.add_argument("--n", type=int)
 n = parser.parse_args().n
@@ -103,6 +105,8 @@ async def test_submit_over_lsp_streams_logs_and_nests_step_runs(vscode, local_wo
     assert [line for step, line in lines if step == "prep" and line.startswith("prep line")] == [
         "prep line 0", "prep line 1", "prep line 2"]
     assert ("fit", "fit alpha=0.5") in lines
+    # a local step yields the CPU to the editor and its daemon (process_state.background)
+    assert ("prep", f"prep niceness {min(os.nice(0) + 10, 19)}") in lines
     parent = mlflow_run(uri, result["mlflow_run_id"])
     assert parent["status"] == "FINISHED"
     assert parent["params"] == {"prep.n": "3", "look.n": "3", "fit.alpha": "0.5"}

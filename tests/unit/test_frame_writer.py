@@ -42,3 +42,67 @@ def test_frames_written_by_many_threads_to_a_slow_pipe_arrive_whole():
     sizes = {f[0]: len(f) for f in frames}
     assert all(length % sizes[letter] == 0 for letter, length in runs), runs[:20]
     assert len(received) == 3 * sum(len(f) for f in frames)
+
+
+def test_tcp_frames_written_by_many_threads_arrive_whole_and_only_the_loop_writes_the_socket():
+    """The TCP transport (lsp/transport.py `LoopWriter`): asyncio's StreamWriter is not thread-safe,
+    so frames that worker threads send reach the socket through the loop, each whole."""
+    import asyncio
+    import socket
+
+    from expenv.lsp.transport import LoopWriter
+
+    frames = [bytes([65 + t]) * (200_000 if t % 2 else 3_000) for t in range(8)]
+    writing_threads: set[int] = set()
+
+    class Spy:   # the StreamWriter, noting which thread writes to it
+        def __init__(self, writer):
+            self.writer = writer
+
+        def write(self, data):
+            writing_threads.add(threading.get_ident())
+            self.writer.write(data)
+
+        def close(self):
+            self.writer.close()
+
+    received = bytearray()
+
+    async def main() -> None:
+        done = asyncio.Event()
+
+        async def connection(reader, stream_writer):
+            writer = LoopWriter(Spy(stream_writer), asyncio.get_running_loop())
+            threads = [threading.Thread(target=lambda f=f: [writer.write(f) for _ in range(3)]) for f in frames]
+            for t in threads:
+                t.start()
+            for _ in range(3):   # the loop writes too, as it does for answers
+                writer.write(frames[0])
+                await asyncio.sleep(0)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: [t.join() for t in threads])
+            await stream_writer.drain()
+            writer.close()
+            done.set()
+
+        server = await asyncio.start_server(connection, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+
+        def slow_client() -> None:
+            with socket.create_connection(("127.0.0.1", port)) as client:
+                while chunk := client.recv(16384):   # slower than the writers: the transport buffers
+                    received.extend(chunk)
+                    time.sleep(0.001)
+
+        client = threading.Thread(target=slow_client)
+        client.start()
+        await done.wait()
+        await asyncio.get_running_loop().run_in_executor(None, client.join)
+        server.close()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert writing_threads == {loop_thread}
+    runs = [(letter, len(list(run))) for letter, run in groupby(received)]
+    sizes = {f[0]: len(f) for f in frames}
+    assert all(length % sizes[letter] == 0 for letter, length in runs), runs[:20]
+    assert len(received) == 3 * sum(len(f) for f in frames) + 3 * len(frames[0])

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from expenv.lsp.logs import ClientLogHandler, configure_stderr_logging
 from expenv.lsp.server import create_server
-from expenv.lsp.transport import FrameReader, read_frame, run_stdio
+from expenv.lsp.transport import FrameReader, LoopWriter, read_frame, run_stdio
 
 log = logging.getLogger(__name__)
 AUTH_SECONDS = 5              # a TCP client that has not authenticated by then is dropped
@@ -135,7 +135,7 @@ def serve_tcp(host: str, port: int, token: str, log_level: str = "INFO") -> None
             return
         async with busy:
             options.pop("token", None)  # never kept, never logged
-            server.protocol.set_writer(writer)
+            server.protocol.set_writer(LoopWriter(writer, asyncio.get_running_loop()))
             server.protocol.handle_message(json.loads(json.dumps(message), object_hook=server.protocol.structure_message))
             await FrameReader(server.protocol, stop).run(reader)
             writer.close()

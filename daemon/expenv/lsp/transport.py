@@ -296,6 +296,34 @@ class FrameWriter:
         self._out.close()
 
 
+class LoopWriter:
+    """A TCP client's asyncio StreamWriter, written from any thread. Answers are sent from the
+    loop, notifications also from worker threads (a launch's progress, a log line), and asyncio's
+    transports are not thread-safe: a worker thread's write beside the loop's could interleave two
+    frames or lose one (as FrameWriter's pipe did). A write from another thread is handed to the
+    loop, and the loop writes every frame, each whole, in the order each thread sent them."""
+
+    def __init__(self, writer, loop: asyncio.AbstractEventLoop) -> None:
+        self._writer = writer
+        self._loop = loop
+        self._loop_thread = threading.get_ident()   # made on the loop, by the connection's task
+
+    def _on_loop(self, call, *args) -> None:
+        if threading.get_ident() == self._loop_thread:
+            call(*args)
+            return
+        try:
+            self._loop.call_soon_threadsafe(call, *args)
+        except RuntimeError:   # the loop is closed: the session is over, nothing can reach the client
+            log.debug("dropped a write after the connection's loop closed")
+
+    def write(self, data: bytes) -> None:
+        self._on_loop(self._writer.write, data)
+
+    def close(self) -> None:
+        self._on_loop(self._writer.close)
+
+
 def run_stdio(server, stdin, stdout) -> None:
     """pygls' `start_io`, with this module's reader and writer."""
     server._stop_event = threading.Event()

@@ -33,12 +33,15 @@ def label_env(workspace: str, cluster_id: str, profile: str, kind: str, role: st
 
 
 def start_detached(argv: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> dict[str, Any]:
-    """Start `argv` in a new session with `env` added; returns {pid, started, log}."""
+    """Start `argv` in a new session with `env` added, at expenv's background priority
+    (process_state.background); returns {pid, started, log}."""
     import psutil
+
+    from expenv.services.process_state import background
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(background(argv), env={**os.environ, **env}, cwd=cwd, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _children[proc.pid] = proc
     try:

@@ -92,6 +92,9 @@ def yaml_problems(config: ExpenvConfig, repo: Path) -> tuple[list[FeatureProblem
     if not isinstance(data, dict):
         return [FeatureProblem(shown, 1, 1, f"{YAML_NAME} must be a mapping of settings (project, provider, "
                                "registry, ...)", code="feature_store_yaml")], None
+    from expenv.services.features.feast_import import without_typechecks
+
+    without_typechecks()
     from feast.repo_config import load_repo_config
 
     try:

@@ -105,6 +105,7 @@ class FeatureService:
         return self._loaded.store
 
     def _load(self) -> _Loaded:
+        from expenv.services.features.feast_import import without_typechecks
         from expenv.services.features.problems import registry_file, yaml_problems
 
         if self.repo is None:
@@ -123,6 +124,7 @@ class FeatureService:
                                f"apply` (feast apply) in {self.repo}", registry)
             started = time.perf_counter()
             try:
+                without_typechecks()
                 from feast import FeatureStore
 
                 from expenv.services.features.catalog import build_catalog

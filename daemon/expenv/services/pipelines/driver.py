@@ -28,6 +28,7 @@ from expenv.domain.pipelines import (
 )
 from expenv.services.pipelines.driver_entry import FOLLOW, HELD, TRIED   # the entry's words
 from expenv.services.pipelines.store import RunStore
+from expenv.services.process_state import background
 
 # What the driver process runs (driver_entry starts it): what only some paths need (the tracking
 # client, the process helpers of the tracking package) is imported where used, so the first step's
@@ -105,8 +106,9 @@ def start_driver(store: RunStore, run_id: str, held: bool = False,
     logfile = store.run_dir(run_id) / "driver.log"
     extra = [HELD, *([FOLLOW, follow[0], str(follow[1])] if follow else [])] if held else []
     with open(logfile, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "expenv.services.pipelines.driver_entry",
-                                 str(store.state_dir), run_id, *extra], stdout=out, stderr=subprocess.STDOUT,
+        # at expenv's background priority, which the steps of a local target inherit
+        return subprocess.Popen(background([sys.executable, "-m", "expenv.services.pipelines.driver_entry",
+                                            str(store.state_dir), run_id, *extra]), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.PIPE if held else subprocess.DEVNULL, start_new_session=True,
                                 env={**clean_env(), "EXPENV_OWNER_ROLE": "driver"})
 
