@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -98,6 +100,20 @@ def test_ls_shows_status_workers_address_age_and_profile(dask_cluster, cluster_e
     assert listed["expires_at"] > listed["started_at"]   # the profile's idle_timeout
 
 
+def test_the_process_that_asks_the_scheduler_does_not_import_distributed(dask_cluster, cluster_example):
+    """`cluster ls` asks the scheduler how many workers it has through the helper process
+    (services/clusters/dask_calls.py): the CLI's process, like the daemon's, never imports
+    `distributed` (a second of CPU holding the GIL, in the daemon during a launch)."""
+    script = ("import sys\nfrom expenv.cli.main import main\n"
+              f"sys.argv = ['expenv', 'cluster', 'ls', '--json', '-w', {str(cluster_example)!r}]\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print('distributed imported' if 'distributed' in sys.modules else 'no distributed', file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    listed = next(c for c in json.loads(result.stdout)["clusters"] if c["id"] == dask_cluster["id"])
+    assert listed["status"] == "running" and listed["workers_alive"] == 2, listed
+    assert result.stderr.strip().endswith("no distributed"), result.stderr[-2000:]
+
+
 def test_a_dead_worker_is_shown_lost_and_scale_replaces_it(dask_cluster, cluster_example):
     victim = _worker_pids(_listed(cluster_example, dask_cluster["id"]))[0]
     os.kill(victim, signal.SIGKILL)
@@ -153,3 +169,33 @@ def test_a_cluster_the_ledger_lost_is_listed_as_an_orphan_and_down_stops_it(dask
     assert "no ledger entry" in orphan["detail"]
     assert expenv("cluster", "down", "--all", "--json", "-w", str(cluster_example)) == {"stopped": [dask_cluster["id"]]}
     assert_nothing_left(cluster_example, dask_cluster)
+
+
+def test_a_scheduler_call_that_fails_or_loses_its_helper_is_a_clear_error():
+    import socket
+    import threading
+    import time
+
+    from expenv.services.clusters import dask_calls
+
+    with pytest.raises(dask_calls.SchedulerCallError, match="connect"):
+        dask_calls.ask_scheduler("tcp://127.0.0.1:9", "identity")   # nothing listens there
+    with socket.create_server(("127.0.0.1", 0)) as silent:   # takes the connection, never answers
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        helper = dask_calls._Helper()
+        failure = []
+
+        def call() -> None:
+            try:
+                helper.call(address, "identity", {}, timeout=60)
+            except dask_calls.SchedulerCallError as exc:
+                failure.append((str(exc), time.monotonic()))
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(3)   # the helper has the call (it imports distributed first)
+        helper._proc.kill()
+        killed = time.monotonic()
+        caller.join(60)
+    [(message, when)] = failure
+    assert "helper exited" in message and when - killed < 5, message   # not at the call's time limit

@@ -106,3 +106,26 @@ def test_tcp_frames_written_by_many_threads_arrive_whole_and_only_the_loop_write
     sizes = {f[0]: len(f) for f in frames}
     assert all(length % sizes[letter] == 0 for letter, length in runs), runs[:20]
     assert len(received) == 3 * sum(len(f) for f in frames) + 3 * len(frames[0])
+
+
+def test_a_client_slow_to_read_does_not_hold_the_sender_and_a_stopped_one_bounds_the_memory():
+    """A frame bigger than the pipe's buffer is handed over at once (the loop goes on reading
+    requests); past MAX_PENDING bytes waiting, a sender waits; once the client reads, all arrive."""
+    read_end, write_end = os.pipe()
+    writer = FrameWriter(os.fdopen(write_end, "wb", buffering=0))
+    writer.MAX_PENDING = 3_000_000
+    sent = threading.Event()
+    threading.Thread(target=lambda: (writer.write(b"a" * 1_000_000), sent.set()), daemon=True).start()
+    assert sent.wait(10), "the sender waited on a pipe nobody reads"
+    for _ in range(3):
+        writer.write(b"b" * 1_000_000)   # 4 MB sent: the writer thread holds one in the pipe's write
+    held = threading.Event()
+    threading.Thread(target=lambda: (writer.write(b"c" * 10), held.set()), daemon=True).start()
+    assert not held.wait(1), "past MAX_PENDING the sender should wait for the client"
+    received = bytearray()
+    reader = threading.Thread(target=lambda: [received.extend(c) for c in iter(lambda: os.read(read_end, 65536), b"")])
+    reader.start()
+    assert held.wait(10)
+    writer.close()
+    reader.join()
+    assert received == b"a" * 1_000_000 + b"b" * 3_000_000 + b"c" * 10

@@ -230,7 +230,10 @@ async def serve_messages(server, reader) -> None:
 def exit_now(code: int) -> None:
     """Leave the process at once. asyncio.run and pygls would first wait for every worker thread
     still busy (a feature-repo check importing Feast: half a minute on a loaded machine), though
-    nothing they produce can reach the client any more."""
+    nothing they produce can reach the client any more. Frames already sent are written first
+    (a second at most: a client that stopped reading does not hold the exit)."""
+    for writer in _WRITERS:
+        writer.flush(1.0)
     logging.shutdown()
     os._exit(code)
 
@@ -275,25 +278,76 @@ async def _serve_stdin(server, stdin) -> None:
 
 
 class FrameWriter:
-    """Frames to the client's pipe, each whole. Answers and notifications are sent from the loop
-    and from worker threads (a launch's progress, a log line): a write of more than PIPE_BUF bytes
-    to a pipe is not atomic, so two threads' frames interleaved when the pipe was full (the client
-    then read garbage and stopped); and an unbuffered write may take only part of the bytes."""
+    """Frames to the client's pipe, each whole, in the order they were sent, written by a thread
+    of their own. Answers and notifications are sent from the loop and from worker threads (a
+    launch's progress, a log line): a write of more than PIPE_BUF bytes to a pipe is not atomic, so
+    two threads' frames interleaved when the pipe was full (the client then read garbage and
+    stopped); an unbuffered write may take only part of the bytes; and a client slow to read kept
+    the loop itself waiting on the full pipe (a batch of a burst's shared answers blocked the
+    reading of the requests behind it: bench/load.py). Up to MAX_PENDING bytes wait to be written;
+    past that a sender waits, so a client that stopped reading cannot make the daemon hoard memory."""
+
+    MAX_PENDING = 32 * 1024 * 1024
 
     def __init__(self, out) -> None:
         self._out = out
-        self._lock = threading.Lock()
+        self._frames: list[bytes] = []
+        self._pending = 0
+        self._closed = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="expenv-stdout", daemon=True)
+        self._thread.start()
+        _WRITERS.append(self)
 
     def write(self, data: bytes) -> None:
-        with self._lock:
-            view = memoryview(data)
-            while view:
-                written = self._out.write(view)
-                view = view[written if written is not None else 0:]
-            self._out.flush()
+        with self._changed:
+            while self._pending > self.MAX_PENDING and not self._closed:
+                self._changed.wait()
+            if self._closed:   # the client is gone (or the session ended): nothing reaches it
+                return
+            self._frames.append(bytes(data))
+            self._pending += len(data)
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._frames and not self._closed:
+                    self._changed.wait()
+                if not self._frames:
+                    return
+                batch, self._frames = b"".join(self._frames), []
+            try:
+                view = memoryview(batch)
+                while view:
+                    written = self._out.write(view)
+                    view = view[written if written is not None else 0:]
+                self._out.flush()
+            except (OSError, ValueError) as exc:   # the client closed its end: its reader sees EOF next
+                log.error("the client stopped reading: %s", exc)
+                with self._changed:
+                    self._closed, self._frames, self._pending = True, [], 0
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._pending -= len(batch)
+                self._changed.notify_all()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most `timeout` seconds) until every frame sent so far is written."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._pending == 0 or self._closed, timeout)
 
     def close(self) -> None:
+        """Write what is pending, then close the pipe."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._thread.join()
         self._out.close()
+
+
+_WRITERS: list[FrameWriter] = []   # exit_now writes out what they hold first
 
 
 class LoopWriter:

@@ -22,7 +22,7 @@ from expenv.domain.clusters import LABEL_CLUSTER, LABEL_WORKSPACE, ClusterError,
 from expenv.services.clusters import docker_ray, docker_spark, processes
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline, launched_profile
-from expenv.services.clusters.local_dask import ask_scheduler
+from expenv.services.clusters.dask_calls import ask_scheduler, start_helper
 
 LABEL_ROLE = "expenv.role"
 LABEL_KIND = "expenv.kind"
@@ -89,6 +89,7 @@ class DockerClusters:
         port, dashboard = chosen_port(profile, "port"), chosen_port(profile, "dashboard_port")
         handle.resources.update({"port": port, "dashboard_port": dashboard})
         progress(f"starting the Dask scheduler container ({profile.image})")
+        start_helper()   # the process that will ask the scheduler: its import overlaps the container's start
         scheduler = self.run_container(client, handle, "scheduler", [
             "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
             "--dashboard-address", f"127.0.0.1:{dashboard}"], profile)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import replace
@@ -11,23 +10,9 @@ from typing import Any
 
 from expenv.domain.clusters import ClusterHandle, ClusterProfile, memory_bytes
 from expenv.services.clusters import processes
+from expenv.services.clusters.dask_calls import ask_scheduler, start_helper
 from expenv.services.clusters.interface import BackendContext, Cancelled, Progress
 from expenv.services.clusters.local import chosen_port, deadline, launched_profile
-
-
-async def _ask(address: str, method: str, **kwargs: Any) -> Any:
-    from distributed.core import rpc
-
-    remote = rpc(address, timeout=5)
-    try:
-        return await asyncio.wait_for(getattr(remote, method)(**kwargs), 10)
-    finally:
-        await remote.close_rpc()
-
-
-def ask_scheduler(address: str, method: str, **kwargs: Any) -> Any:
-    """Call one scheduler handler (identity, versions, check_idle, ...) without a full Client."""
-    return asyncio.run(_ask(address, method, **kwargs))
 
 
 def _python(profile: ClusterProfile) -> str:
@@ -61,6 +46,7 @@ def launch(context: BackendContext, profile: ClusterProfile, handle: ClusterHand
     env = {**context.run_env(profile),
            **processes.label_env(context.workspace_label, handle.id, profile.name, "dask", "scheduler")}
     progress("starting the Dask scheduler")
+    start_helper()   # the process that will ask the scheduler: its import overlaps the scheduler's
     scheduler = processes.start_detached(argv, env, folder / "scheduler.log", context.root)
     handle.resources["processes"].append({**scheduler, "role": "scheduler"})
     until = deadline(context, profile)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -88,9 +89,14 @@ class EnvironmentSnapshot:
 
 
 def kernel_snapshot(python: str, timeout: float = 120) -> EnvironmentSnapshot:
-    """Run the probe with the kernel's interpreter (what `%pip install` changed is on disk there)."""
+    """Run the probe with the kernel's interpreter (what `%pip install` changed is on disk there),
+    at expenv's background priority (a launch's version check ran it beside the editor's work)."""
+    from expenv.services.process_state import background
+
     try:
-        result = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=timeout)
+        if shutil.which(python) is None:   # said here: `nice` would only exit 127
+            raise FileNotFoundError(python)
+        result = subprocess.run(background([python, "-c", PROBE]), capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise ParityError(f"no kernel Python at {python}; pass the kernel's interpreter (--python)") from None
     if result.returncode != 0:
