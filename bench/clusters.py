@@ -91,7 +91,7 @@ def local_dask(clusters) -> list[dict]:
 
 
 def docker_dask(clusters) -> list[dict]:
-    from expenv.services.clusters.local_dask import ask_scheduler
+    from expenv.services.clusters.dask_calls import ask_scheduler
     from expenv.services.clusters.processes import free_port
 
     seconds, handle = _launch(clusters, "dask-docker")
