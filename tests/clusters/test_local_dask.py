@@ -199,3 +199,12 @@ def test_a_scheduler_call_that_fails_or_loses_its_helper_is_a_clear_error():
         caller.join(60)
     [(message, when)] = failure
     assert "helper exited" in message and when - killed < 5, message   # not at the call's time limit
+
+
+def test_a_helper_that_cannot_import_dask_says_so(tmp_path, monkeypatch):
+    from expenv.services.clusters import dask_calls
+
+    (tmp_path / "distributed.py").write_text('raise ImportError("no distributed in this environment")\n')
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))   # the helper's `distributed` is this one
+    with pytest.raises(dask_calls.SchedulerCallError, match="exited .*no distributed in this environment"):
+        dask_calls._Helper().call("tcp://127.0.0.1:9", "identity", {}, timeout=60)

@@ -44,17 +44,28 @@ GIL_SLICE_SECONDS = 0.0005
 
 def _favour_the_event_loop() -> None:
     sys.setswitchinterval(GIL_SLICE_SECONDS)
-    gc.callbacks.append(_freeze_after_full_collection)
 
 
-def _freeze_after_full_collection(phase: str, info: dict) -> None:
-    """What survived a full collection (the modules, classes and caches of Feast, Dask, MLflow...
-    imported by then) is left out of the next ones (gc.freeze). Each full collection scanned the
-    whole heap with the loop stopped, longer as imports grew it: up to 240 ms in the middle of a
-    burst of hovers (bench/load.py). A frozen object is still freed when its last reference goes;
-    only a reference cycle of objects that were alive at a full collection outlives its use."""
-    if phase == "stop" and info.get("generation") == 2:
-        gc.freeze()
+FREEZE_CHECK_SECONDS = 5.0
+
+
+async def _freeze_after_full_collections() -> None:
+    """What survived a full collection (the modules, classes and caches of Feast, MLflow...
+    imported by then) is left out of the next ones (gc.freeze, at most FREEZE_CHECK_SECONDS
+    later). Each full collection scanned the whole heap with the loop stopped, longer as imports
+    grew it: up to 240 ms in the middle of a burst of hovers (bench/load.py). A frozen object is
+    still freed when its last reference goes; only a reference cycle of objects that were alive at
+    a full collection outlives its use. Checked from the loop, not from a gc callback: Python code
+    run inside a collection lets another thread in, and CPython 3.11's AST conversion, caught
+    between two threads that way, failed with "AST constructor recursion depth mismatch" (a
+    registry load beside the definitions index)."""
+    seen = gc.get_stats()[2]["collections"]
+    while True:
+        await asyncio.sleep(FREEZE_CHECK_SECONDS)
+        collections = gc.get_stats()[2]["collections"]
+        if collections != seen:
+            seen = collections
+            gc.freeze()
 
 
 def serve_stdio(log_level: str = "INFO") -> None:
@@ -67,7 +78,8 @@ def serve_stdio(log_level: str = "INFO") -> None:
 
 
 def _install_client_log(server) -> None:
-    """Add the client log handler as soon as the loop runs (it needs the loop for thread safety)."""
+    """Add the client log handler as soon as the loop runs (it needs the loop for thread safety),
+    and start the loop's own housekeeping (_freeze_after_full_collections)."""
     original = server.protocol.handle_message
     installed = False
 
@@ -75,7 +87,9 @@ def _install_client_log(server) -> None:
         nonlocal installed
         if not installed:
             installed = True
-            logging.getLogger().addHandler(ClientLogHandler(server, asyncio.get_running_loop()))
+            loop = asyncio.get_running_loop()
+            logging.getLogger().addHandler(ClientLogHandler(server, loop))
+            server.expenv_housekeeping = loop.create_task(_freeze_after_full_collections())
         return original(message)
 
     server.protocol.handle_message = handle_message

@@ -14,6 +14,7 @@ import itertools
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import Any
 
@@ -36,8 +37,10 @@ class _Helper:
         if self._proc is None or self._proc.poll() is not None:
             from expenv.services.process_state import background
 
+            errors = tempfile.TemporaryFile()   # a file, not a pipe: what it logs can never block it
             self._proc = subprocess.Popen(background([sys.executable, "-m", __name__]), stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                          stdout=subprocess.PIPE, stderr=errors)
+            self._proc.errors = errors
             threading.Thread(target=self._read, args=(self._proc,), name="expenv-dask-calls", daemon=True).start()
         return self._proc
 
@@ -80,9 +83,22 @@ class _Helper:
         with self._lock:   # the helper exited: its unanswered calls fail now, not at their time limit
             lost = [k for k, (p, _, _) in self._calls.items() if p is proc]
             calls = [self._calls.pop(k) for k in lost]
-        for _, done, reply in calls:
-            reply.append({"error": f"the Dask call helper exited (code {proc.wait()})"})
-            done.set()
+        if calls:
+            message = f"the Dask call helper exited (code {proc.wait()}){_last_error(proc.errors)}"
+            for _, done, reply in calls:
+                reply.append({"error": message})
+                done.set()
+        proc.errors.close()
+
+
+def _last_error(errors) -> str:
+    """': <the last line the helper wrote to stderr>' (a missing `distributed` says so), or ''."""
+    try:
+        errors.seek(0)
+        lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+    except (OSError, ValueError):
+        return ""
+    return f": {lines[-1][:300]}" if lines else ""
 
 
 _HELPER = _Helper()
