@@ -90,6 +90,11 @@ def register(server: ExpenvLanguageServer) -> None:
         changed = [c.document.uri for c in cells.text_content or []]
         if cells.structure is not None:
             changed += [c.uri for c in cells.structure.did_open or [] if c.language_id == "python"]
+        if changed:
+            # a cell's problems read the notebook's other cells (a Spark Connect session made in one
+            # and used in another): any cell's change checks every cell again, not only the changed one
+            notebook = ls.workspace.get_notebook_document(notebook_uri=params.notebook_document.uri)
+            changed += [cell.document for cell in notebook.cells] if notebook is not None else []
         for uri in dict.fromkeys(changed):
             if _is_python(ls, uri):
                 ls.python_document_changed(uri)
