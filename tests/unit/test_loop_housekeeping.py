@@ -14,7 +14,7 @@ def test_what_survived_a_full_collection_is_frozen_by_the_loop(monkeypatch):
     monkeypatch.setattr(serve, "FREEZE_CHECK_SECONDS", 0.05)
     gc.unfreeze()
     gc.disable()   # only the collection below: none of the automatic ones
-    survivor = [object() for _ in range(1000)]
+    survivor = [[] for _ in range(1000)]   # objects the collector tracks (a bare object() is not)
 
     async def main() -> int:
         task = asyncio.get_running_loop().create_task(serve._freeze_after_full_collections())
